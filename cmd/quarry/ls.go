@@ -1,0 +1,70 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"slices"
+
+	"github.com/spf13/cobra"
+
+	"github.com/quarrydev/quarry/engine"
+)
+
+func (a *app) lsCommand() *cobra.Command {
+	var sel selection
+	var output string
+	var types []string
+	cmd := &cobra.Command{
+		Use:     "ls",
+		Aliases: []string{"list"},
+		Short:   "List the selected nodes, one a line",
+		Args:    cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			p, err := a.load()
+			if err != nil {
+				return err
+			}
+			want := []engine.ResourceType{engine.Model, engine.Seed, engine.Source}
+			if len(types) > 0 {
+				want = nil
+				for _, t := range types {
+					want = append(want, engine.ResourceType(t))
+				}
+			}
+			ids, err := a.choose(p, sel, want...)
+			if err != nil {
+				return err
+			}
+			for _, id := range ids {
+				n := p.Nodes[id]
+				switch output {
+				case "name":
+					if n.Type == engine.Source {
+						fmt.Fprintf(a.stdout, "source:%s.%s\n", n.SourceName, n.Name)
+					} else {
+						fmt.Fprintln(a.stdout, n.Name)
+					}
+				case "id":
+					fmt.Fprintln(a.stdout, id)
+				case "path":
+					fmt.Fprintln(a.stdout, n.Path)
+				case "json":
+					b, _ := json.Marshal(map[string]any{"unique_id": id, "name": n.Name, "resource_type": n.Type,
+						"path": n.Path, "depends_on": n.DependsOn, "config": n.Config})
+					fmt.Fprintln(a.stdout, string(b))
+				}
+			}
+			return nil
+		},
+	}
+	sel.register(cmd)
+	cmd.Flags().StringVarP(&output, "output", "o", "name", "what to print: name, id, path or json")
+	cmd.Flags().StringSliceVar(&types, "resource-type", nil, "only these types: model, seed, source")
+	cmd.PreRunE = func(*cobra.Command, []string) error {
+		if !slices.Contains([]string{"name", "id", "path", "json"}, output) {
+			return &exitError{code: exitLoad, err: fmt.Errorf("--output must be name, id, path or json, not %q", output)}
+		}
+		return nil
+	}
+	return cmd
+}

@@ -1,0 +1,7 @@
+// Command quarry builds a SQL-first data project: seeds, extracts, models
+// and tests, in dependency order, into DuckDB or Snowflake.
+package main
+
+import "os"
+
+func main() { os.Exit(run(os.Args[1:], os.Stdout, os.Stderr)) }

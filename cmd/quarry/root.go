@@ -1,0 +1,184 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+
+	"github.com/spf13/cobra"
+	"gopkg.in/yaml.v3"
+
+	"github.com/quarrydev/quarry/engine"
+	"github.com/quarrydev/quarry/engine/diag"
+)
+
+// Exit codes, as documented in the README.
+const (
+	exitOK          = 0
+	exitFailed      = 1 // a node or an error-severity test failed
+	exitLoad        = 2 // the project could not be loaded or compiled; nothing ran
+	exitInterrupted = 130
+)
+
+// exitError carries an exit code through cobra.
+type exitError struct {
+	code int
+	err  error // already printed when nil
+}
+
+func (e *exitError) Error() string {
+	if e.err == nil {
+		return fmt.Sprintf("exit %d", e.code)
+	}
+	return e.err.Error()
+}
+
+// app is one invocation of the CLI: its writers and shared flags. Commands
+// get everything through it, so tests run the CLI in-process.
+type app struct {
+	stdout, stderr io.Writer
+	env            func(string) (string, bool)
+
+	projectDir string
+	target     string
+	threads    int
+	vars       []string
+
+	// drain is closed on the first interrupt: stop scheduling new nodes.
+	drain chan struct{}
+}
+
+// run executes the CLI with args and returns the process exit code.
+func run(args []string, stdout, stderr io.Writer) int {
+	a := &app{stdout: stdout, stderr: stderr, env: os.LookupEnv, drain: make(chan struct{})}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	stopSignals := a.handleInterrupts(cancel)
+	defer stopSignals()
+
+	root := a.rootCommand()
+	root.SetArgs(args)
+	root.SetOut(stdout)
+	root.SetErr(stderr)
+	err := root.ExecuteContext(ctx)
+	if err == nil {
+		return exitOK
+	}
+	var ee *exitError
+	if errors.As(err, &ee) {
+		if ee.err != nil {
+			fmt.Fprintln(stderr, ee.err)
+		}
+		return ee.code
+	}
+	// cobra's own errors: unknown command, bad flag.
+	fmt.Fprintf(stderr, "Error: %v\nRun 'quarry --help' for usage.\n", err)
+	return exitLoad
+}
+
+// handleInterrupts makes the first Ctrl-C drain the run (no new nodes; the
+// running ones finish) and the second cancel running statements.
+func (a *app) handleInterrupts(cancel context.CancelFunc) func() {
+	sigs := make(chan os.Signal, 2)
+	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+	done := make(chan struct{})
+	go func() {
+		select {
+		case <-sigs:
+			fmt.Fprintln(a.stderr, "\nInterrupted: finishing the running nodes, starting no new ones (Ctrl-C again to cancel them)")
+			close(a.drain)
+		case <-done:
+			return
+		}
+		select {
+		case <-sigs:
+			fmt.Fprintln(a.stderr, "\nInterrupted again: cancelling the running statements")
+			cancel()
+		case <-done:
+		}
+	}()
+	return func() {
+		signal.Stop(sigs)
+		close(done)
+	}
+}
+
+func (a *app) rootCommand() *cobra.Command {
+	root := &cobra.Command{
+		Use:           "quarry",
+		Short:         "quarry builds a SQL-first data project into DuckDB or Snowflake",
+		Version:       engine.Version,
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	pf := root.PersistentFlags()
+	pf.StringVar(&a.projectDir, "project-dir", ".", "the project's directory (holding project.yaml)")
+	pf.StringVar(&a.target, "target", "", "the target in project.yaml to use (default: QUARRY_TARGET, then targets.default)")
+	pf.IntVar(&a.threads, "threads", 0, "how many nodes run at once (default: QUARRY_THREADS, then the target's threads, then 4)")
+	pf.StringArrayVar(&a.vars, "vars", nil, "set vars: name=value, or a YAML mapping like '{a: 1, b: x}' (repeatable)")
+	root.AddCommand(
+		a.buildCommand(), a.runCommand(), a.seedCommand(), a.compileCommand(), a.lsCommand(), a.debugCommand(),
+	)
+	return root
+}
+
+// parseVars reads --vars values: name=value pairs or YAML mappings. Values
+// are YAML scalars, so numbers and booleans keep their types.
+func parseVars(values []string) (map[string]any, error) {
+	out := map[string]any{}
+	for _, v := range values {
+		s := strings.TrimSpace(v)
+		if strings.HasPrefix(s, "{") {
+			var m map[string]any
+			if err := yaml.Unmarshal([]byte(s), &m); err != nil {
+				return nil, fmt.Errorf("--vars %q: not a YAML mapping: %v", v, err)
+			}
+			for k, val := range m {
+				out[k] = val
+			}
+			continue
+		}
+		name, raw, ok := strings.Cut(s, "=")
+		if !ok || strings.TrimSpace(name) == "" {
+			return nil, fmt.Errorf("--vars %q: write name=value or a YAML mapping like '{name: value}'", v)
+		}
+		var val any
+		if err := yaml.Unmarshal([]byte(raw), &val); err != nil || val == nil {
+			val = raw
+		}
+		out[strings.TrimSpace(name)] = val
+	}
+	return out, nil
+}
+
+// load reads and compiles the project, printing every problem on failure.
+func (a *app) load() (*engine.Project, error) {
+	vars, err := parseVars(a.vars)
+	if err != nil {
+		return nil, &exitError{code: exitLoad, err: err}
+	}
+	p, err := engine.Load(engine.Options{Dir: a.projectDir, Target: a.target, Threads: a.threads, Vars: vars, Env: a.env}, adapters())
+	if err != nil {
+		var de *diag.Error
+		if errors.As(err, &de) {
+			fmt.Fprintln(a.stderr, de.Error())
+			n := len(de.Diagnostics)
+			fmt.Fprintf(a.stderr, "\n%d %s found; nothing ran. Fix %s and run again.\n", n, plural(n, "problem", "problems"), plural(n, "it", "them"))
+			return nil, &exitError{code: exitLoad}
+		}
+		return nil, &exitError{code: exitLoad, err: err}
+	}
+	return p, nil
+}
+
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return one
+	}
+	return many
+}

@@ -1,0 +1,20 @@
+package main
+
+import (
+	"github.com/spf13/cobra"
+
+	"github.com/quarrydev/quarry/engine"
+)
+
+func (a *app) runCommand() *cobra.Command {
+	spec := execSpec{command: "run", types: []engine.ResourceType{engine.Model}}
+	cmd := &cobra.Command{
+		Use:   "run",
+		Short: "Build the selected models (not seeds)",
+		Args:  cobra.NoArgs,
+		RunE:  func(cmd *cobra.Command, _ []string) error { return a.execute(cmd.Context(), spec) },
+	}
+	spec.sel.register(cmd)
+	cmd.Flags().BoolVar(&spec.fullRefresh, "full-refresh", false, "rebuild incremental models from scratch")
+	return cmd
+}

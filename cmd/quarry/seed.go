@@ -1,0 +1,19 @@
+package main
+
+import (
+	"github.com/spf13/cobra"
+
+	"github.com/quarrydev/quarry/engine"
+)
+
+func (a *app) seedCommand() *cobra.Command {
+	spec := execSpec{command: "seed", types: []engine.ResourceType{engine.Seed}}
+	cmd := &cobra.Command{
+		Use:   "seed",
+		Short: "Load the selected CSV seeds into tables",
+		Args:  cobra.NoArgs,
+		RunE:  func(cmd *cobra.Command, _ []string) error { return a.execute(cmd.Context(), spec) },
+	}
+	spec.sel.register(cmd)
+	return cmd
+}

@@ -1,0 +1,220 @@
+package engine
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/quarrydev/quarry/engine/diag"
+	"github.com/quarrydev/quarry/engine/warehouse"
+)
+
+// cteName is how an ephemeral model is named where it is inlined.
+func cteName(model string) string { return "__quarry_cte__" + model }
+
+// link resolves relations, drops disabled nodes, and builds the graph from
+// the ref and source calls recorded while rendering. Cycles are reported
+// with every node on them.
+func (p *Project) link(diags *diag.List) {
+	for _, n := range p.byName {
+		if !n.Config.Enabled {
+			delete(p.Nodes, n.UniqueID)
+			continue
+		}
+		switch n.Type {
+		case Model:
+			n.Relation = warehouse.Relation{Schema: cmpOr(n.Config.Schema, p.Target.Schema), Name: cmpOr(n.Config.Alias, n.Name)}
+		case Seed:
+			n.Relation = warehouse.Relation{Schema: cmpOr(n.Config.Schema, p.seedsSchema), Name: cmpOr(n.Config.Alias, n.Name)}
+		}
+	}
+	for id := range p.Nodes {
+		p.Graph.AddNode(id)
+	}
+	for _, n := range p.Nodes {
+		if n.Type != Model {
+			continue
+		}
+		for _, name := range n.refs {
+			dep := p.byName[name]
+			if !dep.Config.Enabled {
+				line, col := callPosition(n.tmpl, "ref", name)
+				diags.Add(n.Path, line, col, "ref %q points at a disabled model (enabled: false in %s): enable it or remove the ref", name, dep.Path)
+				continue
+			}
+			p.Graph.AddEdge(dep.UniqueID, n.UniqueID)
+			n.DependsOn = append(n.DependsOn, dep.UniqueID)
+		}
+		for _, s := range n.srcs {
+			dep := p.sources[s[0]+"."+s[1]]
+			p.Graph.AddEdge(dep.UniqueID, n.UniqueID)
+			n.DependsOn = append(n.DependsOn, dep.UniqueID)
+		}
+		slices.Sort(n.DependsOn)
+	}
+	for _, cycle := range p.Graph.Cycles() {
+		// Graph edges run from a model to the models that ref it; report
+		// the cycle the way it reads in the files: each model refs the next.
+		refOrder := append(cycle[:1:1], cycle[1:]...)
+		slices.Reverse(refOrder[1:])
+		names := make([]string, 0, len(cycle)+1)
+		for _, id := range refOrder {
+			names = append(names, p.Nodes[id].Name)
+		}
+		names = append(names, names[0])
+		first := p.Nodes[refOrder[0]]
+		line, col := callPosition(first.tmpl, "ref", names[1])
+		diags.Add(first.Path, line, col, "dependency cycle: %s (each refs the next); break it by removing one of these refs",
+			strings.Join(names, " -> "))
+	}
+}
+
+func cmpOr(a, b string) string {
+	if a != "" {
+		return a
+	}
+	return b
+}
+
+// compileAll fills in every model's compiled SQL.
+func (p *Project) compileAll() {
+	for _, n := range p.Nodes {
+		if n.Type == Model {
+			n.Compiled = p.compile(n, n.rendered)
+		}
+	}
+}
+
+// compile replaces the placeholders in rendered SQL with relation names and
+// inlines the ephemeral models it depends on as common table expressions.
+func (p *Project) compile(n *Node, rendered string) string {
+	var ephemerals []*Node
+	body := p.substitute(n, rendered, &ephemerals)
+	body = strings.TrimRight(strings.TrimSpace(body), ";")
+	body = strings.TrimSpace(body)
+	if len(ephemerals) == 0 {
+		return body
+	}
+	// Inline the ephemerals, each after the ones it depends on.
+	var ordered []*Node
+	seen := map[*Node]bool{}
+	var visit func(e *Node)
+	visit = func(e *Node) {
+		if seen[e] {
+			return
+		}
+		seen[e] = true
+		var deps []*Node
+		p.substitute(e, e.rendered, &deps)
+		for _, d := range deps {
+			visit(d)
+		}
+		ordered = append(ordered, e)
+	}
+	for _, e := range ephemerals {
+		visit(e)
+	}
+	ctes := make([]string, len(ordered))
+	for i, e := range ordered {
+		sql := strings.TrimSpace(strings.TrimRight(strings.TrimSpace(p.substitute(e, e.rendered, new([]*Node))), ";"))
+		ctes[i] = fmt.Sprintf("%s as (\n%s\n)", cteName(e.Name), sql)
+	}
+	with := strings.Join(ctes, ",\n")
+	if rest, ok := cutWith(body); ok {
+		return "with " + with + ",\n" + rest
+	}
+	return "with " + with + "\n" + body
+}
+
+// cutWith reports whether sql starts with a WITH clause (after comments),
+// returning what follows the keyword.
+func cutWith(sql string) (string, bool) {
+	s := sql
+	for {
+		s = strings.TrimSpace(s)
+		switch {
+		case strings.HasPrefix(s, "--"):
+			i := strings.IndexByte(s, '\n')
+			if i < 0 {
+				return "", false
+			}
+			s = s[i+1:]
+		case strings.HasPrefix(s, "/*"):
+			i := strings.Index(s, "*/")
+			if i < 0 {
+				return "", false
+			}
+			s = s[i+2:]
+		default:
+			if len(s) > 5 && strings.EqualFold(s[:4], "with") && isSpace(s[4]) {
+				rest := strings.TrimSpace(s[4:])
+				if len(rest) > 10 && strings.EqualFold(rest[:9], "recursive") && isSpace(rest[9]) {
+					// WITH RECURSIVE applies to the whole clause; keep it first.
+					return "", false
+				}
+				return rest, true
+			}
+			return "", false
+		}
+	}
+}
+
+func isSpace(c byte) bool { return c == ' ' || c == '\n' || c == '\t' || c == '\r' }
+
+// substitute resolves placeholders in s for node n, collecting the
+// ephemeral models referenced.
+func (p *Project) substitute(n *Node, s string, ephemerals *[]*Node) string {
+	if !strings.Contains(s, phEnd) {
+		return s
+	}
+	var b strings.Builder
+	b.Grow(len(s))
+	for {
+		i := strings.IndexByte(s, 0)
+		if i < 0 {
+			b.WriteString(s)
+			return b.String()
+		}
+		b.WriteString(s[:i])
+		rest := s[i:]
+		j := strings.IndexByte(rest[1:], 0)
+		if j < 0 { // unterminated: cannot happen for placeholders we wrote
+			b.WriteString(rest)
+			return b.String()
+		}
+		token := rest[:j+2]
+		s = rest[j+2:]
+		arg := token[3 : len(token)-1]
+		switch token[:3] {
+		case phRef:
+			dep := p.byName[arg]
+			if dep.Config.Materialized == "ephemeral" {
+				if !slices.Contains(*ephemerals, dep) {
+					*ephemerals = append(*ephemerals, dep)
+				}
+				b.WriteString(cteName(dep.Name))
+			} else {
+				b.WriteString(p.dialect.RelationSQL(dep.Relation))
+			}
+		case phSource:
+			b.WriteString(p.dialect.RelationSQL(p.sources[arg].Relation))
+		case phThis:
+			b.WriteString(p.dialect.RelationSQL(n.Relation))
+		}
+	}
+}
+
+// Recompile renders a model again with is_incremental set as given, as the
+// runner does for incremental models whose table already exists.
+func (p *Project) Recompile(n *Node, incremental bool) error {
+	r := &renderer{p: p, node: n}
+	out, err := r.render(incremental)
+	if err != nil {
+		return fmt.Errorf("%s: %w", n.Path, err)
+	}
+	for _, m := range r.missing {
+		return fmt.Errorf("%s: unknown %s", n.Path, strings.ReplaceAll(m, "\x00", " "))
+	}
+	n.Compiled = p.compile(n, out)
+	return nil
+}

@@ -1,0 +1,243 @@
+// Package dag is a directed acyclic graph of string ids with the operations
+// a build needs: cycle reports in a stable order, topological order, and
+// ancestor/descendant walks.
+package dag
+
+import (
+	"container/heap"
+	"slices"
+)
+
+// Graph holds nodes and parent→child edges. The zero value is not usable:
+// call New.
+type Graph struct {
+	nodes    map[string]struct{}
+	children map[string][]string
+	parents  map[string][]string
+}
+
+// New returns an empty graph.
+func New() *Graph {
+	return &Graph{nodes: map[string]struct{}{}, children: map[string][]string{}, parents: map[string][]string{}}
+}
+
+// AddNode adds id (a no-op when present).
+func (g *Graph) AddNode(id string) { g.nodes[id] = struct{}{} }
+
+// AddEdge records that child depends on parent. Both become nodes.
+func (g *Graph) AddEdge(parent, child string) {
+	g.AddNode(parent)
+	g.AddNode(child)
+	if slices.Contains(g.children[parent], child) {
+		return
+	}
+	g.children[parent] = append(g.children[parent], child)
+	g.parents[child] = append(g.parents[child], parent)
+}
+
+// Has reports whether id is a node.
+func (g *Graph) Has(id string) bool { _, ok := g.nodes[id]; return ok }
+
+// Len is the number of nodes.
+func (g *Graph) Len() int { return len(g.nodes) }
+
+// Parents returns the direct parents of id, sorted.
+func (g *Graph) Parents(id string) []string { return sorted(g.parents[id]) }
+
+// Children returns the direct children of id, sorted.
+func (g *Graph) Children(id string) []string { return sorted(g.children[id]) }
+
+// Nodes returns every node, sorted.
+func (g *Graph) Nodes() []string {
+	out := make([]string, 0, len(g.nodes))
+	for id := range g.nodes {
+		out = append(out, id)
+	}
+	slices.Sort(out)
+	return out
+}
+
+func sorted(s []string) []string {
+	out := slices.Clone(s)
+	slices.Sort(out)
+	return out
+}
+
+// Cycles returns every cycle in the graph, each as the list of its nodes
+// starting from its smallest id and following edges (the first node is not
+// repeated at the end). The result is the same on every run.
+func (g *Graph) Cycles() [][]string {
+	var cycles [][]string
+	for _, scc := range g.components() {
+		if len(scc) == 1 && !slices.Contains(g.children[scc[0]], scc[0]) {
+			continue
+		}
+		cycles = append(cycles, g.cycleThrough(scc))
+	}
+	slices.SortFunc(cycles, func(a, b []string) int { return slices.Compare(a, b) })
+	return cycles
+}
+
+// cycleThrough finds one cycle inside a strongly connected component,
+// starting at its smallest node and preferring the smallest next node, so
+// the report is deterministic.
+func (g *Graph) cycleThrough(scc []string) []string {
+	in := make(map[string]bool, len(scc))
+	for _, id := range scc {
+		in[id] = true
+	}
+	start := slices.Min(scc)
+	// Breadth-first search from start back to start, within the component.
+	prev := map[string]string{}
+	queue := []string{start}
+	seen := map[string]bool{start: true}
+	for len(queue) > 0 {
+		cur := queue[0]
+		queue = queue[1:]
+		for _, next := range sorted(g.children[cur]) {
+			if !in[next] {
+				continue
+			}
+			if next == start {
+				path := []string{cur}
+				for p := cur; p != start; {
+					p = prev[p]
+					path = append(path, p)
+				}
+				slices.Reverse(path)
+				return path
+			}
+			if !seen[next] {
+				seen[next] = true
+				prev[next] = cur
+				queue = append(queue, next)
+			}
+		}
+	}
+	return []string{start} // unreachable for a real component
+}
+
+// components returns the strongly connected components (Tarjan's
+// algorithm, iterative so that deep graphs cannot overflow the stack).
+func (g *Graph) components() [][]string {
+	index := map[string]int{}
+	low := map[string]int{}
+	onStack := map[string]bool{}
+	var stack []string
+	var out [][]string
+	next := 0
+	type frame struct {
+		id   string
+		kids []string
+		i    int
+	}
+	for _, root := range g.Nodes() {
+		if _, ok := index[root]; ok {
+			continue
+		}
+		work := []*frame{{id: root, kids: g.children[root]}}
+		index[root], low[root] = next, next
+		next++
+		stack = append(stack, root)
+		onStack[root] = true
+		for len(work) > 0 {
+			f := work[len(work)-1]
+			if f.i < len(f.kids) {
+				k := f.kids[f.i]
+				f.i++
+				if _, ok := index[k]; !ok {
+					index[k], low[k] = next, next
+					next++
+					stack = append(stack, k)
+					onStack[k] = true
+					work = append(work, &frame{id: k, kids: g.children[k]})
+				} else if onStack[k] {
+					low[f.id] = min(low[f.id], index[k])
+				}
+				continue
+			}
+			work = work[:len(work)-1]
+			if len(work) > 0 {
+				p := work[len(work)-1].id
+				low[p] = min(low[p], low[f.id])
+			}
+			if low[f.id] == index[f.id] {
+				var scc []string
+				for {
+					n := stack[len(stack)-1]
+					stack = stack[:len(stack)-1]
+					onStack[n] = false
+					scc = append(scc, n)
+					if n == f.id {
+						break
+					}
+				}
+				out = append(out, scc)
+			}
+		}
+	}
+	return out
+}
+
+// Descendants returns every node reachable from ids (excluding ids
+// themselves unless reachable through a cycle).
+func (g *Graph) Descendants(ids ...string) map[string]bool { return g.walk(g.children, ids) }
+
+// Ancestors returns every node from which one of ids is reachable.
+func (g *Graph) Ancestors(ids ...string) map[string]bool { return g.walk(g.parents, ids) }
+
+func (g *Graph) walk(edges map[string][]string, ids []string) map[string]bool {
+	seen := map[string]bool{}
+	stack := slices.Clone(ids)
+	for len(stack) > 0 {
+		cur := stack[len(stack)-1]
+		stack = stack[:len(stack)-1]
+		for _, n := range edges[cur] {
+			if !seen[n] {
+				seen[n] = true
+				stack = append(stack, n)
+			}
+		}
+	}
+	return seen
+}
+
+// TopoOrder returns the nodes in dependency order, ties broken by id. It
+// assumes the graph is acyclic (check Cycles first); nodes on a cycle are
+// left out.
+func (g *Graph) TopoOrder() []string {
+	indeg := make(map[string]int, len(g.nodes))
+	ready := &idHeap{}
+	for id := range g.nodes {
+		indeg[id] = len(g.parents[id])
+		if indeg[id] == 0 {
+			ready.ids = append(ready.ids, id)
+		}
+	}
+	heap.Init(ready)
+	out := make([]string, 0, len(g.nodes))
+	for ready.Len() > 0 {
+		id := heap.Pop(ready).(string)
+		out = append(out, id)
+		for _, c := range g.children[id] {
+			indeg[c]--
+			if indeg[c] == 0 {
+				heap.Push(ready, c)
+			}
+		}
+	}
+	return out
+}
+
+// idHeap is a min-heap of ids for deterministic topological order.
+type idHeap struct{ ids []string }
+
+func (h *idHeap) Len() int           { return len(h.ids) }
+func (h *idHeap) Less(i, j int) bool { return h.ids[i] < h.ids[j] }
+func (h *idHeap) Swap(i, j int)      { h.ids[i], h.ids[j] = h.ids[j], h.ids[i] }
+func (h *idHeap) Push(x any)         { h.ids = append(h.ids, x.(string)) }
+func (h *idHeap) Pop() any {
+	last := h.ids[len(h.ids)-1]
+	h.ids = h.ids[:len(h.ids)-1]
+	return last
+}

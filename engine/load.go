@@ -1,0 +1,431 @@
+package engine
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"io/fs"
+	"maps"
+	"os"
+	"path"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"strings"
+	"sync"
+	"text/template"
+	"text/template/parse"
+
+	"github.com/quarrydev/quarry/engine/dag"
+	"github.com/quarrydev/quarry/engine/diag"
+	"github.com/quarrydev/quarry/engine/warehouse"
+)
+
+// Adapter connects the engine to one kind of warehouse without the engine
+// knowing which: cmd/ wires the implementations in.
+type Adapter struct {
+	Dialect warehouse.Dialect
+	Open    func(ctx context.Context, dir string, t Target, threads int, env func(string) (string, bool)) (warehouse.Warehouse, error)
+}
+
+// projectFiles are the files a project is made of, slash-separated paths
+// relative to the project directory, sorted.
+type projectFiles struct {
+	models, props, seeds, macros []string
+}
+
+func discover(dir string, diags *diag.List) projectFiles {
+	var f projectFiles
+	walk := func(sub string, visit func(rel string)) {
+		root := filepath.Join(dir, sub)
+		if _, err := os.Stat(root); err != nil {
+			return // an absent folder is an empty one
+		}
+		err := filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
+			if err != nil {
+				return err
+			}
+			if d.IsDir() {
+				if name := d.Name(); p != root && (strings.HasPrefix(name, ".") || strings.HasPrefix(name, "_")) {
+					return filepath.SkipDir
+				}
+				return nil
+			}
+			rel, err := filepath.Rel(dir, p)
+			if err != nil {
+				return err
+			}
+			visit(filepath.ToSlash(rel))
+			return nil
+		})
+		if err != nil {
+			diags.Add(sub, 0, 0, "%v", err)
+		}
+	}
+	isProps := func(rel string) bool { return strings.HasSuffix(rel, ".yml") || strings.HasSuffix(rel, ".yaml") }
+	walk("models", func(rel string) {
+		switch {
+		case strings.HasSuffix(rel, ".sql"):
+			f.models = append(f.models, rel)
+		case isProps(rel):
+			f.props = append(f.props, rel)
+		}
+	})
+	walk("seeds", func(rel string) {
+		switch {
+		case strings.HasSuffix(rel, ".csv"):
+			f.seeds = append(f.seeds, rel)
+		case isProps(rel):
+			f.props = append(f.props, rel)
+		}
+	})
+	walk("macros", func(rel string) {
+		if strings.HasSuffix(rel, ".sql") {
+			f.macros = append(f.macros, rel)
+		}
+	})
+	return f
+}
+
+// Load reads and compiles the project in opts.Dir. When anything is wrong
+// it returns a *diag.Error listing every problem found, and no project.
+func Load(opts Options, adapters map[string]Adapter) (*Project, error) {
+	diags := &diag.List{}
+	pc := loadProjectConfig(opts, diags)
+	if pc == nil {
+		return nil, diags.Err()
+	}
+	adapter, ok := adapters[pc.Target.Type]
+	if !ok && pc.Target.Type != "" {
+		diags.Add(ProjectFile, 0, 0, "target %q: no warehouse adapter for type %q", pc.Target.Name, pc.Target.Type)
+	}
+	// Keep going after problems in project.yaml: every file is checked, so
+	// that one run lists every problem.
+	p := &Project{
+		Dir: opts.Dir, Name: pc.Name, Target: pc.Target, Threads: pc.Threads, Vars: pc.Vars,
+		Nodes: map[string]*Node{}, Graph: dag.New(),
+		byName: map[string]*Node{}, sources: map[string]*Node{},
+		seedsSchema: pc.SeedsSchema, folders: pc.Models, env: opts.lookupEnv,
+		dialect: adapter.Dialect,
+	}
+	files := discover(opts.Dir, diags)
+	p.funcs = baseFuncs()
+	p.loadMacros(files.macros, diags)
+	p.addModels(files.models, diags)
+	p.addSeeds(files.seeds, diags)
+	props := p.readAllProps(files.props, diags)
+	p.applyProps(props, diags)
+	p.renderModels(diags)
+	p.link(diags)
+	if err := diags.Err(); err != nil {
+		return nil, err
+	}
+	p.compileAll()
+	return p, nil
+}
+
+// loadMacros parses macros/*.sql: their define blocks are added to every
+// model's template.
+func (p *Project) loadMacros(files []string, diags *diag.List) {
+	p.macros = map[string]*parse.Tree{}
+	definedIn := map[string]string{}
+	for _, rel := range files {
+		src, ok := readSource(filepath.Join(p.Dir, rel), rel, diags)
+		if !ok {
+			continue
+		}
+		trees, err := parseTrees(rel, src)
+		if err != nil {
+			diags.Append(templateDiag(err, rel, map[string]string{rel: src}))
+			continue
+		}
+		for _, f := range usedFuncs(trees, p.funcs, rel, diags) {
+			if !slices.Contains(p.macroFuncs, f) {
+				p.macroFuncs = append(p.macroFuncs, f)
+			}
+		}
+		for _, name := range slices.Sorted(maps.Keys(trees)) {
+			tree := trees[name]
+			if name == rel {
+				if strings.TrimSpace(tree.Root.String()) != "" {
+					diags.Add(rel, 1, 1, "macro files may only hold {{ define \"name\" }} blocks; move the text outside them into a model")
+				}
+				continue
+			}
+			if prev, dup := definedIn[name]; dup {
+				line, col := definePosition(src, name)
+				diags.Add(rel, line, col, "macro %q is already defined in %s: rename one of them", name, prev)
+				continue
+			}
+			definedIn[name] = rel
+			p.macros[name] = tree
+		}
+	}
+}
+
+func definePosition(src, name string) (line, col int) {
+	i := strings.Index(src, fmt.Sprintf("define %q", name))
+	if i < 0 {
+		return 1, 1
+	}
+	return diag.LineCol(src, i)
+}
+
+func (p *Project) addNode(n *Node, diags *diag.List) {
+	if prev, dup := p.byName[n.Name]; dup {
+		diags.Add(n.Path, 1, 1, "duplicate name %q: %s already defines it; names must be unique across models and seeds, rename one file", n.Name, prev.Path)
+		return
+	}
+	p.byName[n.Name] = n
+	p.Nodes[n.UniqueID] = n
+}
+
+func (p *Project) addModels(files []string, diags *diag.List) {
+	for _, rel := range files {
+		name := strings.TrimSuffix(path.Base(rel), ".sql")
+		n := &Node{UniqueID: "model." + p.Name + "." + name, Name: name, Type: Model, Path: rel,
+			Config: Config{Materialized: "view", Enabled: true}}
+		dirs := strings.Split(path.Dir(strings.TrimPrefix(rel, "models/")), "/")
+		if dirs[0] == "." {
+			dirs = nil
+		}
+		if p.folders != nil {
+			p.folders.apply(&n.Config, dirs)
+		}
+		p.addNode(n, diags)
+	}
+}
+
+// readAllProps parses the property files concurrently.
+func (p *Project) readAllProps(files []string, diags *diag.List) []*propsFile {
+	out := make([]*propsFile, len(files))
+	parallel(len(files), func(i int) {
+		out[i] = readProps(filepath.Join(p.Dir, files[i]), files[i], diags)
+	})
+	return slices.DeleteFunc(out, func(pf *propsFile) bool { return pf == nil })
+}
+
+func (p *Project) applyProps(files []*propsFile, diags *diag.List) {
+	for _, pf := range files {
+		for _, mp := range pf.Models {
+			n, ok := p.byName[mp.Name]
+			if !ok || n.Type != Model {
+				msg := fmt.Sprintf("describes model %q, but there is no models/**/%s.sql", mp.Name, mp.Name)
+				if s := suggest(mp.Name, p.names(Model)); s != "" {
+					msg += fmt.Sprintf("; did you mean %q?", s)
+				}
+				diags.Add(pf.path, mp.line, mp.col, "%s", msg)
+				continue
+			}
+			p.applyNodeProps(n, mp, pf.path, diags)
+		}
+		for _, sp := range pf.Seeds {
+			n, ok := p.byName[sp.Name]
+			if !ok || n.Type != Seed {
+				msg := fmt.Sprintf("describes seed %q, but there is no seeds/%s.csv", sp.Name, sp.Name)
+				if s := suggest(sp.Name, p.names(Seed)); s != "" {
+					msg += fmt.Sprintf("; did you mean %q?", s)
+				}
+				diags.Add(pf.path, sp.line, sp.col, "%s", msg)
+				continue
+			}
+			p.applyNodeProps(n, sp, pf.path, diags)
+			n.ColumnTypes = sp.ColumnTypes
+			p.checkSeedTypes(n, pf.path, sp.line, sp.col, diags)
+		}
+		for _, sp := range pf.Sources {
+			p.addSource(sp, pf.path, diags)
+		}
+	}
+}
+
+func (p *Project) applyNodeProps(n *Node, np nodeProps, file string, diags *diag.List) {
+	n.Description = np.Description
+	n.Columns = columnDocs(np.Columns)
+	if np.Config.Kind == 0 {
+		return
+	}
+	var cfg map[string]any
+	if err := np.Config.Decode(&cfg); err != nil {
+		diags.Add(file, np.Config.Line, np.Config.Column, "config must be a mapping of keys to values")
+		return
+	}
+	for i := 0; i+1 < len(np.Config.Content); i += 2 {
+		k := np.Config.Content[i]
+		if err := n.Config.set(strings.TrimPrefix(k.Value, "+"), cfg[k.Value]); err != nil {
+			diags.Add(file, k.Line, k.Column, "%v", err)
+		}
+	}
+}
+
+func (p *Project) addSource(sp sourceProps, file string, diags *diag.List) {
+	if sp.Name == "" {
+		diags.Add(file, sp.line, sp.col, "a source needs a name")
+		return
+	}
+	schema := sp.Schema
+	if schema == "" {
+		schema = sp.Name
+	}
+	for _, tp := range sp.Tables {
+		key := sp.Name + "." + tp.Name
+		if prev, dup := p.sources[key]; dup {
+			diags.Add(file, tp.line, tp.col, "source %s is already declared in %s", key, prev.Path)
+			continue
+		}
+		ident := tp.Identifier
+		if ident == "" {
+			ident = tp.Name
+		}
+		n := &Node{
+			UniqueID: "source." + p.Name + "." + key, Name: tp.Name, Type: Source, Path: file,
+			Relation: warehouse.Relation{Schema: schema, Name: ident}, Description: tp.Description,
+			Columns: columnDocs(tp.Columns), SourceName: sp.Name, LoadedAtField: tp.LoadedAtField,
+			Config: Config{Enabled: true},
+		}
+		p.sources[key] = n
+		p.Nodes[n.UniqueID] = n
+	}
+}
+
+func (p *Project) names(t ResourceType) []string {
+	var out []string
+	for name, n := range p.byName {
+		if n.Type == t {
+			out = append(out, name)
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+// renderModels renders every model template, in parallel.
+func (p *Project) renderModels(diags *diag.List) {
+	var models []*Node
+	for _, n := range p.byName {
+		if n.Type == Model {
+			models = append(models, n)
+		}
+	}
+	parallel(len(models), func(i int) {
+		n := models[i]
+		src, ok := readSource(filepath.Join(p.Dir, n.Path), n.Path, diags)
+		if !ok {
+			return
+		}
+		n.Raw = src
+		sum := sha256.Sum256([]byte(src))
+		n.Checksum = hex.EncodeToString(sum[:])
+		r, ok := p.parseModel(n, diags)
+		if !ok {
+			return
+		}
+		out, err := r.render(false)
+		if err != nil {
+			diags.Append(templateDiag(err, n.Path, map[string]string{n.Path: src}))
+			return
+		}
+		n.rendered = out
+		n.refs, n.srcs = r.refs, r.sources
+		for _, m := range r.missing {
+			p.reportMissing(n, m, diags)
+		}
+	})
+}
+
+// parseModel parses a model's template. It gets only the functions it and
+// the macros call, plus the macros themselves.
+func (p *Project) parseModel(n *Node, diags *diag.List) (*renderer, bool) {
+	trees, err := parseTrees(n.Path, n.Raw)
+	if err != nil {
+		diags.Append(templateDiag(err, n.Path, map[string]string{n.Path: n.Raw}))
+		return nil, false
+	}
+	before := diags.Len()
+	used := usedFuncs(trees, p.funcs, n.Path, diags)
+	if diags.Len() > before {
+		return nil, false
+	}
+	funcs := make(template.FuncMap, len(used)+len(p.macroFuncs))
+	for _, f := range used {
+		if fn, ok := p.funcs[f]; ok {
+			funcs[f] = fn
+		}
+	}
+	for _, f := range p.macroFuncs {
+		funcs[f] = p.funcs[f]
+	}
+	t := template.New(n.Path).Funcs(funcs)
+	for name, tree := range p.macros {
+		if _, err := t.AddParseTree(name, tree); err != nil {
+			diags.Add(n.Path, 0, 0, "%v", err)
+			return nil, false
+		}
+	}
+	for name, tree := range trees {
+		if _, err := t.AddParseTree(name, tree); err != nil {
+			diags.Add(n.Path, 0, 0, "%v", err)
+			return nil, false
+		}
+	}
+	n.tmpl = t.Lookup(n.Path)
+	return &renderer{p: p, node: n}, true
+}
+
+// render executes the model's template. Config calls apply to the node.
+func (r *renderer) render(incremental bool) (string, error) {
+	r.incr = incremental
+	r.refs, r.sources, r.missing = nil, nil, nil
+	var data TemplateData
+	data.Model = r.node.Name
+	data.Target.Name, data.Target.Type = r.p.Target.Name, r.p.Target.Type
+	var b strings.Builder
+	if err := r.node.tmpl.Funcs(r.funcs()).Execute(&b, data); err != nil {
+		return "", err
+	}
+	return b.String(), nil
+}
+
+func (p *Project) reportMissing(n *Node, m string, diags *diag.List) {
+	parts := strings.Split(m, "\x00")
+	switch parts[0] {
+	case "ref":
+		name := parts[1]
+		line, col := callPosition(n.tmpl, "ref", name)
+		msg := fmt.Sprintf("unknown ref %q: no model or seed has that name", name)
+		if s := suggest(name, slices.Sorted(maps.Keys(p.byName))); s != "" {
+			msg += fmt.Sprintf("; did you mean %q?", s)
+		}
+		diags.Add(n.Path, line, col, "%s", msg)
+	case "source":
+		src, table := parts[1], parts[2]
+		line, col := callPosition(n.tmpl, "source", src, table)
+		msg := fmt.Sprintf("unknown source %s.%s: declare it under sources: in a property file", src, table)
+		if s := suggest(src+"."+table, slices.Sorted(maps.Keys(p.sources))); s != "" {
+			msg += fmt.Sprintf("; did you mean %q?", s)
+		}
+		diags.Add(n.Path, line, col, "%s", msg)
+	}
+}
+
+// parallel runs fn(0..n-1) on GOMAXPROCS goroutines.
+func parallel(n int, fn func(i int)) {
+	workers := min(runtime.GOMAXPROCS(0), n)
+	var wg sync.WaitGroup
+	next := make(chan int, n)
+	for i := range n {
+		next <- i
+	}
+	close(next)
+	for range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range next {
+				fn(i)
+			}
+		}()
+	}
+	wg.Wait()
+}

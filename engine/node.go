@@ -1,0 +1,85 @@
+package engine
+
+import (
+	"text/template"
+	"text/template/parse"
+
+	"github.com/quarrydev/quarry/engine/dag"
+	"github.com/quarrydev/quarry/engine/warehouse"
+)
+
+// ResourceType says what a node is.
+type ResourceType string
+
+const (
+	Model  ResourceType = "model"
+	Seed   ResourceType = "seed"
+	Source ResourceType = "source"
+)
+
+// Node is one model, seed or source of the project.
+type Node struct {
+	UniqueID    string       // e.g. model.techpulse.stg_orders
+	Name        string       // what ref uses
+	Type        ResourceType //
+	Path        string       // file, relative to the project, slash-separated
+	Checksum    string       // sha256 of the file
+	Config      Config       //
+	Relation    warehouse.Relation
+	DependsOn   []string // unique ids, sorted
+	Description string
+	Columns     []ColumnDoc
+
+	// Models.
+	Raw      string // template source
+	Compiled string // compiled SQL, ephemeral CTEs inlined
+	rendered string // rendered SQL with ref placeholders still in place
+	tmpl     *template.Template
+	refs     []string    // names the template passed to ref
+	srcs     [][2]string // source, table pairs it passed to source
+
+	// Seeds.
+	ColumnTypes map[string]string // pinned column types
+	seedHeader  []string
+	seedRows    [][]string
+	seedLines   []int // file line of each row, for error messages
+
+	// Sources.
+	SourceName    string
+	LoadedAtField string
+}
+
+// ColumnDoc documents one column of a model, seed or source.
+type ColumnDoc struct {
+	Name        string `json:"name"`
+	Description string `json:"description,omitempty"`
+}
+
+// Project is a loaded and compiled project: every node, the graph between
+// them, and the settings of the chosen target.
+type Project struct {
+	Dir     string
+	Name    string
+	Target  Target
+	Threads int
+	Vars    map[string]any
+
+	Nodes map[string]*Node // by unique id
+	Graph *dag.Graph
+
+	byName      map[string]*Node // models and seeds, by ref name
+	sources     map[string]*Node // by "source.table"
+	seedsSchema string
+	folders     *folderConfig
+	funcs       template.FuncMap       // shared template functions
+	macros      map[string]*parse.Tree // define blocks from macros/, by name
+	macroFuncs  []string               // functions the macros call
+	env         func(string) (string, bool)
+	dialect     warehouse.Dialect
+}
+
+// Lookup returns the model or seed that ref would resolve name to.
+func (p *Project) Lookup(name string) (*Node, bool) {
+	n, ok := p.byName[name]
+	return n, ok
+}

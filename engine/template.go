@@ -1,0 +1,359 @@
+package engine
+
+import (
+	"fmt"
+	"maps"
+	"os"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"text/template"
+	"text/template/parse"
+
+	"github.com/Masterminds/sprig/v3"
+
+	"github.com/quarrydev/quarry/engine/diag"
+)
+
+// Placeholders stand for relation names while models render: a model's
+// relation depends on its own config call, so names are only known once
+// every model has rendered. The NUL byte cannot occur in a model file.
+const (
+	phRef    = "\x00r:"
+	phSource = "\x00s:"
+	phThis   = "\x00t:"
+	phEnd    = "\x00"
+)
+
+// secretWords are parts of environment variable names env_var refuses: a
+// secret must never reach compiled SQL or target/.
+var secretWords = []string{"PASSWORD", "TOKEN", "SECRET", "KEY", "CREDENTIALS"}
+
+// baseFuncs returns the template functions every model and macro sees:
+// sprig's hermetic map (which has no env/expandenv) plus quarry's own, bound
+// per model before execution.
+func baseFuncs() template.FuncMap {
+	f := sprig.HermeticTxtFuncMap()
+	delete(f, "env")
+	delete(f, "expandenv")
+	unbound := func(...any) (string, error) { return "", fmt.Errorf("not available here") }
+	for _, name := range []string{"ref", "source", "config", "var", "env_var", "this", "is_incremental"} {
+		f[name] = unbound
+	}
+	return f
+}
+
+// TemplateData is the dot of a model template, passed on to macros by
+// {{ template "name" . }}.
+type TemplateData struct {
+	Model  string // the model's name
+	Target struct {
+		Name, Type string
+	}
+}
+
+// renderer renders one model and records what it refers to.
+type renderer struct {
+	p    *Project
+	node *Node
+
+	refs    []string    // names passed to ref
+	sources [][2]string // source, table pairs
+	missing []string    // problems with unknown names, positioned later
+	config  []setting
+	incr    bool
+}
+
+func (r *renderer) funcs() template.FuncMap {
+	return template.FuncMap{
+		"ref":            r.ref,
+		"source":         r.source,
+		"config":         r.configFn,
+		"var":            r.varFn,
+		"env_var":        r.envVar,
+		"this":           func() string { return phThis + phEnd },
+		"is_incremental": func() bool { return r.incr },
+	}
+}
+
+func (r *renderer) ref(name string) string {
+	if _, ok := r.p.byName[name]; !ok {
+		r.missing = append(r.missing, "ref\x00"+name)
+	} else if !slices.Contains(r.refs, name) {
+		r.refs = append(r.refs, name)
+	}
+	return phRef + name + phEnd
+}
+
+func (r *renderer) source(src, table string) string {
+	key := src + "." + table
+	if _, ok := r.p.sources[key]; !ok {
+		r.missing = append(r.missing, "source\x00"+src+"\x00"+table)
+	} else if !slices.Contains(r.sources, [2]string{src, table}) {
+		r.sources = append(r.sources, [2]string{src, table})
+	}
+	return phSource + key + phEnd
+}
+
+func (r *renderer) configFn(kv ...any) (string, error) {
+	if len(kv)%2 != 0 {
+		return "", fmt.Errorf("config takes key value pairs, got %d arguments", len(kv))
+	}
+	for i := 0; i < len(kv); i += 2 {
+		key, ok := kv[i].(string)
+		if !ok {
+			return "", fmt.Errorf("config key must be a string, got %v", kv[i])
+		}
+		if err := r.node.Config.set(key, kv[i+1]); err != nil {
+			return "", err
+		}
+		r.config = append(r.config, setting{key, kv[i+1]})
+	}
+	return "", nil
+}
+
+func (r *renderer) varFn(name string, def ...any) (any, error) {
+	if v, ok := r.p.Vars[name]; ok {
+		return v, nil
+	}
+	if len(def) > 0 {
+		return def[0], nil
+	}
+	msg := fmt.Sprintf("unknown var %q: define it under vars: in project.yaml, pass --vars %s=..., or give a default: var %q <default>", name, name, name)
+	if s := suggest(name, slices.Sorted(maps.Keys(r.p.Vars))); s != "" {
+		msg += fmt.Sprintf("; did you mean %q?", s)
+	}
+	return nil, fmt.Errorf("%s", msg)
+}
+
+func (r *renderer) envVar(name string, def ...string) (string, error) {
+	upper := strings.ToUpper(name)
+	for _, w := range secretWords {
+		if strings.Contains(upper, w) {
+			return "", fmt.Errorf("env_var refuses %q: names containing %s look like secrets, and secrets must never reach compiled SQL", name, w)
+		}
+	}
+	if v, ok := r.p.env(name); ok {
+		return v, nil
+	}
+	if len(def) > 0 {
+		return def[0], nil
+	}
+	return "", fmt.Errorf("environment variable %s is not set: set it, or give a default: env_var %q <default>", name, name)
+}
+
+// execErr matches text/template's execution errors, which carry positions.
+var execErr = regexp.MustCompile(`(?s)^template: (.*?):(\d+):(\d+): executing "[^"]*" at <.*?>: (?:error calling \w+: )?(.*)$`)
+
+// parseErr matches text/template's parse errors, which carry a line.
+var parseErr = regexp.MustCompile(`(?s)^template: (.*?):(\d+): (.*)$`)
+
+// templateDiag turns a text/template error into a diagnostic. src is the
+// file's text, used to find a column when the error has none.
+func templateDiag(err error, fallbackPath string, sources map[string]string) diag.Diagnostic {
+	msg := err.Error()
+	if m := execErr.FindStringSubmatch(msg); m != nil {
+		line, _ := strconv.Atoi(m[2])
+		col, _ := strconv.Atoi(m[3])
+		return diag.Diagnostic{Path: m[1], Line: line, Col: col, Msg: m[4]}
+	}
+	if m := parseErr.FindStringSubmatch(msg); m != nil {
+		line, _ := strconv.Atoi(m[2])
+		text := m[3]
+		col := guessColumn(sources[m[1]], line, text)
+		return diag.Diagnostic{Path: m[1], Line: line, Col: col, Msg: "template syntax: " + text}
+	}
+	return diag.Diagnostic{Path: fallbackPath, Msg: msg}
+}
+
+// guessColumn finds where on line the quoted token of msg appears, or the
+// first action on the line: parse errors only carry a line.
+func guessColumn(src string, line int, msg string) int {
+	lines := strings.Split(src, "\n")
+	if line < 1 || line > len(lines) {
+		return 1
+	}
+	l := lines[line-1]
+	if i := strings.IndexByte(msg, '"'); i >= 0 {
+		if j := strings.IndexByte(msg[i+1:], '"'); j > 0 {
+			if k := strings.Index(l, msg[i+1:i+1+j]); k >= 0 {
+				return k + 1
+			}
+		}
+	}
+	if k := strings.Index(l, "{{"); k >= 0 {
+		return k + 1
+	}
+	return 1
+}
+
+// callPosition finds the first call of fn whose leading string arguments
+// are args, and returns its line and column in the template's file.
+func callPosition(t *template.Template, fn string, args ...string) (line, col int) {
+	if t == nil || t.Tree == nil {
+		return 0, 0
+	}
+	var found parse.Node
+	walkTree(t.Tree.Root, func(n parse.Node) bool {
+		if c, ok := n.(*parse.CommandNode); ok && matchesCall(c, fn, args) {
+			found = c
+		}
+		return found == nil
+	})
+	if found == nil {
+		return 0, 0
+	}
+	return nodePosition(t.Tree, found)
+}
+
+// nodePosition returns the line and column of n in tree's file.
+func nodePosition(tree *parse.Tree, n parse.Node) (line, col int) {
+	loc, _ := tree.ErrorContext(n)
+	parts := strings.Split(loc, ":")
+	if len(parts) < 3 {
+		return 0, 0
+	}
+	line, _ = strconv.Atoi(parts[len(parts)-2])
+	col, _ = strconv.Atoi(parts[len(parts)-1])
+	return line, col
+}
+
+// walkTree calls visit for every node below n, depth first, while visit
+// returns true.
+func walkTree(n parse.Node, visit func(parse.Node) bool) bool {
+	if n == nil || !visit(n) {
+		return false
+	}
+	var kids []parse.Node
+	switch n := n.(type) {
+	case *parse.ListNode:
+		if n != nil {
+			kids = n.Nodes
+		}
+	case *parse.ActionNode:
+		kids = []parse.Node{n.Pipe}
+	case *parse.PipeNode:
+		if n != nil {
+			for _, c := range n.Cmds {
+				kids = append(kids, c)
+			}
+		}
+	case *parse.CommandNode:
+		kids = n.Args
+	case *parse.ChainNode:
+		kids = []parse.Node{n.Node}
+	case *parse.IfNode:
+		kids = branchKids(&n.BranchNode)
+	case *parse.RangeNode:
+		kids = branchKids(&n.BranchNode)
+	case *parse.WithNode:
+		kids = branchKids(&n.BranchNode)
+	case *parse.TemplateNode:
+		kids = []parse.Node{n.Pipe}
+	}
+	for _, k := range kids {
+		if isNilNode(k) {
+			continue
+		}
+		if !walkTree(k, visit) {
+			return false
+		}
+	}
+	return true
+}
+
+func branchKids(b *parse.BranchNode) []parse.Node {
+	return []parse.Node{b.Pipe, b.List, b.ElseList}
+}
+
+// isNilNode catches typed nil pointers stored in parse.Node interfaces.
+func isNilNode(n parse.Node) bool {
+	switch n := n.(type) {
+	case nil:
+		return true
+	case *parse.ListNode:
+		return n == nil
+	case *parse.PipeNode:
+		return n == nil
+	}
+	return false
+}
+
+// parseTrees parses a template file into its trees (the file's own and its
+// define blocks) without checking function names: parsing against a
+// function map would force every template to copy sprig's ~200 functions,
+// which dominates load time on big projects. Names are checked by
+// checkFuncs instead, with exact positions.
+func parseTrees(name, text string) (map[string]*parse.Tree, error) {
+	t := parse.New(name)
+	t.Mode = parse.SkipFuncCheck
+	trees := map[string]*parse.Tree{}
+	if _, err := t.Parse(text, "", "", trees); err != nil {
+		return nil, err
+	}
+	return trees, nil
+}
+
+// builtinFuncs are text/template's predefined functions.
+var builtinFuncs = []string{"and", "call", "eq", "ge", "gt", "html", "index", "js", "le", "len", "lt", "ne", "not", "or", "print", "printf", "println", "slice", "urlquery"}
+
+// usedFuncs returns the function names the trees call. Unknown names are
+// reported to diags at their position.
+func usedFuncs(trees map[string]*parse.Tree, known template.FuncMap, path string, diags *diag.List) []string {
+	var used []string
+	for _, name := range slices.Sorted(maps.Keys(trees)) {
+		tree := trees[name]
+		walkTree(tree.Root, func(n parse.Node) bool {
+			id, ok := n.(*parse.IdentifierNode)
+			if !ok {
+				return true
+			}
+			if _, ok := known[id.Ident]; !ok && !slices.Contains(builtinFuncs, id.Ident) {
+				line, col := nodePosition(tree, id)
+				msg := fmt.Sprintf("function %q not defined", id.Ident)
+				if s := suggest(id.Ident, slices.Sorted(maps.Keys(known))); s != "" {
+					msg += fmt.Sprintf("; did you mean %q?", s)
+				}
+				diags.Add(path, line, col, "%s", msg)
+				return true
+			}
+			if !slices.Contains(used, id.Ident) {
+				used = append(used, id.Ident)
+			}
+			return true
+		})
+	}
+	return used
+}
+
+func matchesCall(c *parse.CommandNode, fn string, args []string) bool {
+	if len(c.Args) < 1+len(args) {
+		return false
+	}
+	id, ok := c.Args[0].(*parse.IdentifierNode)
+	if !ok || id.Ident != fn {
+		return false
+	}
+	for i, want := range args {
+		s, ok := c.Args[i+1].(*parse.StringNode)
+		if !ok || s.Text != want {
+			return false
+		}
+	}
+	return true
+}
+
+// readSource reads a file for the loaders; errors become diagnostics.
+func readSource(abs, rel string, diags *diag.List) (string, bool) {
+	b, err := os.ReadFile(abs)
+	if err != nil {
+		diags.Add(rel, 0, 0, "%v", err)
+		return "", false
+	}
+	if strings.IndexByte(string(b), 0) >= 0 {
+		diags.Add(rel, 0, 0, "contains a NUL byte: is this a text file?")
+		return "", false
+	}
+	return string(b), true
+}

@@ -1,0 +1,102 @@
+// Package warehouse defines what the engine needs from a database: a small
+// dialect that renders names, and a handful of materialization primitives.
+// Every dialect difference lives in an implementation package (duckdb/,
+// snowflake/), never in the engine.
+package warehouse
+
+import (
+	"context"
+	"errors"
+)
+
+// Relation names a table or view inside the target database.
+type Relation struct {
+	Schema string
+	Name   string
+}
+
+// Kind is what a relation currently is in the warehouse.
+type Kind string
+
+const (
+	KindNone  Kind = ""
+	KindView  Kind = "view"
+	KindTable Kind = "table"
+)
+
+// Column describes one column of a table that quarry loads itself (seeds,
+// landings). Type is a portable SQL type name: varchar, bigint, double,
+// boolean, date, timestamp, or a type the user pinned verbatim.
+type Column struct {
+	Name string
+	Type string
+}
+
+// Result is a small, fully materialized query result.
+type Result struct {
+	Columns []string
+	Rows    [][]any
+}
+
+// Dialect renders SQL fragments for one database.
+type Dialect interface {
+	// Name is the target type, e.g. "duckdb".
+	Name() string
+	// QuoteIdent renders one identifier, quoting it only when needed, so
+	// that unquoted names resolve the same way users type them.
+	QuoteIdent(name string) string
+	// RelationSQL renders a fully qualified relation name.
+	RelationSQL(rel Relation) string
+}
+
+// Warehouse is a live connection to a target. Implementations must be safe
+// for concurrent use by the scheduler's worker threads.
+type Warehouse interface {
+	Dialect
+
+	// EnsureSchema creates the schema if it does not exist.
+	EnsureSchema(ctx context.Context, schema string) error
+	// Lookup reports what rel currently is, KindNone when it does not exist.
+	Lookup(ctx context.Context, rel Relation) (Kind, error)
+
+	// CreateView creates or replaces a view (replacing a table of the same
+	// name if there is one).
+	CreateView(ctx context.Context, rel Relation, selectSQL string) error
+	// CreateTable atomically replaces rel with the result of selectSQL: if
+	// the statement fails the previous relation is left exactly as it was.
+	CreateTable(ctx context.Context, rel Relation, selectSQL string) (rows int64, err error)
+	// Incremental adds the rows of selectSQL to an existing table, in one
+	// transaction. With uniqueKey, rows whose key already exists are
+	// replaced (delete+insert, i.e. an upsert); without it they are appended.
+	Incremental(ctx context.Context, rel Relation, selectSQL string, uniqueKey []string) (rows int64, err error)
+	// LoadRows writes rows into rel, creating the table with cols if it does
+	// not exist. With replace, the table is atomically replaced; otherwise the
+	// rows are appended. Either way a failure leaves no partial rows behind.
+	// Values are nil, string, int64, float64, bool or time.Time.
+	LoadRows(ctx context.Context, rel Relation, cols []Column, rows [][]any, replace bool) (int64, error)
+
+	// Exec runs a statement that returns no rows.
+	Exec(ctx context.Context, sql string) error
+	// Query runs a statement and returns at most limit rows (all when limit
+	// is 0).
+	Query(ctx context.Context, sql string, limit int) (*Result, error)
+
+	Close() error
+}
+
+// ErrNotFound is returned by operations that need an existing relation.
+var ErrNotFound = errors.New("relation does not exist")
+
+type nodeKey struct{}
+
+// WithNode labels ctx with the node a statement runs for, so that a
+// warehouse can tag its statements (e.g. Snowflake's QUERY_TAG).
+func WithNode(ctx context.Context, uniqueID string) context.Context {
+	return context.WithValue(ctx, nodeKey{}, uniqueID)
+}
+
+// NodeFrom returns the node label set by WithNode, or "".
+func NodeFrom(ctx context.Context) string {
+	s, _ := ctx.Value(nodeKey{}).(string)
+	return s
+}
