@@ -156,7 +156,8 @@ func templateDiag(err error, fallbackPath string, sources map[string]string) dia
 	if m := execErr.FindStringSubmatch(msg); m != nil {
 		line, _ := strconv.Atoi(m[2])
 		col, _ := strconv.Atoi(m[3])
-		return diag.Diagnostic{Path: m[1], Line: line, Col: col, Msg: m[4]}
+		// text/template counts columns from 0; editors count from 1.
+		return diag.Diagnostic{Path: m[1], Line: line, Col: col + 1, Msg: m[4]}
 	}
 	if m := parseErr.FindStringSubmatch(msg); m != nil {
 		line, _ := strconv.Atoi(m[2])
@@ -197,7 +198,7 @@ func callPosition(t *template.Template, fn string, args ...string) (line, col in
 	var found parse.Node
 	walkTree(t.Tree.Root, func(n parse.Node) bool {
 		if c, ok := n.(*parse.CommandNode); ok && matchesCall(c, fn, args) {
-			found = c
+			found = c.Args[0] // the function's name: where an editor should point
 		}
 		return found == nil
 	})
@@ -216,7 +217,7 @@ func nodePosition(tree *parse.Tree, n parse.Node) (line, col int) {
 	}
 	line, _ = strconv.Atoi(parts[len(parts)-2])
 	col, _ = strconv.Atoi(parts[len(parts)-1])
-	return line, col
+	return line, col + 1 // text/template counts columns from 0
 }
 
 // walkTree calls visit for every node below n, depth first, while visit

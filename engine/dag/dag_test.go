@@ -1,0 +1,109 @@
+package dag
+
+import (
+	"fmt"
+	"slices"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+func build(edges ...string) *Graph {
+	g := New()
+	for _, e := range edges {
+		var a, b string
+		fmt.Sscanf(e, "%s %s", &a, &b)
+		if b == "" {
+			g.AddNode(a)
+			continue
+		}
+		g.AddEdge(a, b)
+	}
+	return g
+}
+
+func TestCycles(t *testing.T) {
+	tests := []struct {
+		name  string
+		edges []string
+		want  [][]string
+	}{
+		{"acyclic", []string{"a b", "b c", "a c"}, nil},
+		{"self", []string{"a a", "a b"}, [][]string{{"a"}}},
+		{"three", []string{"c a", "a b", "b c", "c d"}, [][]string{{"a", "b", "c"}}},
+		{"two separate", []string{"x y", "y x", "b a", "a b", "q r"}, [][]string{{"a", "b"}, {"x", "y"}}},
+		// a component with two cycles through a: the shortest from the
+		// smallest node is reported, the same on every run.
+		{"figure eight", []string{"a b", "b a", "a c", "c d", "d a"}, [][]string{{"a", "b"}}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			for range 20 { // map order must not leak into the result
+				got := build(tt.edges...).Cycles()
+				if diff := cmp.Diff(tt.want, got); diff != "" {
+					t.Fatalf("Cycles() (-want +got):\n%s", diff)
+				}
+			}
+		})
+	}
+}
+
+func TestTopoOrder(t *testing.T) {
+	g := build("b d", "a d", "d e", "c e", "f")
+	got := g.TopoOrder()
+	want := []string{"a", "b", "c", "d", "e", "f"}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Fatalf("TopoOrder (-want +got):\n%s", diff)
+	}
+	// every edge goes forward
+	pos := map[string]int{}
+	for i, id := range got {
+		pos[id] = i
+	}
+	for _, id := range g.Nodes() {
+		for _, c := range g.Children(id) {
+			if pos[id] >= pos[c] {
+				t.Errorf("%s comes after its child %s", id, c)
+			}
+		}
+	}
+}
+
+func TestTopoOrderDeep(t *testing.T) {
+	// A long chain must not overflow anything and must come out in order.
+	g := New()
+	for i := range 100000 {
+		g.AddEdge(fmt.Sprintf("n%06d", i), fmt.Sprintf("n%06d", i+1))
+	}
+	got := g.TopoOrder()
+	if len(got) != 100001 || !slices.IsSorted(got) {
+		t.Fatalf("chain order wrong: %d nodes, sorted=%v", len(got), slices.IsSorted(got))
+	}
+	if c := g.Cycles(); len(c) != 0 {
+		t.Fatalf("chain has no cycles, got %v", c)
+	}
+}
+
+func TestWalks(t *testing.T) {
+	g := build("a b", "b c", "x c", "c d", "e")
+	keys := func(m map[string]bool) []string {
+		var out []string
+		for k := range m {
+			out = append(out, k)
+		}
+		slices.Sort(out)
+		return out
+	}
+	if got, want := keys(g.Descendants("b")), []string{"c", "d"}; !slices.Equal(got, want) {
+		t.Errorf("Descendants(b) = %v, want %v", got, want)
+	}
+	if got, want := keys(g.Ancestors("c")), []string{"a", "b", "x"}; !slices.Equal(got, want) {
+		t.Errorf("Ancestors(c) = %v, want %v", got, want)
+	}
+	if got := g.Parents("c"); !slices.Equal(got, []string{"b", "x"}) {
+		t.Errorf("Parents(c) = %v", got)
+	}
+	if !g.Has("e") || g.Has("zz") || g.Len() != 6 {
+		t.Errorf("Has/Len wrong: Has(e)=%v Has(zz)=%v Len=%d", g.Has("e"), g.Has("zz"), g.Len())
+	}
+}

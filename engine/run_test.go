@@ -1,0 +1,288 @@
+package engine_test
+
+import (
+	"context"
+	"fmt"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/quarrydev/quarry/engine"
+	"github.com/quarrydev/quarry/engine/warehouse"
+	"github.com/quarrydev/quarry/engine/warehouse/duckdb"
+)
+
+// fakeWarehouse records what the scheduler asks of it. Statements whose
+// SQL contains "boom" fail; every statement takes delay.
+type fakeWarehouse struct {
+	duckdb.Dialect
+	delay   time.Duration
+	block   chan struct{} // when set, statements wait for it to close
+	started chan string   // when set, receives each relation as it starts
+
+	mu      sync.Mutex
+	order   []string
+	running atomic.Int32
+	peak    atomic.Int32
+}
+
+func (f *fakeWarehouse) do(ctx context.Context, rel warehouse.Relation, sql string) error {
+	n := f.running.Add(1)
+	defer f.running.Add(-1)
+	for {
+		p := f.peak.Load()
+		if n <= p || f.peak.CompareAndSwap(p, n) {
+			break
+		}
+	}
+	if f.started != nil {
+		f.started <- rel.Name
+	}
+	if f.block != nil {
+		select {
+		case <-f.block:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+	select {
+	case <-time.After(f.delay):
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	f.mu.Lock()
+	f.order = append(f.order, rel.Name)
+	f.mu.Unlock()
+	if strings.Contains(sql, "boom") {
+		return fmt.Errorf("Binder Error: column boom does not exist")
+	}
+	return nil
+}
+
+func (f *fakeWarehouse) EnsureSchema(context.Context, string) error { return nil }
+func (f *fakeWarehouse) Lookup(context.Context, warehouse.Relation) (warehouse.Kind, error) {
+	return warehouse.KindNone, nil
+}
+func (f *fakeWarehouse) CreateView(ctx context.Context, rel warehouse.Relation, sql string) error {
+	return f.do(ctx, rel, sql)
+}
+func (f *fakeWarehouse) CreateTable(ctx context.Context, rel warehouse.Relation, sql string) (int64, error) {
+	return 1, f.do(ctx, rel, sql)
+}
+func (f *fakeWarehouse) Incremental(ctx context.Context, rel warehouse.Relation, sql string, _ []string) (int64, error) {
+	return 1, f.do(ctx, rel, sql)
+}
+func (f *fakeWarehouse) LoadRows(ctx context.Context, rel warehouse.Relation, _ []warehouse.Column, rows [][]any, _ bool) (int64, error) {
+	return int64(len(rows)), f.do(ctx, rel, "")
+}
+func (f *fakeWarehouse) Exec(context.Context, string) error { return nil }
+func (f *fakeWarehouse) Query(context.Context, string, int) (*warehouse.Result, error) {
+	return &warehouse.Result{}, nil
+}
+func (f *fakeWarehouse) Close() error { return nil }
+
+// project writes files into a temp dir and loads them.
+func project(t *testing.T, files map[string]string) *engine.Project {
+	t.Helper()
+	dir := t.TempDir()
+	if _, ok := files["project.yaml"]; !ok {
+		files["project.yaml"] = "name: t\ntargets:\n  dev: {type: duckdb}\n"
+	}
+	for name, data := range files {
+		writeFile(t, filepath.Join(dir, name), data)
+	}
+	p, err := engine.Load(engine.Options{Dir: dir, Env: mapEnv(nil)}, duckdbAdapters())
+	if err != nil {
+		t.Fatalf("load: %v", err)
+	}
+	return p
+}
+
+func statuses(res *engine.RunResult) map[string]engine.Status {
+	out := map[string]engine.Status{}
+	for _, r := range res.Results {
+		out[strings.TrimPrefix(r.UniqueID, "model.t.")] = r.Status
+	}
+	return out
+}
+
+func TestFailureSkipsDescendantsOnly(t *testing.T) {
+	p := project(t, map[string]string{
+		"models/a.sql":      "select 1",
+		"models/bad.sql":    "select boom from {{ ref \"a\" }}",
+		"models/child.sql":  "select * from {{ ref \"bad\" }}",
+		"models/eph.sql":    "{{ config \"materialized\" \"ephemeral\" }}select * from {{ ref \"child\" }}",
+		"models/gchild.sql": "select * from {{ ref \"eph\" }}",
+		"models/other.sql":  "select * from {{ ref \"a\" }}",
+	})
+	ids, _, err := p.Select(nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res := p.Execute(context.Background(), &fakeWarehouse{}, ids, engine.RunOptions{Threads: 2})
+	want := map[string]engine.Status{"a": "success", "bad": "error", "child": "skipped", "gchild": "skipped", "other": "success"}
+	if got := statuses(res); !mapsEqual(got, want) {
+		t.Fatalf("statuses = %v, want %v", got, want)
+	}
+	for _, r := range res.Results {
+		if strings.HasSuffix(r.UniqueID, "gchild") && !strings.Contains(r.Message, "upstream bad failed") {
+			t.Errorf("skip message %q should name the failed upstream", r.Message)
+		}
+		if strings.HasSuffix(r.UniqueID, ".bad") && !strings.Contains(r.Message, "target/compiled/models/bad.sql") {
+			t.Errorf("error message %q should name the compiled file", r.Message)
+		}
+	}
+	if !res.Failed() || !strings.Contains(res.Summary(), "PASS=2 WARN=0 ERROR=1 SKIP=2 TOTAL=5") {
+		t.Errorf("summary %q", res.Summary())
+	}
+}
+
+func mapsEqual(a, b map[string]engine.Status) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for k, v := range a {
+		if b[k] != v {
+			return false
+		}
+	}
+	return true
+}
+
+func TestDependencyOrderAndThreads(t *testing.T) {
+	files := map[string]string{"models/root.sql": "select 1"}
+	for i := range 8 {
+		files[fmt.Sprintf("models/leaf%d.sql", i)] = "select * from {{ ref \"root\" }}"
+	}
+	files["models/sink.sql"] = "select 1 {{ range $i := until 8 }} union all select * from {{ ref (printf \"leaf%d\" $i) }}{{ end }}"
+	p := project(t, files)
+	ids, _, _ := p.Select(nil, nil)
+	for _, threads := range []int{1, 4} {
+		wh := &fakeWarehouse{delay: 20 * time.Millisecond}
+		res := p.Execute(context.Background(), wh, ids, engine.RunOptions{Threads: threads})
+		if res.Failed() || len(res.Results) != 10 {
+			t.Fatalf("threads=%d: %s", threads, res.Summary())
+		}
+		if wh.order[0] != "root" || wh.order[len(wh.order)-1] != "sink" {
+			t.Errorf("threads=%d: order %v must start with root and end with sink", threads, wh.order)
+		}
+		if got := int(wh.peak.Load()); got != threads {
+			t.Errorf("threads=%d: peak concurrency %d", threads, got)
+		}
+	}
+}
+
+func TestDrainFinishesRunningAndSkipsTheRest(t *testing.T) {
+	p := project(t, map[string]string{
+		"models/a.sql": "select 1",
+		"models/b.sql": "select * from {{ ref \"a\" }}",
+		"models/c.sql": "select * from {{ ref \"b\" }}",
+	})
+	ids, _, _ := p.Select(nil, nil)
+	wh := &fakeWarehouse{block: make(chan struct{}), started: make(chan string, 3)}
+	drain := make(chan struct{})
+	done := make(chan *engine.RunResult)
+	go func() {
+		done <- p.Execute(context.Background(), wh, ids, engine.RunOptions{Threads: 2, Drain: drain})
+	}()
+	if got := <-wh.started; got != "a" {
+		t.Fatalf("first started %q", got)
+	}
+	close(drain)    // first Ctrl-C: start nothing new
+	close(wh.block) // let the running node finish
+	res := <-done
+	want := map[string]engine.Status{"a": "success", "b": "skipped", "c": "skipped"}
+	if got := statuses(res); !mapsEqual(got, want) || !res.Interrupted {
+		t.Fatalf("statuses = %v (interrupted=%v), want %v", got, res.Interrupted, want)
+	}
+}
+
+func TestCancelStopsRunningStatements(t *testing.T) {
+	p := project(t, map[string]string{"models/a.sql": "select 1", "models/b.sql": "select 2"})
+	ids, _, _ := p.Select(nil, nil)
+	wh := &fakeWarehouse{block: make(chan struct{}), started: make(chan string, 2)}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan *engine.RunResult)
+	go func() { done <- p.Execute(ctx, wh, ids, engine.RunOptions{Threads: 2}) }()
+	<-wh.started
+	<-wh.started
+	cancel()
+	select {
+	case res := <-done:
+		for _, r := range res.Results {
+			if r.Status != engine.StatusError || !strings.Contains(r.Message, "cancelled") {
+				t.Errorf("%s: %s %q, want a cancelled error", r.UniqueID, r.Status, r.Message)
+			}
+		}
+		if !res.Interrupted {
+			t.Error("run not marked interrupted")
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("cancel did not stop the run")
+	}
+}
+
+func TestSelect(t *testing.T) {
+	p := project(t, map[string]string{
+		"models/staging/stg_a.sql": "{{ config \"tags\" \"nightly\" }}select * from {{ source \"raw\" \"a\" }}",
+		"models/staging/stg_b.sql": "select * from {{ ref \"seed_b\" }}",
+		"models/marts/mart.sql":    "{{ config \"tags\" (list \"nightly\" \"kpi\") }}select * from {{ ref \"stg_a\" }} join {{ ref \"stg_b\" }} using (id)",
+		"models/marts/report.sql":  "select * from {{ ref \"mart\" }}",
+		"models/marts/lonely.sql":  "select 1",
+		"seeds/seed_b.csv":         "id\n1\n",
+		"models/sources.yml":       "sources:\n  - name: raw\n    tables:\n      - name: a\n",
+	})
+	tests := []struct {
+		sel, excl []string
+		want      []string
+		warn      bool
+	}{
+		{sel: []string{"mart"}, want: []string{"mart"}},
+		{sel: []string{"+mart"}, want: []string{"mart", "raw.a", "seed_b", "stg_a", "stg_b"}},
+		{sel: []string{"mart+"}, want: []string{"mart", "report"}},
+		{sel: []string{"1+mart"}, want: []string{"mart", "stg_a", "stg_b"}},
+		{sel: []string{"stg_b+1"}, want: []string{"mart", "stg_b"}},
+		{sel: []string{"tag:nightly"}, want: []string{"mart", "stg_a"}},
+		{sel: []string{"tag:nightly,tag:kpi"}, want: []string{"mart"}},
+		{sel: []string{"path:models/staging"}, want: []string{"stg_a", "stg_b"}},
+		{sel: []string{"path:marts"}, want: []string{"lonely", "mart", "report"}},
+		{sel: []string{"source:raw+"}, want: []string{"mart", "raw.a", "report", "stg_a"}},
+		{sel: []string{"stg_a lonely"}, want: []string{"lonely", "stg_a"}},
+		{sel: []string{"stg_a", "lonely"}, want: []string{"lonely", "stg_a"}},
+		{sel: []string{"stg_*"}, want: []string{"stg_a", "stg_b"}},
+		{sel: []string{"resource_type:seed"}, want: []string{"seed_b"}},
+		{sel: []string{"path:marts"}, excl: []string{"report"}, want: []string{"lonely", "mart"}},
+		{sel: []string{"nothing_here"}, want: nil, warn: true},
+	}
+	for _, tt := range tests {
+		t.Run(strings.Join(append(tt.sel, tt.excl...), "|"), func(t *testing.T) {
+			ids, warnings, err := p.Select(tt.sel, tt.excl)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got []string
+			for _, id := range ids {
+				n := p.Nodes[id]
+				if n.Type == engine.Source {
+					got = append(got, n.SourceName+"."+n.Name)
+				} else {
+					got = append(got, n.Name)
+				}
+			}
+			slices.Sort(got)
+			if !slices.Equal(got, tt.want) {
+				t.Errorf("selected %v, want %v", got, tt.want)
+			}
+			if (len(warnings) > 0) != tt.warn {
+				t.Errorf("warnings %v, want some: %v", warnings, tt.warn)
+			}
+		})
+	}
+	if _, _, err := p.Select([]string{"tagg:x"}, nil); err == nil || !strings.Contains(err.Error(), `did you mean "tag"`) {
+		t.Errorf("unknown method error = %v", err)
+	}
+}
