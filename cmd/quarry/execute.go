@@ -68,7 +68,7 @@ func (a *app) execute(ctx context.Context, spec execSpec) error {
 		FullRefresh: spec.fullRefresh, Threads: p.Threads, Drain: a.drain,
 		Progress: a.stdout, WriteCompiled: true,
 	})
-	args := map[string]any{"select": spec.sel.selects, "exclude": spec.sel.excludes, "full_refresh": spec.fullRefresh,
+	args := map[string]any{"select": nonNil(spec.sel.selects), "exclude": nonNil(spec.sel.excludes), "full_refresh": spec.fullRefresh,
 		"threads": p.Threads, "target": p.Target.Name}
 	if err := p.WriteRunResults(spec.command, args, res, time.Now()); err != nil {
 		fmt.Fprintf(a.stderr, "warning: %v\n", err)
@@ -112,4 +112,11 @@ func inventory(p *engine.Project) string {
 		counts[engine.Model], plural(counts[engine.Model], "model", "models"),
 		counts[engine.Seed], plural(counts[engine.Seed], "seed", "seeds"),
 		counts[engine.Source], plural(counts[engine.Source], "source", "sources"))
+}
+
+func nonNil(s []string) []string {
+	if s == nil {
+		return []string{}
+	}
+	return s
 }

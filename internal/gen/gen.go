@@ -1,7 +1,7 @@
 // Package gen writes synthetic quarry projects for benchmarks: n models in
 // two folders, each selecting from one to three earlier models, one
-// property file per ten models, a macro, a var and tags. The same seed
-// always writes the same project.
+// property file per ten models, a macro, a var and tags. The same options
+// always write the same project, byte for byte.
 package gen
 
 import (
@@ -21,9 +21,13 @@ type Options struct {
 	// Refs is the most models each one refs (default 3; 0 keeps the
 	// default, -1 means no refs at all, a flat fan-out).
 	Refs int
-	// Body is extra SQL placed in each model's select list, e.g. a slow
-	// expression for scheduling benchmarks.
+	// Body, when set, is an SQL expression added to every model's select
+	// list as a column named body, e.g. a slow aggregate for scheduling
+	// benchmarks. Models that ref others carry their body column through.
 	Body string
+	// Path is the DuckDB target's path (default generated.duckdb). DuckDB
+	// settings may follow a "?", e.g. "generated.duckdb?threads=1".
+	Path string
 }
 
 // Project writes a generated project into dir, which must be empty or
@@ -34,6 +38,12 @@ func Project(dir string, o Options) error {
 	}
 	if o.Refs == 0 {
 		o.Refs = 3
+	}
+	if o.Path == "" {
+		o.Path = "generated.duckdb"
+	}
+	if entries, err := os.ReadDir(dir); err == nil && len(entries) > 0 {
+		return fmt.Errorf("gen: %s is not empty", dir)
 	}
 	rng := rand.New(rand.NewPCG(o.Seed, 0))
 	write := func(rel, text string) error {
@@ -46,16 +56,20 @@ func Project(dir string, o Options) error {
 	project := fmt.Sprintf(`name: generated
 vars: {scale: 100}
 models:
-  left: {materialized: %[1]s, schema: left_side}
+  left: {materialized: %s, schema: left_side}
   right: {materialized: %[1]s, schema: right_side}
 targets:
-  dev: {type: duckdb, path: generated.duckdb}
-`, o.Materialized)
+  dev: {type: duckdb, path: %q}
+`, o.Materialized, o.Path)
 	if err := write("project.yaml", project); err != nil {
 		return err
 	}
 	if err := write("macros/scale.sql", `{{ define "scaled" }}({{ . }} * {{ var "scale" }}){{ end }}`+"\n"); err != nil {
 		return err
+	}
+	body, bodyCol := "", ""
+	if o.Body != "" {
+		body, bodyCol = ", "+o.Body+" as body", ", body"
 	}
 	var props strings.Builder
 	for i := range o.Models {
@@ -65,7 +79,7 @@ targets:
 		}
 		var b strings.Builder
 		fmt.Fprintf(&b, "{{ config \"tags\" \"group_%d\" }}\n", i%10)
-		fmt.Fprintf(&b, "select %d as id, {{ template \"scaled\" \"%d\" }} as value%s\n", i, i, o.Body)
+		fmt.Fprintf(&b, "select %d as id, {{ template \"scaled\" \"%d\" }} as value%s\n", i, i, body)
 		if i > 0 && o.Refs > 0 {
 			k := 1 + rng.IntN(o.Refs)
 			seen := map[int]bool{}
@@ -76,7 +90,7 @@ targets:
 					continue
 				}
 				seen[j] = true
-				fmt.Fprintf(&b, "union all select id, value%s from {{ ref \"model_%05d\" }}\n", bodyColumns(o.Body), j)
+				fmt.Fprintf(&b, "union all select id, value%s from {{ ref \"model_%05d\" }}\n", bodyCol, j)
 			}
 		}
 		if err := write(fmt.Sprintf("models/%s/model_%05d.sql", folder, i), b.String()); err != nil {
@@ -94,20 +108,4 @@ targets:
 		}
 	}
 	return nil
-}
-
-// bodyColumns repeats the aliases of the extra select-list items so that a
-// union's sides have the same columns.
-func bodyColumns(body string) string {
-	if body == "" {
-		return ""
-	}
-	var names []string
-	for _, item := range strings.Split(body, ",") {
-		fields := strings.Fields(item)
-		if len(fields) > 0 {
-			names = append(names, fields[len(fields)-1])
-		}
-	}
-	return ", " + strings.Join(names, ", ")
 }

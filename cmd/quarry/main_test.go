@@ -1,0 +1,322 @@
+package main
+
+import (
+	"database/sql"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"os"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	duckdb "github.com/duckdb/duckdb-go/v2"
+	"github.com/rogpeppe/go-internal/testscript"
+)
+
+var (
+	update  = flag.Bool("update", false, "rewrite the expected output in the txtar scripts from the actual output")
+	pending = flag.Bool("pending", false, "also run testdata/pending/*.txtar (scripts that document known bugs; expected to fail)")
+)
+
+// TestMain lets the scripts exec "quarry": testscript re-runs this test
+// binary as the command, which calls run exactly as main does.
+func TestMain(m *testing.M) {
+	os.Exit(testscript.RunMain(m, map[string]func() int{
+		"quarry": func() int { return run(os.Args[1:], os.Stdout, os.Stderr) },
+	}))
+}
+
+// TestScripts runs the end-to-end CLI scripts in testdata/script: each one a
+// small project built on DuckDB and checked by its output and by querying
+// the result.
+func TestScripts(t *testing.T) {
+	testscript.Run(t, scriptParams("testdata/script"))
+}
+
+// TestPendingScripts runs the scripts that assert the correct behaviour of
+// known bugs. They fail until the bug is fixed; then move the script to
+// testdata/script. Run with: go test ./cmd/quarry -run Pending -pending
+func TestPendingScripts(t *testing.T) {
+	if !*pending {
+		t.Skip("pass -pending to run the scripts of known bugs")
+	}
+	testscript.Run(t, scriptParams("testdata/pending"))
+}
+
+func scriptParams(dir string) testscript.Params {
+	return testscript.Params{
+		Dir:           dir,
+		UpdateScripts: *update,
+		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
+			"duckq":    cmdDuckq,
+			"jsonq":    cmdJsonq,
+			"progress": cmdProgress,
+		},
+	}
+}
+
+// cmdDuckq implements `duckq DBFILE SQL`: it opens the DuckDB file read-only,
+// runs SQL and prints the rows one a line, values separated by |, NULL as
+// NULL. With !, the query must fail (its error goes to stderr).
+func cmdDuckq(ts *testscript.TestScript, neg bool, args []string) {
+	if len(args) != 2 {
+		ts.Fatalf("usage: duckq DBFILE SQL")
+	}
+	out, err := duckQuery(ts.MkAbs(args[0]), args[1])
+	if err != nil {
+		if neg {
+			fmt.Fprintln(ts.Stderr(), err)
+			return
+		}
+		ts.Fatalf("duckq: %v", err)
+	}
+	if neg {
+		ts.Fatalf("duckq: query succeeded unexpectedly")
+	}
+	fmt.Fprint(ts.Stdout(), out)
+}
+
+func duckQuery(path, query string) (string, error) {
+	if _, err := os.Stat(path); err != nil {
+		return "", err // DuckDB would create it
+	}
+	db, err := sql.Open("duckdb", path+"?access_mode=read_only")
+	if err != nil {
+		return "", err
+	}
+	defer db.Close()
+	rows, err := db.Query(query)
+	if err != nil {
+		return "", err
+	}
+	defer rows.Close()
+	types, err := rows.ColumnTypes()
+	if err != nil {
+		return "", err
+	}
+	var b strings.Builder
+	for rows.Next() {
+		vals := make([]any, len(types))
+		ptrs := make([]any, len(types))
+		for i := range vals {
+			ptrs[i] = &vals[i]
+		}
+		if err := rows.Scan(ptrs...); err != nil {
+			return "", err
+		}
+		for i, v := range vals {
+			if i > 0 {
+				b.WriteByte('|')
+			}
+			b.WriteString(formatValue(v, types[i].DatabaseTypeName()))
+		}
+		b.WriteByte('\n')
+	}
+	if err := rows.Err(); err != nil {
+		return "", err
+	}
+	return b.String(), nil
+}
+
+func formatValue(v any, dbType string) string {
+	switch v := v.(type) {
+	case nil:
+		return "NULL"
+	case []byte:
+		return string(v)
+	case float64:
+		return strconv.FormatFloat(v, 'g', -1, 64)
+	case float32:
+		return strconv.FormatFloat(float64(v), 'g', -1, 32)
+	case duckdb.Decimal:
+		return v.String()
+	case time.Time:
+		switch dbType {
+		case "DATE":
+			return v.Format(time.DateOnly)
+		case "TIME":
+			return v.Format("15:04:05.999999")
+		case "TIMESTAMP", "TIMESTAMP_S", "TIMESTAMP_MS", "TIMESTAMP_NS":
+			return v.Format("2006-01-02 15:04:05.999999999")
+		}
+		return v.Format(time.RFC3339Nano)
+	}
+	return fmt.Sprint(v)
+}
+
+// cmdJsonq implements `jsonq [-s] FILE PATH [FIELD...]`. PATH is dotted
+// (nodes.*.name); a key holding dots is written in brackets
+// (nodes[model.shop.orders].config); * stands for every element of an array
+// or every value of an object (in key order). Each value PATH reaches is
+// printed on its own line: strings bare, null as NULL, anything else as
+// compact JSON. With FIELDs, each value must be an object and the fields
+// (dotted paths themselves) are printed separated by |. -s sorts the lines.
+func cmdJsonq(ts *testscript.TestScript, neg bool, args []string) {
+	if neg {
+		ts.Fatalf("unsupported: ! jsonq")
+	}
+	sortLines := len(args) > 0 && args[0] == "-s"
+	if sortLines {
+		args = args[1:]
+	}
+	if len(args) < 2 {
+		ts.Fatalf("usage: jsonq [-s] FILE PATH [FIELD...]")
+	}
+	var doc any
+	if err := json.Unmarshal([]byte(ts.ReadFile(args[0])), &doc); err != nil {
+		ts.Fatalf("jsonq: %s: %v", args[0], err)
+	}
+	vals, err := jsonPath(doc, args[1])
+	ts.Check(err)
+	var lines []string
+	for _, v := range vals {
+		if len(args) == 2 {
+			lines = append(lines, jsonText(v))
+			continue
+		}
+		var fields []string
+		for _, f := range args[2:] {
+			got, err := jsonPath(v, f)
+			ts.Check(err)
+			if len(got) != 1 {
+				ts.Fatalf("jsonq: field %s: %d values, want 1", f, len(got))
+			}
+			fields = append(fields, jsonText(got[0]))
+		}
+		lines = append(lines, strings.Join(fields, "|"))
+	}
+	if sortLines {
+		slices.Sort(lines)
+	}
+	for _, l := range lines {
+		fmt.Fprintln(ts.Stdout(), l)
+	}
+}
+
+func jsonPath(v any, path string) ([]any, error) {
+	cur := []any{v}
+	for _, seg := range splitPath(path) {
+		var next []any
+		for _, c := range cur {
+			switch c := c.(type) {
+			case map[string]any:
+				if seg == "*" {
+					keys := make([]string, 0, len(c))
+					for k := range c {
+						keys = append(keys, k)
+					}
+					slices.Sort(keys)
+					for _, k := range keys {
+						next = append(next, c[k])
+					}
+					continue
+				}
+				e, ok := c[seg]
+				if !ok {
+					return nil, fmt.Errorf("jsonq %s: no key %q", path, seg)
+				}
+				next = append(next, e)
+			case []any:
+				if seg == "*" {
+					next = append(next, c...)
+					continue
+				}
+				i, err := strconv.Atoi(seg)
+				if err != nil || i < 0 || i >= len(c) {
+					return nil, fmt.Errorf("jsonq %s: %q is not an index of an array of %d", path, seg, len(c))
+				}
+				next = append(next, c[i])
+			default:
+				return nil, fmt.Errorf("jsonq %s: cannot take %q of %s", path, seg, jsonText(c))
+			}
+		}
+		cur = next
+	}
+	return cur, nil
+}
+
+// splitPath splits a.b[c.d].e into a, b, c.d, e.
+func splitPath(path string) []string {
+	var segs []string
+	for path != "" {
+		switch {
+		case path[0] == '.':
+			path = path[1:]
+		case path[0] == '[':
+			end := strings.IndexByte(path, ']')
+			if end < 0 {
+				end = len(path)
+			}
+			segs = append(segs, path[1:end])
+			path = path[min(end+1, len(path)):]
+		default:
+			end := strings.IndexAny(path, ".[")
+			if end < 0 {
+				end = len(path)
+			}
+			segs = append(segs, path[:end])
+			path = path[end:]
+		}
+	}
+	return segs
+}
+
+func jsonText(v any) string {
+	switch v := v.(type) {
+	case nil:
+		return "NULL"
+	case string:
+		return v
+	}
+	b, _ := json.Marshal(v)
+	return string(b)
+}
+
+var (
+	progressLine = regexp.MustCompile(`^\d\d:\d\d:\d\d  \d+ of (\d+) (\S+)\s+(.+?) \.{3,} \[(.*)\]$`)
+	duration     = regexp.MustCompile(`(^|, )\d+\.\d+s$`)
+)
+
+// cmdProgress implements `progress [FILE]`: it reads the output of the last
+// exec (or FILE) and prints its progress lines without their volatile
+// parts (clock, position, dots, durations), sorted because threads finish
+// in any order, then the summary line. Everything else is dropped: check it
+// with stdout regexps before calling progress.
+//
+//	12:00:01  3 of 4 OK   view staging.x .......... [2 rows, 0.02s]
+//
+// becomes "OK    view staging.x [2 rows] (of 4)".
+func cmdProgress(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) > 1 {
+		ts.Fatalf("usage: progress [FILE]")
+	}
+	file := "stdout"
+	if len(args) == 1 {
+		file = args[0]
+	}
+	var lines []string
+	var summary []string
+	for _, l := range strings.Split(ts.ReadFile(file), "\n") {
+		if strings.HasPrefix(l, "Done. ") {
+			summary = append(summary, l)
+			continue
+		}
+		m := progressLine.FindStringSubmatch(l)
+		if m == nil {
+			continue
+		}
+		out := fmt.Sprintf("%-5s %s", m[2], m[3])
+		if detail := duration.ReplaceAllString(m[4], ""); detail != "" {
+			out += " [" + detail + "]"
+		}
+		lines = append(lines, out+" (of "+m[1]+")")
+	}
+	slices.Sort(lines)
+	for _, l := range append(lines, summary...) {
+		fmt.Fprintln(ts.Stdout(), l)
+	}
+}
