@@ -28,6 +28,7 @@ func (p *Project) link(diags *diag.List) {
 			n.Relation = warehouse.Relation{Schema: cmpOr(n.Config.Schema, p.seedsSchema), Name: cmpOr(n.Config.Alias, n.Name)}
 		}
 	}
+	p.checkRelationClashes(diags)
 	for id := range p.Nodes {
 		p.Graph.AddNode(id)
 	}
@@ -38,8 +39,8 @@ func (p *Project) link(diags *diag.List) {
 		for _, name := range n.refs {
 			dep := p.byName[name]
 			if !dep.Config.Enabled {
-				line, col := callPosition(n.tmpl, "ref", name)
-				diags.Add(n.Path, line, col, "ref %q points at a disabled model (enabled: false in %s): enable it or remove the ref", name, dep.Path)
+				path, line, col := findCall(n, "ref", name)
+				diags.Add(path, line, col, "ref %q points at a disabled model (enabled: false in %s): enable it or remove the ref", name, dep.Path)
 				continue
 			}
 			p.Graph.AddEdge(dep.UniqueID, n.UniqueID)
@@ -63,9 +64,32 @@ func (p *Project) link(diags *diag.List) {
 		}
 		names = append(names, names[0])
 		first := p.Nodes[refOrder[0]]
-		line, col := callPosition(first.tmpl, "ref", names[1])
-		diags.Add(first.Path, line, col, "dependency cycle: %s (each refs the next); break it by removing one of these refs",
+		path, line, col := findCall(first, "ref", names[1])
+		diags.Add(path, line, col, "dependency cycle: %s (each refs the next); break it by removing one of these refs",
 			strings.Join(names, " -> "))
+	}
+}
+
+// checkRelationClashes refuses two nodes that would build the same relation:
+// the one to finish last would silently win.
+func (p *Project) checkRelationClashes(diags *diag.List) {
+	var nodes []*Node
+	for _, n := range p.Nodes {
+		if executable(n) {
+			nodes = append(nodes, n)
+		}
+	}
+	slices.SortFunc(nodes, func(a, b *Node) int { return strings.Compare(a.Path, b.Path) })
+	owner := map[string]*Node{}
+	for _, n := range nodes {
+		// Both warehouses resolve unquoted names case-insensitively.
+		key := strings.ToLower(n.Relation.Schema + "." + n.Relation.Name)
+		if prev, dup := owner[key]; dup {
+			diags.Add(n.Path, 1, 1, "%s %s builds %s.%s, as %s does: give one of them another alias or schema",
+				n.Type, n.Name, n.Relation.Schema, n.Relation.Name, prev.Path)
+			continue
+		}
+		owner[key] = n
 	}
 }
 
@@ -120,15 +144,17 @@ func (p *Project) compile(n *Node, rendered string) string {
 		ctes[i] = fmt.Sprintf("%s as (\n%s\n)", cteName(e.Name), sql)
 	}
 	with := strings.Join(ctes, ",\n")
-	if rest, ok := cutWith(body); ok {
-		return "with " + with + ",\n" + rest
+	if keyword, rest, ok := cutWith(body); ok {
+		// Join the model's own WITH list; non-recursive CTEs are allowed
+		// in a WITH RECURSIVE list, so the keyword is kept as written.
+		return keyword + " " + with + ",\n" + rest
 	}
 	return "with " + with + "\n" + body
 }
 
 // cutWith reports whether sql starts with a WITH clause (after comments),
-// returning what follows the keyword.
-func cutWith(sql string) (string, bool) {
+// returning the keyword ("with" or "with recursive") and what follows it.
+func cutWith(sql string) (keyword, rest string, ok bool) {
 	s := sql
 	for {
 		s = strings.TrimSpace(s)
@@ -136,27 +162,31 @@ func cutWith(sql string) (string, bool) {
 		case strings.HasPrefix(s, "--"):
 			i := strings.IndexByte(s, '\n')
 			if i < 0 {
-				return "", false
+				return "", "", false
 			}
 			s = s[i+1:]
 		case strings.HasPrefix(s, "/*"):
 			i := strings.Index(s, "*/")
 			if i < 0 {
-				return "", false
+				return "", "", false
 			}
 			s = s[i+2:]
 		default:
-			if len(s) > 5 && strings.EqualFold(s[:4], "with") && isSpace(s[4]) {
-				rest := strings.TrimSpace(s[4:])
-				if len(rest) > 10 && strings.EqualFold(rest[:9], "recursive") && isSpace(rest[9]) {
-					// WITH RECURSIVE applies to the whole clause; keep it first.
-					return "", false
-				}
-				return rest, true
+			if !hasKeyword(s, "with") {
+				return "", "", false
 			}
-			return "", false
+			rest := strings.TrimSpace(s[4:])
+			if hasKeyword(rest, "recursive") {
+				return "with recursive", strings.TrimSpace(rest[9:]), true
+			}
+			return "with", rest, true
 		}
 	}
+}
+
+// hasKeyword reports whether s starts with the SQL keyword kw, any case.
+func hasKeyword(s, kw string) bool {
+	return len(s) > len(kw) && strings.EqualFold(s[:len(kw)], kw) && isSpace(s[len(kw)])
 }
 
 func isSpace(c byte) bool { return c == ' ' || c == '\n' || c == '\t' || c == '\r' }
@@ -212,8 +242,8 @@ func (p *Project) Recompile(n *Node, incremental bool) error {
 	if err != nil {
 		return fmt.Errorf("%s: %w", n.Path, err)
 	}
-	for _, m := range r.missing {
-		return fmt.Errorf("%s: unknown %s", n.Path, strings.ReplaceAll(m, "\x00", " "))
+	if len(r.missing) > 0 { // only the incremental branch can reach these
+		return fmt.Errorf("%s: %s names an unknown node: %s", n.Path, r.missing[0].fn, strings.Join(r.missing[0].args, "."))
 	}
 	n.Compiled = p.compile(n, out)
 	return nil

@@ -387,26 +387,23 @@ func (r *renderer) render(incremental bool) (string, error) {
 	return b.String(), nil
 }
 
-func (p *Project) reportMissing(n *Node, m string, diags *diag.List) {
-	parts := strings.Split(m, "\x00")
-	switch parts[0] {
+func (p *Project) reportMissing(n *Node, m missingCall, diags *diag.List) {
+	path, line, col := findCall(n, m.fn, m.args...)
+	var msg string
+	var s string
+	switch m.fn {
 	case "ref":
-		name := parts[1]
-		line, col := callPosition(n.tmpl, "ref", name)
-		msg := fmt.Sprintf("unknown ref %q: no model or seed has that name", name)
-		if s := suggest(name, slices.Sorted(maps.Keys(p.byName))); s != "" {
-			msg += fmt.Sprintf("; did you mean %q?", s)
-		}
-		diags.Add(n.Path, line, col, "%s", msg)
+		msg = fmt.Sprintf("unknown ref %q: no model or seed has that name", m.args[0])
+		s = suggest(m.args[0], slices.Sorted(maps.Keys(p.byName)))
 	case "source":
-		src, table := parts[1], parts[2]
-		line, col := callPosition(n.tmpl, "source", src, table)
-		msg := fmt.Sprintf("unknown source %s.%s: declare it under sources: in a property file", src, table)
-		if s := suggest(src+"."+table, slices.Sorted(maps.Keys(p.sources))); s != "" {
-			msg += fmt.Sprintf("; did you mean %q?", s)
-		}
-		diags.Add(n.Path, line, col, "%s", msg)
+		key := m.args[0] + "." + m.args[1]
+		msg = fmt.Sprintf("unknown source %s: declare it under sources: in a property file", key)
+		s = suggest(key, slices.Sorted(maps.Keys(p.sources)))
 	}
+	if s != "" {
+		msg += fmt.Sprintf("; did you mean %q?", s)
+	}
+	diags.Add(path, line, col, "%s", msg)
 }
 
 // parallel runs fn(0..n-1) on GOMAXPROCS goroutines.

@@ -8,6 +8,7 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -55,6 +56,9 @@ func readSeed(n *Node, abs string, diags *diag.List) bool {
 		}
 		line, _ := r.FieldPos(0)
 		if n.seedHeader == nil {
+			// Excel's "CSV UTF-8" starts with a byte order mark; it is not
+			// part of the first column's name.
+			rec[0] = strings.TrimPrefix(rec[0], "\ufeff")
 			n.seedHeader = rec
 			continue
 		}
@@ -129,6 +133,13 @@ func seedTable(n *Node) ([]warehouse.Column, [][]any, error) {
 	return cols, rows, nil
 }
 
+// Numbers as CSV files write them. A leading zero (a zip code, an id like
+// 007) makes the column text: reading it as a number would lose the zero.
+var (
+	wholeNumber   = regexp.MustCompile(`^[+-]?(0|[1-9][0-9]*)$`)
+	decimalNumber = regexp.MustCompile(`^[+-]?(0|[1-9][0-9]*)?(\.[0-9]+)?([eE][+-]?[0-9]+)?$`)
+)
+
 var timeLayouts = []string{time.RFC3339Nano, "2006-01-02 15:04:05.999999999", "2006-01-02T15:04:05.999999999"}
 
 // inferType picks the narrowest portable type every non-empty value fits.
@@ -179,12 +190,20 @@ func convert(v, typ string) (any, error) {
 		}
 		return nil, fmt.Errorf("%q is not a boolean (true or false)", v)
 	case "bigint", "integer", "int":
+		// strconv accepts Go syntax (digit separators, hex) that no CSV
+		// reader treats as a number, so the shape is checked first.
+		if !wholeNumber.MatchString(v) {
+			return nil, fmt.Errorf("%q is not a whole number", v)
+		}
 		i, err := strconv.ParseInt(v, 10, 64)
 		if err != nil {
 			return nil, fmt.Errorf("%q is not a whole number", v)
 		}
 		return i, nil
 	case "double", "float":
+		if !decimalNumber.MatchString(v) || !strings.ContainsAny(v, "0123456789") {
+			return nil, fmt.Errorf("%q is not a number", v)
+		}
 		f, err := strconv.ParseFloat(v, 64)
 		if err != nil {
 			return nil, fmt.Errorf("%q is not a number", v)

@@ -60,9 +60,17 @@ type renderer struct {
 
 	refs    []string    // names passed to ref
 	sources [][2]string // source, table pairs
-	missing []string    // problems with unknown names, positioned later
+	missing []missingCall // calls naming unknown nodes, positioned later
 	config  []setting
 	incr    bool
+}
+
+// missingCall is a ref or source call that named nothing known. It is
+// recorded rather than failing the render, so every unknown name in a file
+// is reported, each at its own position.
+type missingCall struct {
+	fn   string
+	args []string
 }
 
 func (r *renderer) funcs() template.FuncMap {
@@ -79,7 +87,7 @@ func (r *renderer) funcs() template.FuncMap {
 
 func (r *renderer) ref(name string) string {
 	if _, ok := r.p.byName[name]; !ok {
-		r.missing = append(r.missing, "ref\x00"+name)
+		r.missing = append(r.missing, missingCall{"ref", []string{name}})
 	} else if !slices.Contains(r.refs, name) {
 		r.refs = append(r.refs, name)
 	}
@@ -89,7 +97,7 @@ func (r *renderer) ref(name string) string {
 func (r *renderer) source(src, table string) string {
 	key := src + "." + table
 	if _, ok := r.p.sources[key]; !ok {
-		r.missing = append(r.missing, "source\x00"+src+"\x00"+table)
+		r.missing = append(r.missing, missingCall{"source", []string{src, table}})
 	} else if !slices.Contains(r.sources, [2]string{src, table}) {
 		r.sources = append(r.sources, [2]string{src, table})
 	}
@@ -189,23 +197,39 @@ func guessColumn(src string, line int, msg string) int {
 	return 1
 }
 
-// callPosition finds the first call of fn whose leading string arguments
-// are args, and returns its line and column in the template's file.
-func callPosition(t *template.Template, fn string, args ...string) (line, col int) {
-	if t == nil || t.Tree == nil {
-		return 0, 0
+// findCall locates the first call of fn with the given leading string
+// arguments that node n's template makes: in the model's file first, then
+// in the macros it can call. It returns the file and position, or the
+// model's file with no position when the call was built dynamically.
+func findCall(n *Node, fn string, args ...string) (path string, line, col int) {
+	if n.tmpl == nil {
+		return n.Path, 0, 0
 	}
-	var found parse.Node
-	walkTree(t.Tree.Root, func(n parse.Node) bool {
-		if c, ok := n.(*parse.CommandNode); ok && matchesCall(c, fn, args) {
-			found = c.Args[0] // the function's name: where an editor should point
+	trees := []*parse.Tree{n.tmpl.Tree}
+	others := n.tmpl.Templates()
+	slices.SortFunc(others, func(a, b *template.Template) int { return strings.Compare(a.Name(), b.Name()) })
+	for _, t := range others {
+		if t.Tree != nil && t != n.tmpl {
+			trees = append(trees, t.Tree)
 		}
-		return found == nil
-	})
-	if found == nil {
-		return 0, 0
 	}
-	return nodePosition(t.Tree, found)
+	for _, tree := range trees {
+		if tree == nil {
+			continue
+		}
+		var found parse.Node
+		walkTree(tree.Root, func(node parse.Node) bool {
+			if c, ok := node.(*parse.CommandNode); ok && matchesCall(c, fn, args) {
+				found = c.Args[0] // the function's name: where an editor should point
+			}
+			return found == nil
+		})
+		if found != nil {
+			line, col := nodePosition(tree, found)
+			return tree.ParseName, line, col
+		}
+	}
+	return n.Path, 0, 0
 }
 
 // nodePosition returns the line and column of n in tree's file.

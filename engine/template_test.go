@@ -104,3 +104,33 @@ func TestUnknownTargetAndTopLevelKey(t *testing.T) {
 		}
 	}
 }
+
+func TestTargetAndThreadsPrecedence(t *testing.T) {
+	files := map[string]string{
+		"project.yaml": "name: t\ntargets:\n  default: a\n  a: {type: duckdb, threads: 3}\n  b: {type: duckdb, path: b.duckdb}\n",
+	}
+	load := func(opts engine.Options) *engine.Project {
+		t.Helper()
+		dir := t.TempDir()
+		for name, data := range files {
+			writeFile(t, filepath.Join(dir, name), data)
+		}
+		opts.Dir = dir
+		p, err := engine.Load(opts, duckdbAdapters())
+		if err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	if p := load(engine.Options{}); p.Target.Name != "a" || p.Threads != 3 {
+		t.Errorf("defaults: target %s threads %d, want a 3", p.Target.Name, p.Threads)
+	}
+	t.Setenv("QUARRY_TARGET", "b")
+	t.Setenv("QUARRY_THREADS", "7")
+	if p := load(engine.Options{}); p.Target.Name != "b" || p.Threads != 7 {
+		t.Errorf("environment: target %s threads %d, want b 7", p.Target.Name, p.Threads)
+	}
+	if p := load(engine.Options{Target: "a", Threads: 2}); p.Target.Name != "a" || p.Threads != 2 {
+		t.Errorf("flags: target %s threads %d, want a 2", p.Target.Name, p.Threads)
+	}
+}

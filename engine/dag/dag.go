@@ -63,30 +63,44 @@ func sorted(s []string) []string {
 	return out
 }
 
-// Cycles returns every cycle in the graph, each as the list of its nodes
-// starting from its smallest id and following edges (the first node is not
-// repeated at the end). The result is the same on every run.
+// Cycles returns cycles that together cover every node that lies on a
+// cycle, each as the list of its nodes starting from its smallest id and
+// following edges (the first node is not repeated at the end). Fixing only
+// the reported cycles therefore never reveals a new one. The result is the
+// same on every run.
 func (g *Graph) Cycles() [][]string {
 	var cycles [][]string
 	for _, scc := range g.components() {
 		if len(scc) == 1 && !slices.Contains(g.children[scc[0]], scc[0]) {
 			continue
 		}
-		cycles = append(cycles, g.cycleThrough(scc))
+		slices.Sort(scc)
+		covered := map[string]bool{}
+		for _, start := range scc {
+			if covered[start] {
+				continue
+			}
+			c := g.cycleThrough(scc, start)
+			for _, id := range c {
+				covered[id] = true
+			}
+			// report each cycle from its smallest node
+			k := slices.Index(c, slices.Min(c))
+			cycles = append(cycles, append(slices.Clone(c[k:]), c[:k]...))
+		}
 	}
 	slices.SortFunc(cycles, func(a, b []string) int { return slices.Compare(a, b) })
 	return cycles
 }
 
-// cycleThrough finds one cycle inside a strongly connected component,
-// starting at its smallest node and preferring the smallest next node, so
-// the report is deterministic.
-func (g *Graph) cycleThrough(scc []string) []string {
+// cycleThrough finds a shortest cycle through start inside a strongly
+// connected component, preferring the smallest next node, so the report is
+// deterministic.
+func (g *Graph) cycleThrough(scc []string, start string) []string {
 	in := make(map[string]bool, len(scc))
 	for _, id := range scc {
 		in[id] = true
 	}
-	start := slices.Min(scc)
 	// Breadth-first search from start back to start, within the component.
 	prev := map[string]string{}
 	queue := []string{start}

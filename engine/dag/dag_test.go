@@ -32,9 +32,10 @@ func TestCycles(t *testing.T) {
 		{"self", []string{"a a", "a b"}, [][]string{{"a"}}},
 		{"three", []string{"c a", "a b", "b c", "c d"}, [][]string{{"a", "b", "c"}}},
 		{"two separate", []string{"x y", "y x", "b a", "a b", "q r"}, [][]string{{"a", "b"}, {"x", "y"}}},
-		// a component with two cycles through a: the shortest from the
-		// smallest node is reported, the same on every run.
-		{"figure eight", []string{"a b", "b a", "a c", "c d", "d a"}, [][]string{{"a", "b"}}},
+		// a component with two cycles through a: both are reported, so
+		// that every node on a cycle is named.
+		{"figure eight", []string{"a b", "b a", "a c", "c d", "d a"}, [][]string{{"a", "b"}, {"a", "c", "d"}}},
+		{"shared node", []string{"b a", "c a", "a b", "a c"}, [][]string{{"a", "b"}, {"a", "c"}}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
