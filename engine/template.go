@@ -58,8 +58,8 @@ type renderer struct {
 	p    *Project
 	node *Node
 
-	refs    []string    // names passed to ref
-	sources [][2]string // source, table pairs
+	refs    []string      // names passed to ref
+	sources [][2]string   // source, table pairs
 	missing []missingCall // calls naming unknown nodes, positioned later
 	config  []setting
 	incr    bool
