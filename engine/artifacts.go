@@ -43,6 +43,16 @@ type manifestNode struct {
 	Columns      []ColumnDoc `json:"columns,omitempty"`
 	CompiledPath string      `json:"compiled_path,omitempty"`
 	SourceName   string      `json:"source_name,omitempty"`
+	Test         *testMeta   `json:"test,omitempty"`
+}
+
+// testMeta describes what a test node checks.
+type testMeta struct {
+	Kind     string         `json:"kind"`
+	Name     string         `json:"name,omitempty"`
+	Attached string         `json:"attached_node,omitempty"`
+	Column   string         `json:"column,omitempty"`
+	Args     map[string]any `json:"args,omitempty"`
 }
 
 type manifest struct {
@@ -69,8 +79,14 @@ func (p *Project) WriteManifest(command string, now time.Time) error {
 		if mn.Config.Tags == nil {
 			mn.Config.Tags = []string{}
 		}
-		if n.Type == Model {
+		if n.Type == Model || n.Type == Test {
 			mn.CompiledPath = CompiledPath(n)
+		}
+		if t := n.test; t != nil {
+			mn.Test = &testMeta{Kind: t.kind, Name: t.generic, Column: t.column, Args: t.args}
+			if t.attached != nil {
+				mn.Test.Attached = t.attached.UniqueID
+			}
 		}
 		if n.Type == Source {
 			m.Sources[id] = mn
@@ -90,6 +106,7 @@ type runResultJSON struct {
 	CompletedAt   string  `json:"completed_at"`
 	ExecutionTime float64 `json:"execution_time"`
 	RowsAffected  *int64  `json:"rows_affected"`
+	Failures      *int64  `json:"failures"`
 	Message       string  `json:"message"`
 	CompiledPath  string  `json:"compiled_path,omitempty"`
 	Relation      string  `json:"relation,omitempty"`
@@ -113,7 +130,7 @@ func (p *Project) WriteRunResults(command string, args map[string]any, run *RunR
 		rr.Results = append(rr.Results, runResultJSON{
 			UniqueID: r.UniqueID, Status: r.Status,
 			StartedAt: r.StartedAt.UTC().Format(time.RFC3339Nano), CompletedAt: r.CompletedAt.UTC().Format(time.RFC3339Nano),
-			ExecutionTime: r.CompletedAt.Sub(r.StartedAt).Seconds(), RowsAffected: r.RowsAffected, Message: r.Message,
+			ExecutionTime: r.CompletedAt.Sub(r.StartedAt).Seconds(), RowsAffected: r.RowsAffected, Failures: r.Failures, Message: r.Message,
 			CompiledPath: r.CompiledPath, Relation: p.dialect.RelationSQL(r.node.Relation),
 		})
 	}

@@ -28,12 +28,23 @@ func (p *Project) link(diags *diag.List) {
 			n.Relation = warehouse.Relation{Schema: cmpOr(n.Config.Schema, p.seedsSchema), Name: cmpOr(n.Config.Alias, n.Name)}
 		}
 	}
+	for _, n := range p.tests {
+		// A test of a disabled node goes with it, as in dbt.
+		attachedOff := n.test.attached != nil && !n.test.attached.Config.Enabled
+		if !n.Config.Enabled || attachedOff {
+			delete(p.Nodes, n.UniqueID)
+			delete(p.tests, n.Name)
+			continue
+		}
+		// Only --store-failures writes here: the failing rows of the test.
+		n.Relation = warehouse.Relation{Schema: p.testsSchema, Name: n.Name}
+	}
 	p.checkRelationClashes(diags)
 	for id := range p.Nodes {
 		p.Graph.AddNode(id)
 	}
 	for _, n := range p.Nodes {
-		if n.Type != Model {
+		if n.Type != Model && n.Type != Test {
 			continue
 		}
 		for _, name := range n.refs {
@@ -82,6 +93,9 @@ func (p *Project) checkRelationClashes(diags *diag.List) {
 	slices.SortFunc(nodes, func(a, b *Node) int { return strings.Compare(a.Path, b.Path) })
 	owner := map[string]*Node{}
 	for _, n := range nodes {
+		if n.Type == Test {
+			continue
+		}
 		// Both warehouses resolve unquoted names case-insensitively.
 		key := strings.ToLower(n.Relation.Schema + "." + n.Relation.Name)
 		if prev, dup := owner[key]; dup {
@@ -103,17 +117,20 @@ func cmpOr(a, b string) string {
 // compileAll fills in every model's compiled SQL.
 func (p *Project) compileAll() {
 	for _, n := range p.Nodes {
-		if n.Type == Model {
-			n.Compiled = p.compile(n, n.rendered)
+		if n.Type == Model || n.Type == Test {
+			n.Compiled = p.compile(n, n.rendered, nil)
 		}
 	}
 }
 
 // compile replaces the placeholders in rendered SQL with relation names and
 // inlines the ephemeral models it depends on as common table expressions.
-func (p *Project) compile(n *Node, rendered string) string {
+//
+// overrides maps a node's unique id to a relation to use instead of its own,
+// e.g. an audited table's audit copy while its tests run.
+func (p *Project) compile(n *Node, rendered string, overrides map[string]warehouse.Relation) string {
 	var ephemerals []*Node
-	body := p.substitute(n, rendered, &ephemerals)
+	body := p.substitute(n, rendered, &ephemerals, overrides)
 	body = strings.TrimRight(strings.TrimSpace(body), ";")
 	body = strings.TrimSpace(body)
 	if len(ephemerals) == 0 {
@@ -129,7 +146,7 @@ func (p *Project) compile(n *Node, rendered string) string {
 		}
 		seen[e] = true
 		var deps []*Node
-		p.substitute(e, e.rendered, &deps)
+		p.substitute(e, e.rendered, &deps, overrides)
 		for _, d := range deps {
 			visit(d)
 		}
@@ -140,7 +157,7 @@ func (p *Project) compile(n *Node, rendered string) string {
 	}
 	ctes := make([]string, len(ordered))
 	for i, e := range ordered {
-		sql := strings.TrimSpace(strings.TrimRight(strings.TrimSpace(p.substitute(e, e.rendered, new([]*Node))), ";"))
+		sql := strings.TrimSpace(strings.TrimRight(strings.TrimSpace(p.substitute(e, e.rendered, new([]*Node), overrides)), ";"))
 		ctes[i] = fmt.Sprintf("%s as (\n%s\n)", cteName(e.Name), sql)
 	}
 	with := strings.Join(ctes, ",\n")
@@ -193,7 +210,7 @@ func isSpace(c byte) bool { return c == ' ' || c == '\n' || c == '\t' || c == '\
 
 // substitute resolves placeholders in s for node n, collecting the
 // ephemeral models referenced.
-func (p *Project) substitute(n *Node, s string, ephemerals *[]*Node) string {
+func (p *Project) substitute(n *Node, s string, ephemerals *[]*Node, overrides map[string]warehouse.Relation) string {
 	if !strings.Contains(s, phEnd) {
 		return s
 	}
@@ -223,6 +240,8 @@ func (p *Project) substitute(n *Node, s string, ephemerals *[]*Node) string {
 					*ephemerals = append(*ephemerals, dep)
 				}
 				b.WriteString(cteName(dep.Name))
+			} else if rel, ok := overrides[dep.UniqueID]; ok {
+				b.WriteString(p.dialect.RelationSQL(rel))
 			} else {
 				b.WriteString(p.dialect.RelationSQL(dep.Relation))
 			}
@@ -245,6 +264,6 @@ func (p *Project) Recompile(n *Node, incremental bool) error {
 	if len(r.missing) > 0 { // only the incremental branch can reach these
 		return fmt.Errorf("%s: %s names an unknown node: %s", n.Path, r.missing[0].fn, strings.Join(r.missing[0].args, "."))
 	}
-	n.Compiled = p.compile(n, out)
+	n.Compiled = p.compile(n, out, nil)
 	return nil
 }

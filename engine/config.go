@@ -65,15 +65,44 @@ type Config struct {
 	Tags         []string `json:"tags"`
 	UniqueKey    []string `json:"unique_key,omitempty"`
 	Enabled      bool     `json:"enabled"`
+	// Publish is "audited" (build beside the live table, test, then swap
+	// it in) or "direct". Tables under models/marts default to audited.
+	Publish string `json:"publish,omitempty"`
+
+	// Tests.
+	Severity      string    `json:"severity,omitempty"`
+	WarnIf        Threshold `json:"warn_if,omitzero"`
+	ErrorIf       Threshold `json:"error_if,omitzero"`
+	StoreFailures bool      `json:"store_failures,omitempty"`
 }
 
-// configKeys are the keys config accepts; anything else is an error.
-var configKeys = []string{"alias", "enabled", "materialized", "schema", "tags", "unique_key"}
+// modelKeys are the keys config accepts on models (and folders); testKeys on
+// tests. Anything else is an error, never a silent no-op.
+var (
+	modelKeys = []string{"alias", "enabled", "materialized", "publish", "schema", "tags", "unique_key"}
+	testKeys  = []string{"enabled", "error_if", "severity", "store_failures", "tags", "warn_if"}
+)
 
 var materializations = []string{"ephemeral", "incremental", "table", "view"}
 
-// set applies one config key, validating its value.
-func (c *Config) set(key string, value any) error {
+// set applies one config key, validating its value against the keys
+// allowed (modelKeys or testKeys).
+func (c *Config) set(key string, value any, allowed []string) error {
+	if !slices.Contains(allowed, key) {
+		msg := fmt.Sprintf("unknown config key %q (known keys: %s)", key, strings.Join(allowed, ", "))
+		if s := suggest(key, allowed); s != "" {
+			msg += fmt.Sprintf("; did you mean %q?", s)
+		}
+		return errors.New(msg)
+	}
+	str := func() (string, error) {
+		s, ok := value.(string)
+		if !ok || s == "" {
+			return "", fmt.Errorf("%s must be a non-empty string, not %v", key, value)
+		}
+		return s, nil
+	}
+	var err error
 	switch key {
 	case "materialized":
 		s, ok := value.(string)
@@ -81,16 +110,15 @@ func (c *Config) set(key string, value any) error {
 			return fmt.Errorf("materialized must be one of %s, not %v", strings.Join(materializations, ", "), value)
 		}
 		c.Materialized = s
-	case "schema", "alias":
-		s, ok := value.(string)
-		if !ok || s == "" {
-			return fmt.Errorf("%s must be a non-empty string, not %v", key, value)
+	case "schema":
+		c.Schema, err = str()
+	case "alias":
+		c.Alias, err = str()
+	case "publish":
+		if value != "audited" && value != "direct" {
+			return fmt.Errorf("publish must be audited or direct, not %v", value)
 		}
-		if key == "schema" {
-			c.Schema = s
-		} else {
-			c.Alias = s
-		}
+		c.Publish = value.(string)
 	case "tags":
 		tags, err := stringList(value)
 		if err != nil {
@@ -107,20 +135,35 @@ func (c *Config) set(key string, value any) error {
 			return fmt.Errorf("unique_key: %w", err)
 		}
 		c.UniqueKey = keys
-	case "enabled":
+	case "enabled", "store_failures":
 		b, ok := value.(bool)
 		if !ok {
-			return fmt.Errorf("enabled must be true or false, not %v", value)
+			return fmt.Errorf("%s must be true or false, not %v", key, value)
 		}
-		c.Enabled = b
-	default:
-		msg := fmt.Sprintf("unknown config key %q (known keys: %s)", key, strings.Join(configKeys, ", "))
-		if s := suggest(key, configKeys); s != "" {
-			msg += fmt.Sprintf("; did you mean %q?", s)
+		if key == "enabled" {
+			c.Enabled = b
+		} else {
+			c.StoreFailures = b
 		}
-		return errors.New(msg)
+	case "severity":
+		s, _ := value.(string)
+		s = strings.ToLower(s)
+		if s != "warn" && s != "error" {
+			return fmt.Errorf("severity must be warn or error, not %v", value)
+		}
+		c.Severity = s
+	case "warn_if", "error_if":
+		t, err := parseThreshold(fmt.Sprint(value))
+		if err != nil {
+			return fmt.Errorf("%s: %w", key, err)
+		}
+		if key == "warn_if" {
+			c.WarnIf = t
+		} else {
+			c.ErrorIf = t
+		}
 	}
-	return nil
+	return err
 }
 
 func stringList(v any) ([]string, error) {
@@ -160,6 +203,7 @@ type projectConfig struct {
 	Vars        map[string]any
 	Models      *folderConfig
 	SeedsSchema string
+	TestsSchema string
 	Target      Target
 	Threads     int
 }
@@ -201,7 +245,7 @@ func loadProjectConfig(opts Options, diags *diag.List) *projectConfig {
 	_ = v.BindEnv("target")
 	_ = v.BindEnv("threads")
 
-	pc := &projectConfig{Name: v.GetString("name"), SeedsSchema: "seeds"}
+	pc := &projectConfig{Name: v.GetString("name"), SeedsSchema: "seeds", TestsSchema: "audit"}
 	for i := 0; i+1 < len(doc.Content); i += 2 {
 		k, val := doc.Content[i], doc.Content[i+1]
 		switch k.Value {
@@ -212,7 +256,9 @@ func loadProjectConfig(opts Options, diags *diag.List) *projectConfig {
 		case "models":
 			pc.Models = decodeFolders(val, filepath.Join(opts.Dir, "models"), "models", diags)
 		case "seeds":
-			decodeSeedsConfig(val, pc, diags)
+			pc.SeedsSchema = decodeSchemaBlock(val, "seeds", pc.SeedsSchema, diags)
+		case "tests":
+			pc.TestsSchema = decodeSchemaBlock(val, "tests", pc.TestsSchema, diags)
 		default:
 			if !slices.Contains(topLevelKeys, k.Value) {
 				msg := fmt.Sprintf("unknown key %q", k.Value)
@@ -315,20 +361,23 @@ func resolveTarget(doc *yaml.Node, name string, diags *diag.List) Target {
 	return t
 }
 
-func decodeSeedsConfig(val *yaml.Node, pc *projectConfig, diags *diag.List) {
+// decodeSchemaBlock reads `seeds: {schema: x}` or `tests: {schema: x}`
+// (for tests, the schema where --store-failures keeps failing rows).
+func decodeSchemaBlock(val *yaml.Node, block, schema string, diags *diag.List) string {
 	if val.Kind != yaml.MappingNode {
-		diags.Add(ProjectFile, val.Line, val.Column, "seeds must be a mapping, e.g. seeds: {schema: seeds}")
-		return
+		diags.Add(ProjectFile, val.Line, val.Column, "%s must be a mapping, e.g. %s: {schema: %s}", block, block, schema)
+		return schema
 	}
 	for i := 0; i+1 < len(val.Content); i += 2 {
 		k, v := val.Content[i], val.Content[i+1]
 		switch strings.TrimPrefix(k.Value, "+") {
 		case "schema":
-			pc.SeedsSchema = v.Value
+			schema = v.Value
 		default:
-			diags.Add(ProjectFile, k.Line, k.Column, "unknown seeds setting %q (known: schema)", k.Value)
+			diags.Add(ProjectFile, k.Line, k.Column, "unknown %s setting %q (known: schema)", block, k.Value)
 		}
 	}
+	return schema
 }
 
 // decodeFolders reads the models: tree. A key is a config key (optionally
@@ -343,13 +392,13 @@ func decodeFolders(n *yaml.Node, dir, rel string, diags *diag.List) *folderConfi
 	for i := 0; i+1 < len(n.Content); i += 2 {
 		k, v := n.Content[i], n.Content[i+1]
 		key := strings.TrimPrefix(k.Value, "+")
-		if slices.Contains(configKeys, key) {
+		if slices.Contains(modelKeys, key) {
 			var value any
 			if err := v.Decode(&value); err != nil {
 				diags.Add(ProjectFile, v.Line, v.Column, "%v", err)
 				continue
 			}
-			if err := new(Config).set(key, value); err != nil {
+			if err := new(Config).set(key, value, modelKeys); err != nil {
 				diags.Add(ProjectFile, v.Line, v.Column, "%s: %v", rel, err)
 				continue
 			}
@@ -359,10 +408,10 @@ func decodeFolders(n *yaml.Node, dir, rel string, diags *diag.List) *folderConfi
 		sub := filepath.Join(dir, k.Value)
 		if st, err := os.Stat(sub); err != nil || !st.IsDir() || strings.HasPrefix(k.Value, "+") {
 			msg := fmt.Sprintf("%s/%s is neither a folder nor a config key", rel, k.Value)
-			if s := suggest(key, append(subdirs(dir), configKeys...)); s != "" {
+			if s := suggest(key, append(subdirs(dir), modelKeys...)); s != "" {
 				msg += fmt.Sprintf("; did you mean %q?", s)
 			} else {
-				msg += fmt.Sprintf(" (config keys: %s)", strings.Join(configKeys, ", "))
+				msg += fmt.Sprintf(" (config keys: %s)", strings.Join(modelKeys, ", "))
 			}
 			diags.Add(ProjectFile, k.Line, k.Column, "%s", msg)
 			continue
@@ -387,7 +436,7 @@ func subdirs(dir string) []string {
 func (fc *folderConfig) apply(c *Config, dirs []string) {
 	for f := fc; f != nil; {
 		for _, s := range f.settings {
-			_ = c.set(s.key, s.value) // validated when loaded
+			_ = c.set(s.key, s.value, modelKeys) // validated when loaded
 		}
 		if len(dirs) == 0 {
 			return

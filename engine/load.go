@@ -33,6 +33,7 @@ type Adapter struct {
 // relative to the project directory, sorted.
 type projectFiles struct {
 	models, props, seeds, macros []string
+	tests, genericTests          []string
 }
 
 func discover(dir string, diags *diag.List) projectFiles {
@@ -85,6 +86,14 @@ func discover(dir string, diags *diag.List) projectFiles {
 			f.macros = append(f.macros, rel)
 		}
 	})
+	walk("tests", func(rel string) {
+		switch {
+		case strings.HasPrefix(rel, "tests/generic/") && strings.HasSuffix(rel, ".sql"):
+			f.genericTests = append(f.genericTests, rel)
+		case strings.HasSuffix(rel, ".sql"):
+			f.tests = append(f.tests, rel)
+		}
+	})
 	return f
 }
 
@@ -107,16 +116,21 @@ func Load(opts Options, adapters map[string]Adapter) (*Project, error) {
 		Nodes: map[string]*Node{}, Graph: dag.New(),
 		byName: map[string]*Node{}, sources: map[string]*Node{},
 		seedsSchema: pc.SeedsSchema, folders: pc.Models, env: opts.lookupEnv,
-		dialect: adapter.Dialect,
+		dialect: adapter.Dialect, testsSchema: pc.TestsSchema,
+		tests: map[string]*Node{}, testPos: map[*Node]pos{},
 	}
 	files := discover(opts.Dir, diags)
 	p.funcs = baseFuncs()
 	p.loadMacros(files.macros, diags)
+	p.loadGenericTests(files.genericTests, diags)
 	p.addModels(files.models, diags)
 	p.addSeeds(files.seeds, diags)
+	p.addSingularTests(files.tests, diags)
 	props := p.readAllProps(files.props, diags)
 	p.applyProps(props, diags)
 	p.renderModels(diags)
+	p.buildTests(diags)
+	p.renderTests(diags)
 	p.link(diags)
 	if err := diags.Err(); err != nil {
 		return nil, err
@@ -190,6 +204,11 @@ func (p *Project) addModels(files []string, diags *diag.List) {
 		if dirs[0] == "." {
 			dirs = nil
 		}
+		// The public datamart is written, audited, then published: a table
+		// under models/marts is only swapped in once its tests pass.
+		if len(dirs) > 0 && dirs[0] == "marts" {
+			n.Config.Publish = "audited"
+		}
 		if p.folders != nil {
 			p.folders.apply(&n.Config, dirs)
 		}
@@ -219,6 +238,7 @@ func (p *Project) applyProps(files []*propsFile, diags *diag.List) {
 				continue
 			}
 			p.applyNodeProps(n, mp, pf.path, diags)
+			p.collectTests(pf.path, n, mp.Tests, mp.DataTests, mp.Columns)
 		}
 		for _, sp := range pf.Seeds {
 			n, ok := p.byName[sp.Name]
@@ -233,6 +253,12 @@ func (p *Project) applyProps(files []*propsFile, diags *diag.List) {
 			p.applyNodeProps(n, sp, pf.path, diags)
 			n.ColumnTypes = sp.ColumnTypes
 			p.checkSeedTypes(n, pf.path, sp.line, sp.col, diags)
+			for _, c := range sp.Columns {
+				if err := checkColumn(n, c.Name); err != nil {
+					diags.Add(pf.path, c.line, c.col, "%v", err)
+				}
+			}
+			p.collectTests(pf.path, n, sp.Tests, sp.DataTests, sp.Columns)
 		}
 		for _, sp := range pf.Sources {
 			p.addSource(sp, pf.path, diags)
@@ -253,7 +279,7 @@ func (p *Project) applyNodeProps(n *Node, np nodeProps, file string, diags *diag
 	}
 	for i := 0; i+1 < len(np.Config.Content); i += 2 {
 		k := np.Config.Content[i]
-		if err := n.Config.set(strings.TrimPrefix(k.Value, "+"), cfg[k.Value]); err != nil {
+		if err := n.Config.set(strings.TrimPrefix(k.Value, "+"), cfg[k.Value], n.configKeys()); err != nil {
 			diags.Add(file, k.Line, k.Column, "%v", err)
 		}
 	}
@@ -286,6 +312,10 @@ func (p *Project) addSource(sp sourceProps, file string, diags *diag.List) {
 		}
 		p.sources[key] = n
 		p.Nodes[n.UniqueID] = n
+		p.collectTests(file, n, tp.Tests, tp.DataTests, tp.Columns)
+		if tp.Freshness.Kind != 0 {
+			p.freshnessDecls = append(p.freshnessDecls, freshnessDecl{file: file, node: &tp.Freshness, attached: n})
+		}
 	}
 }
 
@@ -307,6 +337,9 @@ func (p *Project) renderModels(diags *diag.List) {
 		if n.Type == Model {
 			models = append(models, n)
 		}
+	}
+	for _, n := range p.tests {
+		models = append(models, n) // singular tests are templates like models
 	}
 	parallel(len(models), func(i int) {
 		n := models[i]
@@ -376,9 +409,11 @@ func (p *Project) parseModel(n *Node, diags *diag.List) (*renderer, bool) {
 // render executes the model's template. Config calls apply to the node.
 func (r *renderer) render(incremental bool) (string, error) {
 	r.incr = incremental
+	return r.renderData(TemplateData{Model: r.node.Name})
+}
+
+func (r *renderer) renderData(data TemplateData) (string, error) {
 	r.refs, r.sources, r.missing = nil, nil, nil
-	var data TemplateData
-	data.Model = r.node.Name
 	data.Target.Name, data.Target.Type = r.p.Target.Name, r.p.Target.Type
 	var b strings.Builder
 	if err := r.node.tmpl.Funcs(r.funcs()).Execute(&b, data); err != nil {

@@ -47,6 +47,9 @@ type Node struct {
 	// Sources.
 	SourceName    string
 	LoadedAtField string
+
+	// Tests.
+	test *testSpec
 }
 
 // ColumnDoc documents one column of a model, seed or source.
@@ -76,6 +79,13 @@ type Project struct {
 	macroFuncs  []string               // functions the macros call
 	env         func(string) (string, bool)
 	dialect     warehouse.Dialect
+
+	tests          map[string]*Node // by test name
+	testDecls      []testDecl
+	freshnessDecls []freshnessDecl
+	testPos        map[*Node]pos                     // where each generic test is declared
+	genericTests   map[string]map[string]*parse.Tree // tests/generic templates, by test name
+	testsSchema    string                            // where --store-failures keeps failing rows
 }
 
 // Lookup returns the model or seed that ref would resolve name to.

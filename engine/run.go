@@ -1,16 +1,11 @@
 package engine
 
 import (
+	"cmp"
 	"context"
-	"errors"
-	"fmt"
 	"io"
 	"maps"
-	"os"
-	"path/filepath"
 	"slices"
-	"strings"
-	"sync"
 	"time"
 
 	"github.com/quarrydev/quarry/engine/warehouse"
@@ -20,24 +15,41 @@ import (
 type Status string
 
 const (
-	StatusSuccess Status = "success"
-	StatusError   Status = "error"
-	StatusSkipped Status = "skipped"
+	StatusSuccess Status = "success" // a model or seed was built
+	StatusError   Status = "error"   // it could not run, or its SQL failed
+	StatusSkipped Status = "skipped" // an upstream failed, or the run was interrupted
+	StatusPass    Status = "pass"    // a test found nothing wrong
+	StatusWarn    Status = "warn"    // a test found failures within its warn threshold
+	StatusFail    Status = "fail"    // a test found failures past its error threshold
 )
 
 // Result is what happened to one node in a run.
 type Result struct {
-	UniqueID     string        `json:"unique_id"`
-	Status       Status        `json:"status"`
-	Message      string        `json:"message,omitempty"`
-	RowsAffected *int64        `json:"rows_affected,omitempty"`
-	StartedAt    time.Time     `json:"started_at"`
-	CompletedAt  time.Time     `json:"completed_at"`
-	Duration     time.Duration `json:"-"`
-	CompiledPath string        `json:"compiled_path,omitempty"`
+	UniqueID     string
+	Status       Status
+	Message      string
+	RowsAffected *int64
+	Failures     *int64 // tests: the number of failing rows
+	StartedAt    time.Time
+	CompletedAt  time.Time
+	Duration     time.Duration
+	CompiledPath string
+	// Sample holds the first failing rows of a test (at most 5).
+	Sample *warehouse.Result
+	// Threshold is the condition a failing or warning test met.
+	Threshold Threshold
+	// StoredIn names the table holding a test's failing rows, when kept.
+	StoredIn string
+	// Kept is set when an audited table was not published: it names the
+	// live relation, which still holds its previous version.
+	Kept string
 
-	node *Node
+	node  *Node
+	extra []*Result // tests run inside this node (write-audit-publish)
 }
+
+// Node returns the node the result is about.
+func (r *Result) Node() *Node { return r.node }
 
 // RunResult is a whole run: what ran, what failed, what was skipped.
 type RunResult struct {
@@ -47,21 +59,26 @@ type RunResult struct {
 	Interrupted bool
 }
 
-// Failed reports whether any node errored.
+// Failed reports whether any node errored or any error-severity test failed.
 func (r *RunResult) Failed() bool {
-	return slices.ContainsFunc(r.Results, func(res *Result) bool { return res.Status == StatusError })
+	return slices.ContainsFunc(r.Results, func(res *Result) bool {
+		return res.Status == StatusError || res.Status == StatusFail
+	})
 }
 
 // RunOptions shape an execution.
 type RunOptions struct {
 	FullRefresh bool
 	Threads     int
+	// StoreFailures keeps every failing test's rows in the tests schema.
+	StoreFailures bool
 	// Drain, when closed, stops scheduling new nodes; those already running
 	// finish unless ctx is cancelled too.
 	Drain <-chan struct{}
 	// Progress receives one line per finished node; nil discards them.
 	Progress io.Writer
-	// WriteCompiled writes each executed model's SQL under target/compiled.
+	// WriteCompiled writes each executed model's and test's SQL under
+	// target/compiled.
 	WriteCompiled bool
 	Now           func() time.Time
 }
@@ -69,96 +86,172 @@ type RunOptions struct {
 // executable reports whether a node does work when run (sources are only
 // read, ephemeral models are inlined into others).
 func executable(n *Node) bool {
-	return n.Type == Seed || (n.Type == Model && n.Config.Materialized != "ephemeral")
+	return n.Type == Seed || n.Type == Test || (n.Type == Model && n.Config.Materialized != "ephemeral")
+}
+
+// audited reports whether a model is built beside its live table, tested
+// there, and only then published.
+func audited(n *Node) bool {
+	return n.Type == Model && n.Config.Publish == "audited" && n.Config.Materialized == "table"
+}
+
+// schedule is the work of one run: the nodes to run and the order between
+// them.
+type schedule struct {
+	set      map[string]bool     // nodes scheduled
+	parents  map[string][]string // within set
+	children map[string][]string
+	inline   map[string][]*Node // audited model -> tests run inside it
+}
+
+// plan decides what runs and in which order. Tests gate their model's
+// children: a child waits for the tests of what it reads, so an error-
+// severity failure stops bad data from flowing downstream. An audited
+// table's tests run inside its node, against the unpublished copy.
+func (p *Project) plan(ids []string) *schedule {
+	s := &schedule{set: map[string]bool{}, parents: map[string][]string{}, children: map[string][]string{}, inline: map[string][]*Node{}}
+	for _, id := range ids {
+		if n := p.Nodes[id]; n != nil && executable(n) {
+			s.set[id] = true
+		}
+	}
+	// Ephemeral models join as no-ops, so that an ordering through them
+	// (a -> ephemeral -> b) is still respected.
+	for id, n := range p.Nodes {
+		if n.Type == Model && n.Config.Materialized == "ephemeral" {
+			s.set[id] = true
+		}
+	}
+	// Tests of an audited model run inside it, unless they also read
+	// something built downstream of it.
+	for _, id := range slices.Sorted(maps.Keys(s.set)) {
+		n := p.Nodes[id]
+		if n.Type != Test {
+			continue
+		}
+		for _, parent := range p.Graph.Parents(id) {
+			m := p.Nodes[parent]
+			if !s.set[parent] || !audited(m) {
+				continue
+			}
+			down := p.Graph.Descendants(parent)
+			if !slices.ContainsFunc(p.Graph.Parents(id), func(q string) bool { return down[q] }) {
+				s.inline[parent] = append(s.inline[parent], n)
+				delete(s.set, id)
+			}
+			break
+		}
+	}
+	addEdge := func(from, to string) {
+		if !slices.Contains(s.parents[to], from) {
+			s.parents[to] = append(s.parents[to], from)
+			s.children[from] = append(s.children[from], to)
+		}
+	}
+	for id := range s.set {
+		for _, parent := range p.Graph.Parents(id) {
+			if s.set[parent] {
+				addEdge(parent, id)
+			}
+		}
+	}
+	// A test gates the children of the nodes it tests.
+	for id := range s.set {
+		if p.Nodes[id].Type != Test {
+			continue
+		}
+		ancestors := p.Graph.Ancestors(id)
+		for _, tested := range p.Graph.Parents(id) {
+			for _, child := range p.Graph.Children(tested) {
+				if s.set[child] && p.Nodes[child].Type != Test && !ancestors[child] {
+					addEdge(id, child)
+				}
+			}
+		}
+	}
+	for id := range s.children {
+		slices.Sort(s.children[id])
+	}
+	return s
 }
 
 // Execute runs the selected nodes against wh in dependency order on
 // opts.Threads workers. A node whose upstream failed is skipped.
 func (p *Project) Execute(ctx context.Context, wh warehouse.Warehouse, ids []string, opts RunOptions) *RunResult {
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
 	now := opts.Now
-	if now == nil {
-		now = time.Now
-	}
 	threads := max(opts.Threads, 1)
-	// Ephemeral models join the schedule as no-ops, so that an ordering
-	// through them (a -> ephemeral -> b) is still respected.
-	set := map[string]bool{}
-	for _, id := range ids {
-		if n := p.Nodes[id]; n != nil && executable(n) {
-			set[id] = true
-		}
-	}
-	for id, n := range p.Nodes {
-		if n.Type == Model && n.Config.Materialized == "ephemeral" {
-			set[id] = true
-		}
-	}
+	s := p.plan(ids)
 	total := 0
-	for id := range set {
+	for id := range s.set {
 		if executable(p.Nodes[id]) {
 			total++
 		}
 	}
+	for _, tests := range s.inline {
+		total += len(tests)
+	}
 	run := &RunResult{StartedAt: now()}
 	pr := &printer{w: opts.Progress, total: total, now: now}
-	if total > 0 {
-		schemas := map[string]bool{}
-		for id := range set {
+	if err := p.ensureSchemas(ctx, wh, s, opts); err != nil {
+		for _, id := range slices.Sorted(maps.Keys(s.set)) {
 			if n := p.Nodes[id]; executable(n) {
-				schemas[n.Relation.Schema] = true
+				t := now()
+				run.Results = append(run.Results, &Result{UniqueID: id, Status: StatusError, Message: err.Error(), node: n, StartedAt: t, CompletedAt: t})
 			}
 		}
-		for _, s := range slices.Sorted(maps.Keys(schemas)) {
-			if err := wh.EnsureSchema(ctx, s); err != nil {
-				// Without its schema no node can run: report every one.
-				for id := range set {
-					if n := p.Nodes[id]; executable(n) {
-						res := &Result{UniqueID: id, Status: StatusError, Message: fmt.Sprintf("create schema %s: %v", s, err), node: n, StartedAt: now(), CompletedAt: now()}
-						run.Results = append(run.Results, res)
-					}
-				}
-				run.Elapsed = now().Sub(run.StartedAt)
-				return run
-			}
-		}
+		run.Elapsed = now().Sub(run.StartedAt)
+		return run
 	}
 
 	indeg := map[string]int{}
-	blocked := map[string]string{} // node -> the upstream that failed
-	for id := range set {
-		for _, parent := range p.Graph.Parents(id) {
-			if set[parent] {
-				indeg[id]++
-			}
-		}
-	}
+	blocked := map[string]string{} // node -> why it must be skipped
 	var ready []string
-	for id := range set {
+	for id := range s.set {
+		indeg[id] = len(s.parents[id])
 		if indeg[id] == 0 {
 			ready = append(ready, id)
 		}
 	}
-	slices.Sort(ready)
+	sortReady := func() {
+		// Tests first, so that they run right after what they test.
+		slices.SortFunc(ready, func(a, b string) int {
+			ta, tb := p.Nodes[a].Type == Test, p.Nodes[b].Type == Test
+			switch {
+			case ta && !tb:
+				return -1
+			case tb && !ta:
+				return 1
+			}
+			return cmp.Compare(a, b)
+		})
+	}
+	sortReady()
 	done := make(chan *Result)
 	running := 0
 	drained := false
 	finish := func(res *Result) {
 		n := res.node
+		for _, t := range res.extra {
+			run.Results = append(run.Results, t)
+			pr.line(t)
+		}
 		if executable(n) {
 			run.Results = append(run.Results, res)
 			pr.line(res)
 		}
 		var cause string
-		switch {
-		case res.Status == StatusError:
-			cause = n.Name
-		case res.Status == StatusSkipped:
+		switch res.Status {
+		case StatusError:
+			cause = "upstream " + string(n.Type) + " " + n.Name + " failed"
+		case StatusFail:
+			cause = "upstream test " + n.Name + " failed"
+		case StatusSkipped:
 			cause = blocked[n.UniqueID]
 		}
-		for _, child := range p.Graph.Children(n.UniqueID) {
-			if !set[child] {
-				continue
-			}
+		for _, child := range s.children[n.UniqueID] {
 			if cause != "" && blocked[child] == "" {
 				blocked[child] = cause
 			}
@@ -167,7 +260,7 @@ func (p *Project) Execute(ctx context.Context, wh warehouse.Warehouse, ids []str
 				ready = append(ready, child)
 			}
 		}
-		slices.Sort(ready)
+		sortReady()
 	}
 	drain, cancelled := opts.Drain, ctx.Done()
 	for {
@@ -177,11 +270,15 @@ func (p *Project) Execute(ctx context.Context, wh warehouse.Warehouse, ids []str
 			n := p.Nodes[id]
 			if cause := blocked[id]; cause != "" {
 				t := now()
-				finish(&Result{UniqueID: id, Status: StatusSkipped, Message: "skipped: upstream " + cause + " failed", node: n, StartedAt: t, CompletedAt: t})
+				res := &Result{UniqueID: id, Status: StatusSkipped, Message: "skipped: " + cause, node: n, StartedAt: t, CompletedAt: t}
+				for _, test := range s.inline[id] {
+					res.extra = append(res.extra, &Result{UniqueID: test.UniqueID, Status: StatusSkipped, Message: res.Message, node: test, StartedAt: t, CompletedAt: t})
+				}
+				finish(res)
 				continue
 			}
 			running++
-			go func() { done <- p.runNode(ctx, wh, n, opts, now) }()
+			go func() { done <- p.runNode(ctx, wh, n, s.inline[id], opts) }()
 		}
 		if running == 0 {
 			break
@@ -201,10 +298,16 @@ func (p *Project) Execute(ctx context.Context, wh warehouse.Warehouse, ids []str
 	for _, r := range run.Results {
 		reported[r.UniqueID] = true
 	}
-	for _, id := range slices.Sorted(maps.Keys(set)) {
-		if n := p.Nodes[id]; executable(n) && !reported[id] {
+	var never []*Node
+	for id := range s.set {
+		never = append(never, p.Nodes[id])
+		never = append(never, s.inline[id]...)
+	}
+	slices.SortFunc(never, func(a, b *Node) int { return cmp.Compare(a.UniqueID, b.UniqueID) })
+	for _, n := range never {
+		if executable(n) && !reported[n.UniqueID] {
 			t := now()
-			run.Results = append(run.Results, &Result{UniqueID: id, Status: StatusSkipped, Message: "skipped: the run was interrupted", node: n, StartedAt: t, CompletedAt: t})
+			run.Results = append(run.Results, &Result{UniqueID: n.UniqueID, Status: StatusSkipped, Message: "skipped: the run was interrupted", node: n, StartedAt: t, CompletedAt: t})
 		}
 	}
 	run.Interrupted = drained || ctx.Err() != nil
@@ -212,151 +315,41 @@ func (p *Project) Execute(ctx context.Context, wh warehouse.Warehouse, ids []str
 	return run
 }
 
-// runNode materializes one node and reports how it went.
-func (p *Project) runNode(ctx context.Context, wh warehouse.Warehouse, n *Node, opts RunOptions, now func() time.Time) *Result {
-	res := &Result{UniqueID: n.UniqueID, node: n, StartedAt: now()}
-	defer func() {
-		res.CompletedAt = now()
-		res.Duration = res.CompletedAt.Sub(res.StartedAt)
-	}()
-	if !executable(n) {
-		res.Status = StatusSuccess
-		return res
-	}
-	ctx = warehouse.WithNode(ctx, n.UniqueID)
-	rows, err := p.materialize(ctx, wh, n, opts)
-	if n.Type == Model {
-		res.CompiledPath = CompiledPath(n)
-	}
-	if err != nil {
-		res.Status = StatusError
-		if errors.Is(err, context.Canceled) || ctx.Err() != nil {
-			res.Message = fmt.Sprintf("%s %s: cancelled", n.Type, n.Name)
-		} else if n.Type == Model {
-			res.Message = fmt.Sprintf("model %s (%s): %v", n.Name, res.CompiledPath, err)
-		} else {
-			res.Message = fmt.Sprintf("%s %s (%s): %v", n.Type, n.Name, n.Path, err)
-		}
-		return res
-	}
-	res.Status = StatusSuccess
-	res.RowsAffected = rows
-	return res
-}
-
-func (p *Project) materialize(ctx context.Context, wh warehouse.Warehouse, n *Node, opts RunOptions) (*int64, error) {
-	if n.Type == Seed {
-		cols, rows, err := seedTable(n)
-		if err != nil {
-			return nil, err
-		}
-		count, err := wh.LoadRows(ctx, n.Relation, cols, rows, true)
-		return &count, err
-	}
-	mat := n.Config.Materialized
-	if mat == "incremental" {
-		kind, err := wh.Lookup(ctx, n.Relation)
-		if err != nil {
-			return nil, err
-		}
-		if kind == warehouse.KindTable && !opts.FullRefresh {
-			if err := p.Recompile(n, true); err != nil {
-				return nil, err
+// ensureSchemas creates, once and before anything runs, every schema the
+// run writes to: concurrent CREATE SCHEMA statements conflict.
+func (p *Project) ensureSchemas(ctx context.Context, wh warehouse.Warehouse, s *schedule, opts RunOptions) error {
+	schemas := map[string]bool{}
+	for id := range s.set {
+		n := p.Nodes[id]
+		if n.Type == Test {
+			if opts.StoreFailures || n.Config.StoreFailures {
+				schemas[n.Relation.Schema] = true
 			}
-			if err := p.writeCompiled(n, opts); err != nil {
-				return nil, err
-			}
-			count, err := wh.Incremental(ctx, n.Relation, n.Compiled, n.Config.UniqueKey)
-			return &count, err
+			continue
 		}
-		mat = "table"
+		if executable(n) {
+			schemas[n.Relation.Schema] = true
+		}
 	}
-	if err := p.writeCompiled(n, opts); err != nil {
-		return nil, err
+	for _, tests := range s.inline {
+		for _, t := range tests {
+			if opts.StoreFailures || t.Config.StoreFailures {
+				schemas[t.Relation.Schema] = true
+			}
+		}
 	}
-	switch mat {
-	case "view":
-		return nil, wh.CreateView(ctx, n.Relation, n.Compiled)
-	case "table":
-		count, err := wh.CreateTable(ctx, n.Relation, n.Compiled)
-		return &count, err
-	}
-	return nil, fmt.Errorf("cannot materialize %q", mat)
-}
-
-// CompiledPath is where a model's compiled SQL is written, relative to the
-// project: target/compiled/ mirrors models/.
-func CompiledPath(n *Node) string { return "target/compiled/" + n.Path }
-
-func (p *Project) writeCompiled(n *Node, opts RunOptions) error {
-	if !opts.WriteCompiled {
-		return nil
-	}
-	return p.WriteCompiled(n)
-}
-
-// WriteCompiled writes one model's compiled SQL under target/compiled.
-func (p *Project) WriteCompiled(n *Node) error {
-	dst := filepath.Join(p.Dir, filepath.FromSlash(CompiledPath(n)))
-	if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
-		return fmt.Errorf("write compiled SQL: %w", err)
-	}
-	if err := os.WriteFile(dst, []byte(n.Compiled+"\n"), 0o644); err != nil {
-		return fmt.Errorf("write compiled SQL: %w", err)
+	for _, schema := range slices.Sorted(maps.Keys(schemas)) {
+		if err := wh.EnsureSchema(ctx, schema); err != nil {
+			return &schemaError{schema: schema, err: err}
+		}
 	}
 	return nil
 }
 
-// printer writes one progress line per finished node.
-type printer struct {
-	mu    sync.Mutex
-	w     io.Writer
-	total int
-	count int
-	now   func() time.Time
+type schemaError struct {
+	schema string
+	err    error
 }
 
-const lineWidth = 64
-
-func (pr *printer) line(res *Result) {
-	if pr.w == nil {
-		return
-	}
-	pr.mu.Lock()
-	defer pr.mu.Unlock()
-	pr.count++
-	word := map[Status]string{StatusSuccess: "OK", StatusError: "ERROR", StatusSkipped: "SKIP"}[res.Status]
-	label := Describe(res.node)
-	dots := strings.Repeat(".", max(3, lineWidth-len(label)))
-	detail := fmt.Sprintf("%.2fs", res.Duration.Seconds())
-	if res.RowsAffected != nil && res.Status == StatusSuccess {
-		detail = fmt.Sprintf("%d rows, %s", *res.RowsAffected, detail)
-	}
-	if res.Status == StatusSkipped {
-		detail = strings.TrimPrefix(res.Message, "skipped: ")
-	}
-	fmt.Fprintf(pr.w, "%s  %d of %d %-4s %s %s [%s]\n", pr.now().Format("15:04:05"), pr.count, pr.total, word, label, dots, detail)
-}
-
-// Describe is how a node is named in progress lines: its materialization
-// and relation.
-func Describe(n *Node) string {
-	rel := n.Relation.Schema + "." + n.Relation.Name
-	switch n.Type {
-	case Seed:
-		return "seed " + rel
-	case Model:
-		return n.Config.Materialized + " " + rel
-	}
-	return string(n.Type) + " " + n.Name
-}
-
-// Summary is the closing line of a run.
-func (r *RunResult) Summary() string {
-	counts := map[Status]int{}
-	for _, res := range r.Results {
-		counts[res.Status]++
-	}
-	return fmt.Sprintf("Done. PASS=%d WARN=%d ERROR=%d SKIP=%d TOTAL=%d",
-		counts[StatusSuccess], 0, counts[StatusError], counts[StatusSkipped], len(r.Results))
-}
+func (e *schemaError) Error() string { return "create schema " + e.schema + ": " + e.err.Error() }
+func (e *schemaError) Unwrap() error { return e.err }

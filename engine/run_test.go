@@ -79,7 +79,11 @@ func (f *fakeWarehouse) Incremental(ctx context.Context, rel warehouse.Relation,
 func (f *fakeWarehouse) LoadRows(ctx context.Context, rel warehouse.Relation, _ []warehouse.Column, rows [][]any, _ bool) (int64, error) {
 	return int64(len(rows)), f.do(ctx, rel, "")
 }
-func (f *fakeWarehouse) Exec(context.Context, string) error { return nil }
+func (f *fakeWarehouse) Publish(context.Context, warehouse.Relation, warehouse.Relation) error {
+	return nil
+}
+func (f *fakeWarehouse) Drop(context.Context, warehouse.Relation) error { return nil }
+func (f *fakeWarehouse) Exec(context.Context, string) error             { return nil }
 func (f *fakeWarehouse) Query(context.Context, string, int) (*warehouse.Result, error) {
 	return &warehouse.Result{}, nil
 }
@@ -129,7 +133,7 @@ func TestFailureSkipsDescendantsOnly(t *testing.T) {
 		t.Fatalf("statuses = %v, want %v", got, want)
 	}
 	for _, r := range res.Results {
-		if strings.HasSuffix(r.UniqueID, "gchild") && !strings.Contains(r.Message, "upstream bad failed") {
+		if strings.HasSuffix(r.UniqueID, "gchild") && !strings.Contains(r.Message, "upstream model bad failed") {
 			t.Errorf("skip message %q should name the failed upstream", r.Message)
 		}
 		if strings.HasSuffix(r.UniqueID, ".bad") && !strings.Contains(r.Message, "target/compiled/models/bad.sql") {

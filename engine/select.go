@@ -15,7 +15,7 @@ import (
 // [N]+ method:value +[N], where the pluses add ancestors and descendants
 // (optionally only N generations of them). A bare value is a node name.
 
-var selectorMethods = []string{"path", "resource_type", "source", "tag"}
+var selectorMethods = []string{"path", "resource_type", "source", "tag", "test_name", "test_type"}
 
 // Select returns the unique ids of the nodes chosen by the --select and
 // --exclude expressions, sorted. No --select means every node. Selectors
@@ -36,11 +36,26 @@ func (p *Project) Select(selects, excludes []string) (ids []string, warnings []s
 			chosen[id] = true
 		}
 	}
+	excluded := map[string]bool{}
 	for _, term := range splitTerms(excludes) {
 		set, warn := p.evalTerm(term, diags)
 		warnings = append(warnings, warn...)
 		for id := range set {
 			delete(chosen, id)
+			excluded[id] = true
+		}
+	}
+	// Selecting a node selects its tests (dbt's "eager" indirect selection),
+	// unless they were excluded.
+	for id, n := range p.Nodes {
+		if n.Type != Test || chosen[id] || excluded[id] {
+			continue
+		}
+		for _, parent := range p.Graph.Parents(id) {
+			if chosen[parent] {
+				chosen[id] = true
+				break
+			}
 		}
 	}
 	if err := diags.Err(); err != nil {
@@ -120,7 +135,7 @@ func (p *Project) evalAtom(atom string) (map[string]bool, error) {
 	case "path":
 		clean := strings.TrimSuffix(path.Clean(value), "/")
 		match = func(n *Node) bool {
-			for _, prefix := range []string{clean, "models/" + clean, "seeds/" + clean} {
+			for _, prefix := range []string{clean, "models/" + clean, "seeds/" + clean, "tests/" + clean} {
 				if n.Path == prefix || strings.HasPrefix(n.Path, prefix+"/") {
 					return n.Type != Source
 				}
@@ -133,6 +148,15 @@ func (p *Project) evalAtom(atom string) (map[string]bool, error) {
 		}
 	case "resource_type":
 		match = func(n *Node) bool { return string(n.Type) == value }
+	case "test_type":
+		if value != TestGeneric && value != TestSingular && value != TestFreshness {
+			return nil, fmt.Errorf("test_type is generic, singular or freshness, not %q", value)
+		}
+		match = func(n *Node) bool { return n.TestKind() == value }
+	case "test_name":
+		match = func(n *Node) bool {
+			return n.Type == Test && (n.test.generic == value || n.test.kind == value || n.Name == value)
+		}
 	default:
 		msg := fmt.Sprintf("unknown selector method %q (methods: %s)", method, strings.Join(selectorMethods, ", "))
 		if s := suggest(method, selectorMethods); s != "" {

@@ -47,10 +47,15 @@ func baseFuncs() template.FuncMap {
 // TemplateData is the dot of a model template, passed on to macros by
 // {{ template "name" . }}.
 type TemplateData struct {
-	Model  string // the model's name
+	Model  string // the model's name (for a generic test: the tested node's)
 	Target struct {
 		Name, Type string
 	}
+	// In tests/generic templates: the tested relation, the tested column
+	// (quoted; empty for model-level tests) and the test's arguments.
+	Relation string
+	Column   string
+	Args     map[string]any
 }
 
 // renderer renders one model and records what it refers to.
@@ -113,7 +118,7 @@ func (r *renderer) configFn(kv ...any) (string, error) {
 		if !ok {
 			return "", fmt.Errorf("config key must be a string, got %v", kv[i])
 		}
-		if err := r.node.Config.set(key, kv[i+1]); err != nil {
+		if err := r.node.Config.set(key, kv[i+1], r.node.configKeys()); err != nil {
 			return "", err
 		}
 		r.config = append(r.config, setting{key, kv[i+1]})

@@ -7,18 +7,23 @@ import (
 )
 
 func (a *app) buildCommand() *cobra.Command {
-	spec := execSpec{command: "build", types: []engine.ResourceType{engine.Seed, engine.Model}}
+	spec := execSpec{command: "build", types: []engine.ResourceType{engine.Seed, engine.Model, engine.Test}}
 	cmd := &cobra.Command{
 		Use:   "build",
-		Short: "Load seeds and build models, in dependency order",
-		Long: `build loads the selected seeds and builds the selected models into the
-target, in dependency order, on --threads workers. A node whose upstream
-failed is skipped. Exit status: 0 when everything passed, 1 when a node
-failed, 2 when the project could not be loaded (nothing ran).`,
+		Short: "Load seeds, build models and run their tests, in dependency order",
+		Long: `build loads the selected seeds, builds the selected models and runs
+their tests, in dependency order, on --threads workers. A model's tests run
+right after it, and a failing error-severity test skips everything
+downstream. Tables published audited (the default under models/marts) are
+built beside the live table, tested there, and swapped in only if the
+tests pass. Exit status: 0 when everything passed (warnings allowed), 1 when
+a node or an error-severity test failed, 2 when the project could not be
+loaded (nothing ran).`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error { return a.execute(cmd.Context(), spec) },
 	}
 	spec.sel.register(cmd)
 	cmd.Flags().BoolVar(&spec.fullRefresh, "full-refresh", false, "rebuild incremental models from scratch")
+	cmd.Flags().BoolVar(&spec.storeFailures, "store-failures", false, "keep each failing test's rows in a table of the tests schema (default audit)")
 	return cmd
 }

@@ -25,7 +25,7 @@ not look at the warehouse.`,
 			if err != nil {
 				return err
 			}
-			ids, err := a.choose(p, sel, engine.Model)
+			ids, err := a.choose(p, sel, engine.Model, engine.Test)
 			if err != nil {
 				return err
 			}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -36,10 +37,11 @@ func (a *app) choose(p *engine.Project, sel selection, types ...engine.ResourceT
 
 // execSpec describes one of the commands that change the warehouse.
 type execSpec struct {
-	command     string
-	types       []engine.ResourceType
-	sel         selection
-	fullRefresh bool
+	command       string
+	types         []engine.ResourceType
+	sel           selection
+	fullRefresh   bool
+	storeFailures bool
 }
 
 func (a *app) execute(ctx context.Context, spec execSpec) error {
@@ -65,11 +67,11 @@ func (a *app) execute(ctx context.Context, spec execSpec) error {
 	defer wh.Close()
 
 	res := p.Execute(ctx, wh, ids, engine.RunOptions{
-		FullRefresh: spec.fullRefresh, Threads: p.Threads, Drain: a.drain,
+		FullRefresh: spec.fullRefresh, StoreFailures: spec.storeFailures, Threads: p.Threads, Drain: a.drain,
 		Progress: a.stdout, WriteCompiled: true,
 	})
 	args := map[string]any{"select": nonNil(spec.sel.selects), "exclude": nonNil(spec.sel.excludes), "full_refresh": spec.fullRefresh,
-		"threads": p.Threads, "target": p.Target.Name}
+		"store_failures": spec.storeFailures, "threads": p.Threads, "target": p.Target.Name}
 	if err := p.WriteRunResults(spec.command, args, res, time.Now()); err != nil {
 		fmt.Fprintf(a.stderr, "warning: %v\n", err)
 	}
@@ -83,19 +85,35 @@ func (a *app) execute(ctx context.Context, spec execSpec) error {
 	return nil
 }
 
-// report prints the errors of a run, then its summary line.
+// report prints what went wrong in a run (errors, failed and warning
+// tests with their first rows), then the summary line.
 func (a *app) report(res *engine.RunResult) {
-	var errs []*engine.Result
+	var problems []*engine.Result
 	for _, r := range res.Results {
-		if r.Status == engine.StatusError {
-			errs = append(errs, r)
+		switch r.Status {
+		case engine.StatusError, engine.StatusFail, engine.StatusWarn:
+			problems = append(problems, r)
 		}
 	}
-	if len(errs) > 0 {
-		fmt.Fprintf(a.stdout, "\nCompleted with %d %s:\n", len(errs), plural(len(errs), "error", "errors"))
-		for _, r := range errs {
-			fmt.Fprintf(a.stdout, "\n  %s\n", r.Message)
+	if len(problems) > 0 {
+		fmt.Fprintf(a.stdout, "\nCompleted with %d %s:\n", len(problems), plural(len(problems), "problem", "problems"))
+		for _, r := range problems {
+			fmt.Fprintln(a.stdout)
+			if r.Failures == nil {
+				fmt.Fprintf(a.stdout, "  %s\n", r.Message)
+				continue
+			}
+			a.reportTest(r)
 		}
+	}
+	var kept []string
+	for _, r := range res.Results {
+		if r.Kept != "" {
+			kept = append(kept, r.Kept)
+		}
+	}
+	if len(kept) > 0 {
+		fmt.Fprintf(a.stdout, "\nNot published (tests failed), previous version kept: %s\n", strings.Join(kept, ", "))
 	}
 	if res.Interrupted {
 		fmt.Fprintln(a.stdout, "\nInterrupted: nodes that had not started are reported as SKIP.")
@@ -103,14 +121,62 @@ func (a *app) report(res *engine.RunResult) {
 	fmt.Fprintf(a.stdout, "\n%s\n", res.Summary())
 }
 
+// reportTest prints a failed or warning test: its count and threshold, its
+// first rows, and where its query is.
+func (a *app) reportTest(r *engine.Result) {
+	n := r.Node()
+	word := map[engine.Status]string{engine.StatusFail: "Failure", engine.StatusWarn: "Warning"}[r.Status]
+	fmt.Fprintf(a.stdout, "  %s in test %s (%s)\n", word, n.Name, n.Path)
+	switch {
+	case r.Message != "" && n.TestKind() == engine.TestFreshness:
+		fmt.Fprintf(a.stdout, "    %s\n", r.Message)
+	default:
+		fmt.Fprintf(a.stdout, "    got %d failing %s; the test %s if the count is %s\n", *r.Failures,
+			plural(int(*r.Failures), "row", "rows"), map[engine.Status]string{engine.StatusFail: "fails", engine.StatusWarn: "warns"}[r.Status], r.Threshold)
+		if r.Message != "" {
+			fmt.Fprintf(a.stdout, "    %s\n", r.Message)
+		}
+	}
+	if s := r.Sample; s != nil && len(s.Rows) > 0 {
+		fmt.Fprintf(a.stdout, "    first rows:\n      %s\n", strings.Join(s.Columns, " | "))
+		for _, row := range s.Rows {
+			cells := make([]string, len(row))
+			for i, v := range row {
+				cells[i] = cellText(v)
+			}
+			fmt.Fprintf(a.stdout, "      %s\n", strings.Join(cells, " | "))
+		}
+	}
+	if r.StoredIn != "" {
+		fmt.Fprintf(a.stdout, "    failing rows stored in %s\n", r.StoredIn)
+	}
+	fmt.Fprintf(a.stdout, "    compiled query: %s\n", r.CompiledPath)
+}
+
+func cellText(v any) string {
+	switch v := v.(type) {
+	case nil:
+		return "NULL"
+	case []byte:
+		return string(v)
+	case time.Time:
+		if v.Hour() == 0 && v.Minute() == 0 && v.Second() == 0 && v.Nanosecond() == 0 {
+			return v.Format(time.DateOnly)
+		}
+		return v.Format(time.RFC3339)
+	}
+	return fmt.Sprint(v)
+}
+
 func inventory(p *engine.Project) string {
 	counts := map[engine.ResourceType]int{}
 	for _, n := range p.Nodes {
 		counts[n.Type]++
 	}
-	return fmt.Sprintf("%d %s, %d %s, %d %s",
+	return fmt.Sprintf("%d %s, %d %s, %d %s, %d %s",
 		counts[engine.Model], plural(counts[engine.Model], "model", "models"),
 		counts[engine.Seed], plural(counts[engine.Seed], "seed", "seeds"),
+		counts[engine.Test], plural(counts[engine.Test], "test", "tests"),
 		counts[engine.Source], plural(counts[engine.Source], "source", "sources"))
 }
 

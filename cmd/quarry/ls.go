@@ -24,7 +24,7 @@ func (a *app) lsCommand() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			want := []engine.ResourceType{engine.Model, engine.Seed, engine.Source}
+			want := []engine.ResourceType{engine.Model, engine.Seed, engine.Source, engine.Test}
 			if len(types) > 0 {
 				want = nil
 				for _, t := range types {
@@ -59,7 +59,7 @@ func (a *app) lsCommand() *cobra.Command {
 	}
 	sel.register(cmd)
 	cmd.Flags().StringVarP(&output, "output", "o", "name", "what to print: name, id, path or json")
-	cmd.Flags().StringSliceVar(&types, "resource-type", nil, "only these types: model, seed, source")
+	cmd.Flags().StringSliceVar(&types, "resource-type", nil, "only these types: model, seed, source, test")
 	cmd.PreRunE = func(*cobra.Command, []string) error {
 		if !slices.Contains([]string{"name", "id", "path", "json"}, output) {
 			return &exitError{code: exitLoad, err: fmt.Errorf("--output must be name, id, path or json, not %q", output)}

@@ -75,6 +75,13 @@ type Warehouse interface {
 	// Values are nil, string, int64, float64, bool or time.Time.
 	LoadRows(ctx context.Context, rel Relation, cols []Column, rows [][]any, replace bool) (int64, error)
 
+	// Publish atomically replaces live with staged (a table built beside
+	// it), so readers see either the old or the new version, never neither.
+	// staged no longer exists afterwards.
+	Publish(ctx context.Context, staged, live Relation) error
+	// Drop removes a table or view if it exists.
+	Drop(ctx context.Context, rel Relation) error
+
 	// Exec runs a statement that returns no rows.
 	Exec(ctx context.Context, sql string) error
 	// Query runs a statement and returns at most limit rows (all when limit
