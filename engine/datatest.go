@@ -133,7 +133,9 @@ func (p *Project) loadGenericTests(files []string, diags *diag.List) {
 			diags.Append(templateDiag(err, rel, map[string]string{rel: src}))
 			continue
 		}
-		usedFuncs(trees, p.funcs, rel, diags)
+		if _, ok := usedFuncs(trees, p.funcs, rel, diags); !ok {
+			continue
+		}
 		p.genericTests[name] = trees
 	}
 }

@@ -154,7 +154,8 @@ func (p *Project) loadMacros(files []string, diags *diag.List) {
 			diags.Append(templateDiag(err, rel, map[string]string{rel: src}))
 			continue
 		}
-		for _, f := range usedFuncs(trees, p.funcs, rel, diags) {
+		used, _ := usedFuncs(trees, p.funcs, rel, diags)
+		for _, f := range used {
 			if !slices.Contains(p.macroFuncs, f) {
 				p.macroFuncs = append(p.macroFuncs, f)
 			}
@@ -375,9 +376,10 @@ func (p *Project) parseModel(n *Node, diags *diag.List) (*renderer, bool) {
 		diags.Append(templateDiag(err, n.Path, map[string]string{n.Path: n.Raw}))
 		return nil, false
 	}
-	before := diags.Len()
-	used := usedFuncs(trees, p.funcs, n.Path, diags)
-	if diags.Len() > before {
+	// ok is this file's own verdict: the shared diag list also collects
+	// other files' problems, concurrently.
+	used, ok := usedFuncs(trees, p.funcs, n.Path, diags)
+	if !ok {
 		return nil, false
 	}
 	funcs := make(template.FuncMap, len(used)+len(p.macroFuncs))

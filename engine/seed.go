@@ -133,11 +133,14 @@ func seedTable(n *Node) ([]warehouse.Column, [][]any, error) {
 	return cols, rows, nil
 }
 
-// Numbers as CSV files write them. A leading zero (a zip code, an id like
-// 007) makes the column text: reading it as a number would lose the zero.
+// Numbers as CSV files write them (strconv alone would also take Go syntax:
+// digit separators, hex). The loose shapes convert pinned columns; the
+// strict ones, without leading zeros, decide inference.
 var (
 	wholeNumber   = regexp.MustCompile(`^[+-]?(0|[1-9][0-9]*)$`)
 	decimalNumber = regexp.MustCompile(`^[+-]?(0|[1-9][0-9]*)?(\.[0-9]+)?([eE][+-]?[0-9]+)?$`)
+	looseWhole    = regexp.MustCompile(`^[+-]?[0-9]+$`)
+	looseDecimal  = regexp.MustCompile(`^[+-]?[0-9]*(\.[0-9]+)?([eE][+-]?[0-9]+)?$`)
 )
 
 var timeLayouts = []string{time.RFC3339Nano, "2006-01-02 15:04:05.999999999", "2006-01-02T15:04:05.999999999"}
@@ -152,7 +155,7 @@ func inferType(rows [][]string, col int) string {
 			continue
 		}
 		nonEmpty++
-		candidates = filter(candidates, func(t string) bool { _, err := convert(v, t); return err == nil })
+		candidates = filter(candidates, func(t string) bool { return inferable(v, t) })
 		if len(candidates) == 0 {
 			return "varchar"
 		}
@@ -161,6 +164,24 @@ func inferType(rows [][]string, col int) string {
 		return "varchar"
 	}
 	return candidates[0]
+}
+
+// inferable reports whether v can make its column type t. It is stricter
+// than convert: a leading zero (a zip code, an id like 007) keeps a column
+// text unless the user pins a numeric type.
+func inferable(v, t string) bool {
+	switch t {
+	case "bigint":
+		if !wholeNumber.MatchString(v) {
+			return false
+		}
+	case "double":
+		if !decimalNumber.MatchString(v) {
+			return false
+		}
+	}
+	_, err := convert(v, t)
+	return err == nil
 }
 
 func filter(s []string, keep func(string) bool) []string {
@@ -192,7 +213,7 @@ func convert(v, typ string) (any, error) {
 	case "bigint", "integer", "int":
 		// strconv accepts Go syntax (digit separators, hex) that no CSV
 		// reader treats as a number, so the shape is checked first.
-		if !wholeNumber.MatchString(v) {
+		if !looseWhole.MatchString(v) {
 			return nil, fmt.Errorf("%q is not a whole number", v)
 		}
 		i, err := strconv.ParseInt(v, 10, 64)
@@ -201,7 +222,7 @@ func convert(v, typ string) (any, error) {
 		}
 		return i, nil
 	case "double", "float":
-		if !decimalNumber.MatchString(v) || !strings.ContainsAny(v, "0123456789") {
+		if !looseDecimal.MatchString(v) || !strings.ContainsAny(v, "0123456789") {
 			return nil, fmt.Errorf("%q is not a number", v)
 		}
 		f, err := strconv.ParseFloat(v, 64)

@@ -329,9 +329,9 @@ func parseTrees(name, text string) (map[string]*parse.Tree, error) {
 var builtinFuncs = []string{"and", "call", "eq", "ge", "gt", "html", "index", "js", "le", "len", "lt", "ne", "not", "or", "print", "printf", "println", "slice", "urlquery"}
 
 // usedFuncs returns the function names the trees call. Unknown names are
-// reported to diags at their position.
-func usedFuncs(trees map[string]*parse.Tree, known template.FuncMap, path string, diags *diag.List) []string {
-	var used []string
+// reported to diags at their position; ok is false when there were any.
+func usedFuncs(trees map[string]*parse.Tree, known template.FuncMap, path string, diags *diag.List) (used []string, ok bool) {
+	ok = true
 	for _, name := range slices.Sorted(maps.Keys(trees)) {
 		tree := trees[name]
 		walkTree(tree.Root, func(n parse.Node) bool {
@@ -346,6 +346,7 @@ func usedFuncs(trees map[string]*parse.Tree, known template.FuncMap, path string
 					msg += fmt.Sprintf("; did you mean %q?", s)
 				}
 				diags.Add(path, line, col, "%s", msg)
+				ok = false
 				return true
 			}
 			if !slices.Contains(used, id.Ident) {
@@ -354,7 +355,7 @@ func usedFuncs(trees map[string]*parse.Tree, known template.FuncMap, path string
 			return true
 		})
 	}
-	return used
+	return used, ok
 }
 
 func matchesCall(c *parse.CommandNode, fn string, args []string) bool {
