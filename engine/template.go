@@ -335,11 +335,11 @@ func usedFuncs(trees map[string]*parse.Tree, known template.FuncMap, path string
 	for _, name := range slices.Sorted(maps.Keys(trees)) {
 		tree := trees[name]
 		walkTree(tree.Root, func(n parse.Node) bool {
-			id, ok := n.(*parse.IdentifierNode)
-			if !ok {
+			id, isIdent := n.(*parse.IdentifierNode)
+			if !isIdent {
 				return true
 			}
-			if _, ok := known[id.Ident]; !ok && !slices.Contains(builtinFuncs, id.Ident) {
+			if _, isKnown := known[id.Ident]; !isKnown && !slices.Contains(builtinFuncs, id.Ident) {
 				line, col := nodePosition(tree, id)
 				msg := fmt.Sprintf("function %q not defined", id.Ident)
 				if s := suggest(id.Ident, slices.Sorted(maps.Keys(known))); s != "" {
