@@ -64,6 +64,7 @@ func (p *Project) link(diags *diag.List) {
 		}
 		slices.Sort(n.DependsOn)
 	}
+	p.linkExtracts()
 	for _, cycle := range p.Graph.Cycles() {
 		// Graph edges run from a model to the models that ref it; report
 		// the cycle the way it reads in the files: each model refs the next.

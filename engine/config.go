@@ -15,6 +15,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/quarrydev/quarry/engine/diag"
+	"github.com/quarrydev/quarry/extractors"
 )
 
 // ProjectFile is the name of the project's configuration file.
@@ -27,6 +28,8 @@ type Options struct {
 	Threads int            // --threads; 0 means QUARRY_THREADS, then the target's
 	Vars    map[string]any // --vars, overriding project.yaml vars
 	Env     func(string) (string, bool)
+	// Extractors are the extractors this binary has, by name.
+	Extractors map[string]extractors.Factory
 }
 
 func (o Options) lookupEnv(name string) (string, bool) {
@@ -206,6 +209,7 @@ type projectConfig struct {
 	TestsSchema string
 	Target      Target
 	Threads     int
+	Extractors  []extractorConfig
 }
 
 var topLevelKeys = []string{"name", "version", "vars", "models", "seeds", "targets", "sources", "extractors", "tests"}
@@ -259,6 +263,8 @@ func loadProjectConfig(opts Options, diags *diag.List) *projectConfig {
 			pc.SeedsSchema = decodeSchemaBlock(val, "seeds", pc.SeedsSchema, diags)
 		case "tests":
 			pc.TestsSchema = decodeSchemaBlock(val, "tests", pc.TestsSchema, diags)
+		case "extractors":
+			pc.Extractors = decodeExtractors(val, diags)
 		default:
 			if !slices.Contains(topLevelKeys, k.Value) {
 				msg := fmt.Sprintf("unknown key %q", k.Value)

@@ -128,6 +128,7 @@ func Load(opts Options, adapters map[string]Adapter) (*Project, error) {
 	p.addSingularTests(files.tests, diags)
 	props := p.readAllProps(files.props, diags)
 	p.applyProps(props, diags)
+	p.addExtractors(pc.Extractors, opts.Extractors, diags)
 	p.renderModels(diags)
 	p.buildTests(diags)
 	p.renderTests(diags)

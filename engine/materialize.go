@@ -29,6 +29,17 @@ func (p *Project) runNode(ctx context.Context, wh warehouse.Warehouse, n *Node, 
 		p.runTest(ctx, wh, n, nil, opts, res)
 		return res
 	}
+	if n.Type == Extract {
+		res.Status = StatusSuccess
+		if err := p.runExtract(ctx, wh, n, opts, res); err != nil {
+			res.Status = StatusError
+			res.Message = fmt.Sprintf("extract %s: %v", n.Name, err)
+			if ctx.Err() != nil {
+				res.Message = fmt.Sprintf("extract %s: cancelled", n.Name)
+			}
+		}
+		return res
+	}
 	if n.Type == Model {
 		res.CompiledPath = CompiledPath(n)
 	}

@@ -50,6 +50,9 @@ type Node struct {
 
 	// Tests.
 	test *testSpec
+
+	// Extractors.
+	extract *extractSpec
 }
 
 // ColumnDoc documents one column of a model, seed or source.
@@ -86,6 +89,7 @@ type Project struct {
 	testPos        map[*Node]pos                     // where each generic test is declared
 	genericTests   map[string]map[string]*parse.Tree // tests/generic templates, by test name
 	testsSchema    string                            // where --store-failures keeps failing rows
+	extracts       []*Node
 }
 
 // Lookup returns the model or seed that ref would resolve name to.

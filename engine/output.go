@@ -43,6 +43,9 @@ func (pr *printer) line(res *Result) {
 		detail = fmt.Sprintf("%d %s, %s", *res.RowsAffected, pluralWord(int(*res.RowsAffected), "row", "rows"), detail)
 	}
 	fmt.Fprintf(pr.w, "%s  %d of %d %-4s %s %s [%s]\n", pr.now().Format("15:04:05"), pr.count, pr.total, statusWords[res.Status], label, dots, detail)
+	for _, note := range res.Notes {
+		fmt.Fprintf(pr.w, "          %s\n", note)
+	}
 }
 
 // Describe is how a node is named in progress lines: its materialization
@@ -56,6 +59,8 @@ func Describe(n *Node) string {
 		return n.Config.Materialized + " " + rel
 	case Test:
 		return "test " + n.Name
+	case Extract:
+		return "extract " + n.Name
 	}
 	return string(n.Type) + " " + n.Name
 }

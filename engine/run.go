@@ -5,6 +5,7 @@ import (
 	"context"
 	"io"
 	"maps"
+	"net/http"
 	"slices"
 	"time"
 
@@ -43,6 +44,8 @@ type Result struct {
 	// Kept is set when an audited table was not published: it names the
 	// live relation, which still holds its previous version.
 	Kept string
+	// Notes are lines an extractor printed: its mode, warnings, statistics.
+	Notes []string
 
 	node  *Node
 	extra []*Result // tests run inside this node (write-audit-publish)
@@ -72,6 +75,15 @@ type RunOptions struct {
 	Threads     int
 	// StoreFailures keeps every failing test's rows in the tests schema.
 	StoreFailures bool
+	// HTTP is the client extractors use (recording or replaying when asked);
+	// nil means a plain client. Replaying says no network is used.
+	HTTP      *http.Client
+	Replaying bool
+	// SampleData marks replayed responses that were invented for offline
+	// runs: landed rows say so in their _source.
+	SampleData bool
+	// Strict fails an extract node on any item-level failure.
+	Strict bool
 	// Drain, when closed, stops scheduling new nodes; those already running
 	// finish unless ctx is cancelled too.
 	Drain <-chan struct{}
@@ -86,7 +98,7 @@ type RunOptions struct {
 // executable reports whether a node does work when run (sources are only
 // read, ephemeral models are inlined into others).
 func executable(n *Node) bool {
-	return n.Type == Seed || n.Type == Test || (n.Type == Model && n.Config.Materialized != "ephemeral")
+	return n.Type == Seed || n.Type == Test || n.Type == Extract || (n.Type == Model && n.Config.Materialized != "ephemeral")
 }
 
 // audited reports whether a model is built beside its live table, tested
@@ -148,12 +160,21 @@ func (p *Project) plan(ids []string) *schedule {
 			s.children[from] = append(s.children[from], to)
 		}
 	}
-	for id := range s.set {
-		for _, parent := range p.Graph.Parents(id) {
-			if s.set[parent] {
+	// A source passes its extractor on: a model reading a source waits
+	// for the extract node that lands it.
+	var link func(id, via string)
+	link = func(id, via string) {
+		for _, parent := range p.Graph.Parents(via) {
+			switch {
+			case s.set[parent]:
 				addEdge(parent, id)
+			case p.Nodes[parent].Type == Source:
+				link(id, parent)
 			}
 		}
+	}
+	for id := range s.set {
+		link(id, id)
 	}
 	// A test gates the children of the nodes it tests.
 	for id := range s.set {
@@ -324,6 +345,12 @@ func (p *Project) ensureSchemas(ctx context.Context, wh warehouse.Warehouse, s *
 		if n.Type == Test {
 			if opts.StoreFailures || n.Config.StoreFailures {
 				schemas[n.Relation.Schema] = true
+			}
+			continue
+		}
+		if n.Type == Extract {
+			for _, src := range n.extract.tables {
+				schemas[src.Relation.Schema] = true
 			}
 			continue
 		}

@@ -7,6 +7,7 @@ import (
 	"github.com/quarrydev/quarry/engine"
 	"github.com/quarrydev/quarry/engine/warehouse"
 	"github.com/quarrydev/quarry/engine/warehouse/duckdb"
+	"github.com/quarrydev/quarry/extractors"
 )
 
 // adapters lists the warehouses this binary can build into.
@@ -23,4 +24,9 @@ func adapters() map[string]engine.Adapter {
 			},
 		},
 	}
+}
+
+// extractorRegistry lists the extractors this binary can run.
+func extractorRegistry() map[string]extractors.Factory {
+	return map[string]extractors.Factory{}
 }

@@ -7,12 +7,13 @@ import (
 )
 
 func (a *app) buildCommand() *cobra.Command {
-	spec := execSpec{command: "build", types: []engine.ResourceType{engine.Seed, engine.Model, engine.Test}}
+	spec := execSpec{command: "build", types: []engine.ResourceType{engine.Seed, engine.Extract, engine.Model, engine.Test}}
 	cmd := &cobra.Command{
 		Use:   "build",
-		Short: "Load seeds, build models and run their tests, in dependency order",
-		Long: `build loads the selected seeds, builds the selected models and runs
-their tests, in dependency order, on --threads workers. A model's tests run
+		Short: "Load seeds, run extractors, build models and run their tests, in dependency order",
+		Long: `build loads the selected seeds, runs the extractors (appending a new load
+to the landing tables), builds the selected models and runs their tests, in
+dependency order, on --threads workers. A model's tests run
 right after it, and a failing error-severity test skips everything
 downstream. Tables published audited (the default under models/marts) are
 built beside the live table, tested there, and swapped in only if the
@@ -24,6 +25,7 @@ loaded (nothing ran).`,
 	}
 	spec.sel.register(cmd)
 	cmd.Flags().BoolVar(&spec.fullRefresh, "full-refresh", false, "rebuild incremental models from scratch")
+	spec.extract.register(cmd)
 	cmd.Flags().BoolVar(&spec.storeFailures, "store-failures", false, "keep each failing test's rows in a table of the tests schema (default audit)")
 	return cmd
 }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -10,6 +11,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/quarrydev/quarry/engine"
+	"github.com/quarrydev/quarry/extractors/httprec"
 )
 
 // selection holds the --select/--exclude flags of a command.
@@ -42,6 +44,32 @@ type execSpec struct {
 	sel           selection
 	fullRefresh   bool
 	storeFailures bool
+	extract       extractFlags
+}
+
+// extractFlags are the flags of commands that run extractors.
+type extractFlags struct {
+	record, replay string
+	strict         bool
+}
+
+func (f *extractFlags) register(cmd *cobra.Command) {
+	cmd.Flags().StringVar(&f.record, "record", "", "save every HTTP exchange of the extractors in `DIR` (credentials stripped)")
+	cmd.Flags().StringVar(&f.replay, "replay", "", "serve the extractors' HTTP exchanges from `DIR` (written by --record), with no network and the recorded clock")
+	cmd.Flags().BoolVar(&f.strict, "strict", false, "fail an extractor when any single item fails")
+}
+
+// session opens the record or replay session the flags ask for.
+func (f *extractFlags) session(now time.Time) (*httprec.Session, error) {
+	switch {
+	case f.record != "" && f.replay != "":
+		return nil, &exitError{code: exitLoad, err: fmt.Errorf("--record and --replay cannot be used together")}
+	case f.record != "":
+		return httprec.Record(f.record, now, nil)
+	case f.replay != "":
+		return httprec.Replay(f.replay)
+	}
+	return nil, nil
 }
 
 func (a *app) execute(ctx context.Context, spec execSpec) error {
@@ -60,18 +88,49 @@ func (a *app) execute(ctx context.Context, spec execSpec) error {
 	fmt.Fprintf(a.stdout, "%s  quarry %s · project %s · target %s (%s) · %d threads\n",
 		start.Format("15:04:05"), engine.Version, p.Name, p.Target.Name, p.Target.Type, p.Threads)
 	fmt.Fprintf(a.stdout, "%s  Found %s\n", start.Format("15:04:05"), inventory(p))
+	opts := engine.RunOptions{
+		FullRefresh: spec.fullRefresh, StoreFailures: spec.storeFailures, Threads: p.Threads, Drain: a.drain,
+		Progress: a.stdout, WriteCompiled: true, Strict: spec.extract.strict,
+	}
+	sess, err := spec.extract.session(start)
+	if err != nil {
+		var ee *exitError
+		if errors.As(err, &ee) {
+			return err
+		}
+		return &exitError{code: exitLoad, err: err}
+	}
+	if sess != nil {
+		defer func() {
+			if err := sess.Close(); err != nil {
+				fmt.Fprintf(a.stderr, "warning: %v\n", err)
+			}
+		}()
+		opts.HTTP = sess.Client()
+		if sess.Replaying() {
+			meta := sess.Meta()
+			recordedAt := meta.RecordedAt
+			opts.Replaying, opts.SampleData = true, meta.Sample
+			opts.Now = func() time.Time { return recordedAt }
+			what := "recorded responses"
+			if meta.Sample {
+				what = "SAMPLE responses (invented values for offline runs, not real measurements)"
+			}
+			fmt.Fprintf(a.stdout, "%s  Replaying %s from %s, clock set to %s\n", start.Format("15:04:05"), what, spec.extract.replay, recordedAt.Format(time.RFC3339))
+		} else {
+			fmt.Fprintf(a.stdout, "%s  Recording HTTP exchanges into %s\n", start.Format("15:04:05"), spec.extract.record)
+		}
+	}
 	wh, err := adapters()[p.Target.Type].Open(ctx, p.Dir, p.Target, p.Threads, a.env)
 	if err != nil {
 		return &exitError{code: exitFailed, err: fmt.Errorf("connect to target %s: %w", p.Target.Name, err)}
 	}
 	defer wh.Close()
 
-	res := p.Execute(ctx, wh, ids, engine.RunOptions{
-		FullRefresh: spec.fullRefresh, StoreFailures: spec.storeFailures, Threads: p.Threads, Drain: a.drain,
-		Progress: a.stdout, WriteCompiled: true,
-	})
+	res := p.Execute(ctx, wh, ids, opts)
 	args := map[string]any{"select": nonNil(spec.sel.selects), "exclude": nonNil(spec.sel.excludes), "full_refresh": spec.fullRefresh,
-		"store_failures": spec.storeFailures, "threads": p.Threads, "target": p.Target.Name}
+		"store_failures": spec.storeFailures, "threads": p.Threads, "target": p.Target.Name,
+		"strict": spec.extract.strict, "record": spec.extract.record, "replay": spec.extract.replay}
 	if err := p.WriteRunResults(spec.command, args, res, time.Now()); err != nil {
 		fmt.Fprintf(a.stderr, "warning: %v\n", err)
 	}
@@ -173,7 +232,8 @@ func inventory(p *engine.Project) string {
 	for _, n := range p.Nodes {
 		counts[n.Type]++
 	}
-	return fmt.Sprintf("%d %s, %d %s, %d %s, %d %s",
+	return fmt.Sprintf("%d %s, %d %s, %d %s, %d %s, %d %s",
+		counts[engine.Extract], plural(counts[engine.Extract], "extractor", "extractors"),
 		counts[engine.Model], plural(counts[engine.Model], "model", "models"),
 		counts[engine.Seed], plural(counts[engine.Seed], "seed", "seeds"),
 		counts[engine.Test], plural(counts[engine.Test], "test", "tests"),

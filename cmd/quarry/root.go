@@ -122,7 +122,7 @@ func (a *app) rootCommand() *cobra.Command {
 	pf.IntVar(&a.threads, "threads", 0, "how many nodes run at once (default: QUARRY_THREADS, then the target's threads, then 4)")
 	pf.StringArrayVar(&a.vars, "vars", nil, "set vars: name=value, or a YAML mapping like '{a: 1, b: x}' (repeatable)")
 	root.AddCommand(
-		a.buildCommand(), a.runCommand(), a.seedCommand(), a.testCommand(), a.compileCommand(), a.lsCommand(), a.debugCommand(),
+		a.buildCommand(), a.runCommand(), a.seedCommand(), a.extractCommand(), a.testCommand(), a.compileCommand(), a.lsCommand(), a.debugCommand(),
 	)
 	return root
 }
@@ -162,7 +162,8 @@ func (a *app) load() (*engine.Project, error) {
 	if err != nil {
 		return nil, &exitError{code: exitLoad, err: err}
 	}
-	p, err := engine.Load(engine.Options{Dir: a.projectDir, Target: a.target, Threads: a.threads, Vars: vars, Env: a.env}, adapters())
+	p, err := engine.Load(engine.Options{Dir: a.projectDir, Target: a.target, Threads: a.threads, Vars: vars, Env: a.env,
+		Extractors: extractorRegistry()}, adapters())
 	if err != nil {
 		var de *diag.Error
 		if errors.As(err, &de) {

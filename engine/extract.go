@@ -1,0 +1,332 @@
+package engine
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"maps"
+	"net/http"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"time"
+
+	"gopkg.in/yaml.v3"
+
+	"github.com/quarrydev/quarry/engine/diag"
+	"github.com/quarrydev/quarry/engine/warehouse"
+	"github.com/quarrydev/quarry/extractors"
+)
+
+// Extract is the resource type of extractor nodes: they collect data from
+// outside systems and append it to landing tables.
+const Extract ResourceType = "extract"
+
+// landingColumns are added to every landed row: loads are append-only
+// snapshots, told apart by load id and time.
+var landingColumns = []warehouse.Column{
+	{Name: "_load_id", Type: "varchar"},
+	{Name: "_loaded_at", Type: "timestamp"},
+	{Name: "_source", Type: "varchar"},
+}
+
+// errorsTable is the landing table of item-level extraction failures.
+const errorsTable = "_extract_errors"
+
+var errorsColumns = []warehouse.Column{
+	{Name: "_load_id", Type: "varchar"},
+	{Name: "extractor", Type: "varchar"},
+	{Name: "item", Type: "varchar"},
+	{Name: "error", Type: "varchar"},
+	{Name: "at", Type: "timestamp"},
+}
+
+// extractorConfig is one entry of extractors: in project.yaml.
+type extractorConfig struct {
+	name     string
+	input    string // the seed (or model) whose rows are the items
+	source   string // the source whose tables it lands
+	enabled  bool
+	settings map[string]any
+	line     int
+	col      int
+}
+
+func decodeExtractors(n *yaml.Node, diags *diag.List) []extractorConfig {
+	if n.Kind != yaml.MappingNode {
+		diags.Add(ProjectFile, n.Line, n.Column, "extractors must be a mapping of extractor names to settings")
+		return nil
+	}
+	var out []extractorConfig
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		k, v := n.Content[i], n.Content[i+1]
+		ec := extractorConfig{name: k.Value, enabled: true, settings: map[string]any{}, line: k.Line, col: k.Column}
+		var raw map[string]any
+		if err := v.Decode(&raw); err != nil || v.Kind != yaml.MappingNode {
+			diags.Add(ProjectFile, v.Line, v.Column, "extractors.%s must be a mapping with at least input and source", k.Value)
+			continue
+		}
+		for key, val := range raw {
+			switch key {
+			case "input", "source":
+				s, ok := val.(string)
+				if !ok || s == "" {
+					diags.Add(ProjectFile, v.Line, v.Column, "extractors.%s.%s must be a name", k.Value, key)
+					continue
+				}
+				if key == "input" {
+					ec.input = s
+				} else {
+					ec.source = s
+				}
+			case "enabled":
+				b, ok := val.(bool)
+				if !ok {
+					diags.Add(ProjectFile, v.Line, v.Column, "extractors.%s.enabled must be true or false", k.Value)
+				}
+				ec.enabled = b
+			default:
+				ec.settings[key] = val
+			}
+		}
+		for _, req := range []string{"input", "source"} {
+			if _, ok := raw[req]; !ok {
+				diags.Add(ProjectFile, k.Line, k.Column, "extractors.%s needs %s: (%s)", k.Value, req,
+					map[string]string{"input": "the seed listing the items to extract", "source": "the source whose tables it lands"}[req])
+			}
+		}
+		out = append(out, ec)
+	}
+	return out
+}
+
+// addExtractors makes a node of each configured extractor: input seed ->
+// extract -> the source tables it lands, so models reading those sources
+// run after it.
+func (p *Project) addExtractors(configs []extractorConfig, registry map[string]extractors.Factory, diags *diag.List) {
+	for _, ec := range configs {
+		factory, ok := registry[ec.name]
+		if !ok {
+			names := slices.Sorted(maps.Keys(registry))
+			msg := fmt.Sprintf("unknown extractor %q (this quarry has: %s)", ec.name, strings.Join(names, ", "))
+			if s := suggest(ec.name, names); s != "" {
+				msg += fmt.Sprintf("; did you mean %q?", s)
+			}
+			diags.Add(ProjectFile, ec.line, ec.col, "%s", msg)
+			continue
+		}
+		if !ec.enabled {
+			continue
+		}
+		ex := factory()
+		n := &Node{UniqueID: "extract." + p.Name + "." + ec.name, Name: ec.name, Type: Extract, Path: ProjectFile,
+			Config: Config{Enabled: true}, extract: &extractSpec{ex: ex, cfg: ec, tables: map[string]*Node{}}}
+		input, ok := p.byName[ec.input]
+		if !ok && ec.input != "" {
+			msg := fmt.Sprintf("extractors.%s: input %q is not a seed or model", ec.name, ec.input)
+			if s := suggest(ec.input, slices.Sorted(maps.Keys(p.byName))); s != "" {
+				msg += fmt.Sprintf("; did you mean %q?", s)
+			}
+			diags.Add(ProjectFile, ec.line, ec.col, "%s", msg)
+		} else if ok {
+			n.extract.input = input
+			n.refs = []string{input.Name}
+		}
+		for _, t := range ex.Tables() {
+			src, found := p.landingSource(ec.source, t.Name)
+			if !found {
+				diags.Add(ProjectFile, ec.line, ec.col,
+					"extractors.%s lands table %s: declare it under sources: - name: %s, tables: - name: %s (schema: raw) in a property file",
+					ec.name, t.Name, ec.source, t.Name)
+				continue
+			}
+			n.extract.tables[t.Name] = src
+		}
+		p.Nodes[n.UniqueID] = n
+		p.extracts = append(p.extracts, n)
+	}
+}
+
+// landingSource finds the table of source src that a landing table named
+// table is, by identifier.
+func (p *Project) landingSource(src, table string) (*Node, bool) {
+	for _, n := range p.sources {
+		if n.SourceName == src && strings.EqualFold(n.Relation.Name, table) {
+			return n, true
+		}
+	}
+	return nil, false
+}
+
+// extractSpec is what an extract node runs.
+type extractSpec struct {
+	ex     extractors.Extractor
+	cfg    extractorConfig
+	input  *Node
+	tables map[string]*Node // landing table -> its source node
+}
+
+// linkExtracts adds the graph edges of extract nodes.
+func (p *Project) linkExtracts() {
+	for _, n := range p.extracts {
+		if in := n.extract.input; in != nil {
+			p.Graph.AddEdge(in.UniqueID, n.UniqueID)
+			n.DependsOn = []string{in.UniqueID}
+		}
+		for _, src := range n.extract.tables {
+			p.Graph.AddEdge(n.UniqueID, src.UniqueID)
+			src.DependsOn = append(src.DependsOn, n.UniqueID)
+		}
+	}
+}
+
+// newLoadID names one load: sortable by time, unique by a random suffix.
+func newLoadID(now time.Time) string {
+	b := make([]byte, 4)
+	_, _ = rand.Read(b)
+	return now.UTC().Format("20060102T150405Z") + "-" + hex.EncodeToString(b)
+}
+
+// runExtract collects and lands one extractor's data. Each landing table
+// is appended in one transaction, so a failure leaves none of this load's
+// rows in it; nothing is ever truncated or updated.
+func (p *Project) runExtract(ctx context.Context, wh warehouse.Warehouse, n *Node, opts RunOptions, res *Result) error {
+	spec := n.extract
+	if spec.input == nil {
+		return fmt.Errorf("no input")
+	}
+	items, err := p.extractItems(ctx, wh, spec)
+	if err != nil {
+		return err
+	}
+	schema := ""
+	for _, src := range spec.tables {
+		schema = src.Relation.Schema
+	}
+	relOf := func(table string) warehouse.Relation {
+		if src, ok := spec.tables[table]; ok {
+			return src.Relation
+		}
+		return warehouse.Relation{Schema: schema, Name: table}
+	}
+	// Create the landing tables up front, empty, so extractors can query
+	// what was landed before (incremental windows) even on a first run.
+	tables := spec.ex.Tables()
+	for _, t := range tables {
+		if _, err := wh.LoadRows(ctx, relOf(t.Name), append(slices.Clone(t.Columns), landingColumns...), nil, false); err != nil {
+			return fmt.Errorf("create landing table %s: %w", t.Name, err)
+		}
+	}
+	if _, err := wh.LoadRows(ctx, relOf(errorsTable), errorsColumns, nil, false); err != nil {
+		return fmt.Errorf("create %s: %w", errorsTable, err)
+	}
+	loadID := newLoadID(opts.Now())
+	now := opts.Now().UTC()
+	logf := func(format string, args ...any) {
+		res.Notes = append(res.Notes, fmt.Sprintf(format, args...))
+	}
+	client := opts.HTTP
+	if client == nil {
+		client = &http.Client{Timeout: 60 * time.Second}
+	}
+	cacheDir := filepath.Join(p.Dir, ".quarry", "cache", n.Name)
+	if opts.Replaying {
+		// A replay must ask exactly what the recording asked: no state
+		// (ETags) from live runs may change the requests.
+		tmp, err := os.MkdirTemp("", "quarry-replay-cache-")
+		if err != nil {
+			return err
+		}
+		defer os.RemoveAll(tmp)
+		cacheDir = tmp
+	}
+	env := extractors.Env{
+		LoadID: loadID, Now: now, HTTP: client, Replaying: opts.Replaying, Getenv: p.env,
+		Settings: spec.cfg.settings, CacheDir: cacheDir,
+		Logf: logf, Strict: opts.Strict,
+		Query:   func(ctx context.Context, sql string) (*warehouse.Result, error) { return wh.Query(ctx, sql, 0) },
+		Landing: func(table string) string { return p.dialect.RelationSQL(relOf(table)) },
+	}
+	out, err := spec.ex.Extract(ctx, env, items)
+	if err != nil {
+		return err
+	}
+	if opts.SampleData {
+		// Invented responses must never pass for measurements downstream.
+		out.Source += " (sample)"
+	}
+	var landed int64
+	for _, t := range tables {
+		rows := out.Rows[t.Name]
+		withMeta := make([][]any, len(rows))
+		for i, r := range rows {
+			if len(r) != len(t.Columns) {
+				return fmt.Errorf("extractor %s returned a row of %d values for %s, which has %d columns", n.Name, len(r), t.Name, len(t.Columns))
+			}
+			withMeta[i] = append(slices.Clone(r), loadID, now, out.Source)
+		}
+		count, err := wh.LoadRows(ctx, relOf(t.Name), append(slices.Clone(t.Columns), landingColumns...), withMeta, false)
+		if err != nil {
+			return fmt.Errorf("land %s (no rows of load %s were kept): %w", t.Name, loadID, err)
+		}
+		landed += count
+	}
+	if len(out.Errors) > 0 {
+		rows := make([][]any, len(out.Errors))
+		for i, e := range out.Errors {
+			rows[i] = []any{loadID, n.Name, e.Item, e.Err, now}
+		}
+		if _, err := wh.LoadRows(ctx, relOf(errorsTable), errorsColumns, rows, false); err != nil {
+			return fmt.Errorf("land %s: %w", errorsTable, err)
+		}
+		for _, e := range out.Errors {
+			logf("%s: %s", e.Item, e.Err)
+		}
+	}
+	res.Notes = append(res.Notes, out.Stats...)
+	res.RowsAffected = &landed
+	res.Message = fmt.Sprintf("load %s: %d rows from %d items", loadID, landed, len(items))
+	switch {
+	case len(items) > 0 && len(out.Errors) >= len(items):
+		return fmt.Errorf("every item failed (%d of %d); see %s", len(out.Errors), len(items), p.dialect.RelationSQL(relOf(errorsTable)))
+	case len(out.Errors) > 0 && opts.Strict:
+		return fmt.Errorf("%d of %d items failed and --strict is set; see %s", len(out.Errors), len(items), p.dialect.RelationSQL(relOf(errorsTable)))
+	case len(out.Errors) > 0:
+		res.Status = StatusWarn
+		res.Message = fmt.Sprintf("%s; %d of %d items failed, see %s", res.Message, len(out.Errors), len(items), p.dialect.RelationSQL(relOf(errorsTable)))
+	}
+	return nil
+}
+
+// extractItems reads the extractor's input rows from the warehouse.
+func (p *Project) extractItems(ctx context.Context, wh warehouse.Warehouse, spec *extractSpec) ([]extractors.Item, error) {
+	rel := p.dialect.RelationSQL(spec.input.Relation)
+	r, err := wh.Query(ctx, "select * from "+rel, 0)
+	if err != nil {
+		return nil, fmt.Errorf("read the items from %s (load it with quarry seed or quarry build): %w", rel, err)
+	}
+	key := spec.ex.KeyColumn()
+	keyIdx := slices.IndexFunc(r.Columns, func(c string) bool { return strings.EqualFold(c, key) })
+	if keyIdx < 0 {
+		return nil, fmt.Errorf("%s has no column %s, which extractor %s needs (columns: %s)", rel, key, spec.cfg.name, strings.Join(r.Columns, ", "))
+	}
+	seen := map[string]bool{}
+	var items []extractors.Item
+	for _, row := range r.Rows {
+		fields := map[string]string{}
+		for i, c := range r.Columns {
+			if row[i] != nil {
+				fields[strings.ToLower(c)] = fmt.Sprint(row[i])
+			}
+		}
+		k := fields[strings.ToLower(key)]
+		if k == "" || seen[k] {
+			continue // a blank or repeated key would only fetch the same data again
+		}
+		seen[k] = true
+		items = append(items, extractors.Item{Key: k, Fields: fields})
+	}
+	return items, nil
+}

@@ -1,0 +1,100 @@
+// Package extractors defines how quarry collects data from outside systems:
+// an Extractor turns input items (rows of a seed, e.g. one GitHub repository
+// each) into rows for landing tables. The engine runs extractors as nodes of
+// the DAG and appends what they return to the landing schema, adding
+// _load_id, _loaded_at and _source to every row. Extractors know nothing
+// about templates or models; implementations live in github/ and pypi/.
+package extractors
+
+import (
+	"context"
+	"net/http"
+	"time"
+
+	"github.com/quarrydev/quarry/engine/warehouse"
+)
+
+// Table describes one landing table an extractor writes. Columns exclude
+// the _load_id, _loaded_at and _source columns the landing adds.
+type Table struct {
+	Name    string
+	Columns []warehouse.Column
+}
+
+// Item is one input row (a row of the extractor's input seed), by column
+// name, as text. Key names the item in messages, e.g. "apache/airflow".
+type Item struct {
+	Key    string
+	Fields map[string]string
+}
+
+// Env is what a run gives an extractor.
+type Env struct {
+	// LoadID identifies this load; every row landed carries it.
+	LoadID string
+	// Now is the run's clock; in a replay it is the recorded run's clock,
+	// so a replay reproduces the recorded run.
+	Now time.Time
+	// HTTP is the client to use for every request: in --record and
+	// --replay runs its transport records or serves the exchanges.
+	HTTP *http.Client
+	// Replaying is true when HTTP serves recorded exchanges: no network.
+	Replaying bool
+	// Getenv reads settings such as GITHUB_TOKEN from the environment.
+	Getenv func(string) (string, bool)
+	// Settings are the extractor's keys under extractors.NAME in
+	// project.yaml, with ${VAR} references left to the extractor.
+	Settings map[string]any
+	// CacheDir is a directory the extractor may keep state in across runs
+	// (e.g. ETags); it is created on demand.
+	CacheDir string
+	// Logf prints a notice for the user (modes, warnings, statistics).
+	// Secrets must never be passed to it.
+	Logf func(format string, args ...any)
+	// Query runs a read-only query on the target, e.g. to find the last
+	// day already landed; Landing names a landing table's relation in SQL.
+	Query   func(ctx context.Context, sql string) (*warehouse.Result, error)
+	Landing func(table string) string
+	// Strict turns item-level failures into a node error (--strict).
+	Strict bool
+}
+
+// Result is what one extraction produced.
+type Result struct {
+	// Rows holds, per landing table, rows whose values follow the table's
+	// Columns order: nil, string, int64, float64, bool or time.Time.
+	Rows map[string][][]any
+	// Source is written to every row's _source column, e.g. "github-rest"
+	// or "pypistats".
+	Source string
+	// Errors are item-level failures: they land in _extract_errors and show
+	// as warnings; the node fails only if every item failed (or --strict).
+	Errors []ItemError
+	// Stats are short lines printed at the end of the node, e.g.
+	// "requests=42 not_modified=3 rate_limit_remaining=4958".
+	Stats []string
+}
+
+// ItemError is a failure that concerns one item only.
+type ItemError struct {
+	Item string
+	Err  string
+}
+
+// Extractor collects data for landing tables.
+type Extractor interface {
+	// Name is the extractor's name in project.yaml (extractors: NAME).
+	Name() string
+	// Tables lists the landing tables the extractor writes.
+	Tables() []Table
+	// KeyColumn names the input column that identifies an item, e.g.
+	// repo_full_name.
+	KeyColumn() string
+	// Extract collects the rows for items. It returns an error only when
+	// nothing can be collected (bad credentials, no backend); failures of
+	// single items go into Result.Errors.
+	Extract(ctx context.Context, env Env, items []Item) (*Result, error)
+}
+
+// Factory makes an extractor; cmd/ registers one per extractor name.
+type Factory func() Extractor
