@@ -51,7 +51,7 @@ func (p *Project) link(diags *diag.List) {
 			dep := p.byName[name]
 			if !dep.Config.Enabled {
 				path, line, col := findCall(n, "ref", name)
-				diags.Add(path, line, col, "ref %q points at a disabled model (enabled: false in %s): enable it or remove the ref", name, dep.Path)
+				diags.Add(path, line, col, "ref %q points at a disabled %s (enabled: false in %s): enable it or remove the ref", name, dep.Type, dep.Path)
 				continue
 			}
 			p.Graph.AddEdge(dep.UniqueID, n.UniqueID)
@@ -162,42 +162,44 @@ func (p *Project) compile(n *Node, rendered string, overrides map[string]warehou
 		ctes[i] = fmt.Sprintf("%s as (\n%s\n)", cteName(e.Name), sql)
 	}
 	with := strings.Join(ctes, ",\n")
-	if keyword, rest, ok := cutWith(body); ok {
+	if lead, keyword, rest, ok := cutWith(body); ok {
 		// Join the model's own WITH list; non-recursive CTEs are allowed
 		// in a WITH RECURSIVE list, so the keyword is kept as written.
-		return keyword + " " + with + ",\n" + rest
+		return lead + keyword + " " + with + ",\n" + rest
 	}
 	return "with " + with + "\n" + body
 }
 
-// cutWith reports whether sql starts with a WITH clause (after comments),
-// returning the keyword ("with" or "with recursive") and what follows it.
-func cutWith(sql string) (keyword, rest string, ok bool) {
+// cutWith reports whether sql starts with a WITH clause, returning the
+// comments before it (kept as written), the keyword ("with" or "with
+// recursive") and what follows it.
+func cutWith(sql string) (lead, keyword, rest string, ok bool) {
 	s := sql
 	for {
-		s = strings.TrimSpace(s)
+		s = strings.TrimLeft(s, " \t\r\n")
 		switch {
 		case strings.HasPrefix(s, "--"):
 			i := strings.IndexByte(s, '\n')
 			if i < 0 {
-				return "", "", false
+				return "", "", "", false
 			}
 			s = s[i+1:]
 		case strings.HasPrefix(s, "/*"):
 			i := strings.Index(s, "*/")
 			if i < 0 {
-				return "", "", false
+				return "", "", "", false
 			}
 			s = s[i+2:]
 		default:
 			if !hasKeyword(s, "with") {
-				return "", "", false
+				return "", "", "", false
 			}
+			lead = sql[:len(sql)-len(s)]
 			rest := strings.TrimSpace(s[4:])
 			if hasKeyword(rest, "recursive") {
-				return "with recursive", strings.TrimSpace(rest[9:]), true
+				return lead, "with recursive", strings.TrimSpace(rest[9:]), true
 			}
-			return "with", rest, true
+			return lead, "with", rest, true
 		}
 	}
 }

@@ -82,7 +82,7 @@ func (p *Project) writeAuditPublish(ctx context.Context, wh warehouse.Warehouse,
 	count, err := wh.CreateTable(ctx, audit, n.Compiled)
 	if err != nil {
 		_ = wh.Drop(context.WithoutCancel(ctx), audit)
-		return nil, err
+		return nil, fmt.Errorf("building the new version beside the live table (which keeps its previous version): %w", err)
 	}
 	var failed []string
 	for _, t := range tests {

@@ -1,7 +1,11 @@
 package engine
 
 import (
+	"fmt"
+	"maps"
 	"os"
+	"slices"
+	"strings"
 
 	"gopkg.in/yaml.v3"
 
@@ -91,12 +95,63 @@ func readProps(abs, rel string, diags *diag.List) *propsFile {
 		diags.Add(rel, 0, 0, "%v", err)
 		return nil
 	}
+	var root yaml.Node
+	if err := yaml.Unmarshal(src, &root); err != nil {
+		addYAMLError(diags, rel, err)
+		return nil
+	}
+	if len(root.Content) == 0 {
+		return &propsFile{path: rel} // an empty file describes nothing
+	}
+	checkKeys(root.Content[0], propsSchema, rel, "", diags)
 	pf := &propsFile{path: rel}
-	if err := yaml.Unmarshal(src, pf); err != nil {
+	if err := root.Decode(pf); err != nil {
 		addYAMLError(diags, rel, err)
 		return nil
 	}
 	return pf
+}
+
+// keySchema lists the keys a mapping may hold; a key's schema describes
+// its value when that value is a list of mappings (or a mapping).
+type keySchema map[string]keySchema
+
+var (
+	columnSchema = keySchema{"name": nil, "description": nil, "tests": nil, "data_tests": nil, "data_type": nil, "meta": nil, "quote": nil, "tags": nil}
+	nodeSchema   = keySchema{"name": nil, "description": nil, "config": nil, "columns": columnSchema, "column_types": nil,
+		"tests": nil, "data_tests": nil, "meta": nil, "docs": nil}
+	tableSchema = keySchema{"name": nil, "identifier": nil, "description": nil, "loaded_at_field": nil, "freshness": nil,
+		"columns": columnSchema, "tests": nil, "data_tests": nil, "meta": nil}
+	sourceSchema = keySchema{"name": nil, "description": nil, "schema": nil, "tables": tableSchema, "meta": nil}
+	propsSchema  = keySchema{"version": nil, "models": nodeSchema, "seeds": nodeSchema, "sources": sourceSchema}
+)
+
+// checkKeys reports keys a property file should not hold: a misspelt key
+// would otherwise be silently ignored.
+func checkKeys(n *yaml.Node, schema keySchema, file, where string, diags *diag.List) {
+	switch n.Kind {
+	case yaml.SequenceNode:
+		for _, item := range n.Content {
+			checkKeys(item, schema, file, where, diags)
+		}
+	case yaml.MappingNode:
+		known := slices.Sorted(maps.Keys(schema))
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			k, v := n.Content[i], n.Content[i+1]
+			sub, ok := schema[k.Value]
+			if !ok {
+				msg := fmt.Sprintf("unknown key %q%s (keys here: %s)", k.Value, where, strings.Join(known, ", "))
+				if s := suggest(k.Value, known); s != "" {
+					msg += fmt.Sprintf("; did you mean %q?", s)
+				}
+				diags.Add(file, k.Line, k.Column, "%s", msg)
+				continue
+			}
+			if sub != nil {
+				checkKeys(v, sub, file, " in "+k.Value, diags)
+			}
+		}
+	}
 }
 
 func columnDocs(cols []columnProps) []ColumnDoc {

@@ -85,8 +85,8 @@ func (a *app) execute(ctx context.Context, spec execSpec) error {
 	if err := p.WriteManifest(spec.command, start); err != nil {
 		return &exitError{code: exitFailed, err: err}
 	}
-	fmt.Fprintf(a.stdout, "%s  quarry %s · project %s · target %s (%s) · %d threads\n",
-		start.Format("15:04:05"), engine.Version, p.Name, p.Target.Name, p.Target.Type, p.Threads)
+	fmt.Fprintf(a.stdout, "%s  quarry %s · project %s · target %s (%s) · %d %s\n",
+		start.Format("15:04:05"), engine.Version, p.Name, p.Target.Name, p.Target.Type, p.Threads, plural(p.Threads, "thread", "threads"))
 	fmt.Fprintf(a.stdout, "%s  Found %s\n", start.Format("15:04:05"), inventory(p))
 	opts := engine.RunOptions{
 		FullRefresh: spec.fullRefresh, StoreFailures: spec.storeFailures, Threads: p.Threads, Drain: a.drain,

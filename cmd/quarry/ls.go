@@ -50,7 +50,7 @@ func (a *app) lsCommand() *cobra.Command {
 					fmt.Fprintln(a.stdout, n.Path)
 				case "json":
 					b, _ := json.Marshal(map[string]any{"unique_id": id, "name": n.Name, "resource_type": n.Type,
-						"path": n.Path, "depends_on": n.DependsOn, "config": n.Config})
+						"path": n.Path, "depends_on": nonNil(n.DependsOn), "config": n.Config})
 					fmt.Fprintln(a.stdout, string(b))
 				}
 			}

@@ -6,6 +6,7 @@ package dag
 import (
 	"container/heap"
 	"slices"
+	"strings"
 )
 
 // Graph holds nodes and parent→child edges. The zero value is not usable:
@@ -63,72 +64,69 @@ func sorted(s []string) []string {
 	return out
 }
 
-// Cycles returns cycles that together cover every node that lies on a
-// cycle, each as the list of its nodes starting from its smallest id and
-// following edges (the first node is not repeated at the end). Fixing only
-// the reported cycles therefore never reveals a new one. The result is the
-// same on every run.
+// Cycles returns cycles that together use every edge that lies on a cycle,
+// each as the list of its nodes starting from its smallest id and following
+// edges (the first node is not repeated at the end). Removing only some of
+// the reported edges therefore never reveals a cycle that was not reported.
+// The result is the same on every run.
 func (g *Graph) Cycles() [][]string {
 	var cycles [][]string
+	seen := map[string]bool{}
 	for _, scc := range g.components() {
-		if len(scc) == 1 && !slices.Contains(g.children[scc[0]], scc[0]) {
-			continue
+		in := make(map[string]bool, len(scc))
+		for _, id := range scc {
+			in[id] = true
 		}
 		slices.Sort(scc)
-		covered := map[string]bool{}
-		for _, start := range scc {
-			if covered[start] {
-				continue
+		covered := map[[2]string]bool{}
+		for _, from := range scc {
+			for _, to := range sorted(g.children[from]) {
+				if !in[to] || covered[[2]string{from, to}] {
+					continue
+				}
+				// The shortest way back closes the cycle through this edge.
+				c := append([]string{from}, g.path(in, to, from)...)
+				c = c[:len(c)-1]
+				for i := range c {
+					covered[[2]string{c[i], c[(i+1)%len(c)]}] = true
+				}
+				k := slices.Index(c, slices.Min(c))
+				c = append(slices.Clone(c[k:]), c[:k]...)
+				if key := strings.Join(c, "\x00"); !seen[key] {
+					seen[key] = true
+					cycles = append(cycles, c)
+				}
 			}
-			c := g.cycleThrough(scc, start)
-			for _, id := range c {
-				covered[id] = true
-			}
-			// report each cycle from its smallest node
-			k := slices.Index(c, slices.Min(c))
-			cycles = append(cycles, append(slices.Clone(c[k:]), c[:k]...))
 		}
 	}
 	slices.SortFunc(cycles, func(a, b []string) int { return slices.Compare(a, b) })
 	return cycles
 }
 
-// cycleThrough finds a shortest cycle through start inside a strongly
-// connected component, preferring the smallest next node, so the report is
-// deterministic.
-func (g *Graph) cycleThrough(scc []string, start string) []string {
-	in := make(map[string]bool, len(scc))
-	for _, id := range scc {
-		in[id] = true
-	}
-	// Breadth-first search from start back to start, within the component.
-	prev := map[string]string{}
+// path returns a shortest path from start to end (both included) using
+// only nodes in, preferring smaller ids; start == end gives [start].
+func (g *Graph) path(in map[string]bool, start, end string) []string {
+	prev := map[string]string{start: ""}
 	queue := []string{start}
-	seen := map[string]bool{start: true}
 	for len(queue) > 0 {
 		cur := queue[0]
 		queue = queue[1:]
+		if cur == end {
+			var out []string
+			for n := end; n != ""; n = prev[n] {
+				out = append(out, n)
+			}
+			slices.Reverse(out)
+			return out
+		}
 		for _, next := range sorted(g.children[cur]) {
-			if !in[next] {
-				continue
-			}
-			if next == start {
-				path := []string{cur}
-				for p := cur; p != start; {
-					p = prev[p]
-					path = append(path, p)
-				}
-				slices.Reverse(path)
-				return path
-			}
-			if !seen[next] {
-				seen[next] = true
+			if _, ok := prev[next]; !ok && in[next] {
 				prev[next] = cur
 				queue = append(queue, next)
 			}
 		}
 	}
-	return []string{start} // unreachable for a real component
+	return []string{start, end} // unreachable inside a strongly connected component
 }
 
 // components returns the strongly connected components (Tarjan's
