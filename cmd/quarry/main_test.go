@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"math/big"
 	"os"
-	"path/filepath"
 	"regexp"
 	"slices"
 	"strconv"
@@ -20,8 +19,7 @@ import (
 )
 
 var (
-	update  = flag.Bool("update", false, "rewrite the expected output in the txtar scripts from the actual output")
-	pending = flag.Bool("pending", false, "also run testdata/pending/*.txtar (scripts that document known bugs; expected to fail)")
+	update = flag.Bool("update", false, "rewrite the expected output in the txtar scripts from the actual output")
 )
 
 // TestMain lets the scripts exec "quarry": testscript re-runs this test
@@ -39,20 +37,6 @@ func TestMain(m *testing.M) {
 // the diff).
 func TestScripts(t *testing.T) {
 	testscript.Run(t, scriptParams("testdata/script", *update))
-}
-
-// TestPendingScripts runs the scripts that assert the correct behaviour of
-// known bugs. They fail until the bug is fixed; then move the script to
-// testdata/script. Run with: go test ./cmd/quarry -run Pending -pending
-func TestPendingScripts(t *testing.T) {
-	if !*pending {
-		t.Skip("pass -pending to run the scripts of known bugs")
-	}
-	if files, _ := filepath.Glob("testdata/pending/*.txtar"); len(files) == 0 {
-		t.Skip("no known bugs: testdata/pending holds no scripts")
-	}
-	// Never -update these: their expected output is the correct one.
-	testscript.Run(t, scriptParams("testdata/pending", false))
 }
 
 func scriptParams(dir string, updateScripts bool) testscript.Params {
