@@ -227,17 +227,25 @@ func cellText(v any) string {
 	return fmt.Sprint(v)
 }
 
+// inventory says what the project holds, e.g. "3 models, 1 seed, 4 tests".
 func inventory(p *engine.Project) string {
 	counts := map[engine.ResourceType]int{}
 	for _, n := range p.Nodes {
 		counts[n.Type]++
 	}
-	return fmt.Sprintf("%d %s, %d %s, %d %s, %d %s, %d %s",
-		counts[engine.Extract], plural(counts[engine.Extract], "extractor", "extractors"),
-		counts[engine.Model], plural(counts[engine.Model], "model", "models"),
-		counts[engine.Seed], plural(counts[engine.Seed], "seed", "seeds"),
-		counts[engine.Test], plural(counts[engine.Test], "test", "tests"),
-		counts[engine.Source], plural(counts[engine.Source], "source", "sources"))
+	var parts []string
+	for _, k := range []struct {
+		t         engine.ResourceType
+		one, many string
+	}{
+		{engine.Extract, "extractor", "extractors"}, {engine.Model, "model", "models"}, {engine.Seed, "seed", "seeds"},
+		{engine.Test, "test", "tests"}, {engine.Source, "source", "sources"},
+	} {
+		if c := counts[k.t]; c > 0 || k.t == engine.Model {
+			parts = append(parts, fmt.Sprintf("%d %s", c, plural(c, k.one, k.many)))
+		}
+	}
+	return strings.Join(parts, ", ")
 }
 
 func nonNil(s []string) []string {
