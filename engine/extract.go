@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"gopkg.in/yaml.v3"
@@ -224,7 +225,10 @@ func (p *Project) runExtract(ctx context.Context, wh warehouse.Warehouse, n *Nod
 	}
 	loadID := newLoadID(opts.Now())
 	now := opts.Now().UTC()
+	var notesMu sync.Mutex // extractors log from their worker goroutines
 	logf := func(format string, args ...any) {
+		notesMu.Lock()
+		defer notesMu.Unlock()
 		res.Notes = append(res.Notes, fmt.Sprintf(format, args...))
 	}
 	client := opts.HTTP
@@ -232,9 +236,10 @@ func (p *Project) runExtract(ctx context.Context, wh warehouse.Warehouse, n *Nod
 		client = &http.Client{Timeout: 60 * time.Second}
 	}
 	cacheDir := filepath.Join(p.Dir, ".quarry", "cache", n.Name)
-	if opts.Replaying {
-		// A replay must ask exactly what the recording asked: no state
-		// (ETags) from live runs may change the requests.
+	if opts.Replaying || opts.Recording {
+		// A recording must hold full answers and a replay must ask exactly
+		// what the recording asked: no state (ETags) from earlier live runs
+		// may change the requests.
 		tmp, err := os.MkdirTemp("", "quarry-replay-cache-")
 		if err != nil {
 			return err
@@ -285,9 +290,11 @@ func (p *Project) runExtract(ctx context.Context, wh warehouse.Warehouse, n *Nod
 			logf("%s: %s", e.Item, e.Err)
 		}
 	}
-	res.Notes = append(res.Notes, out.Stats...)
 	res.RowsAffected = &landed
 	res.Message = fmt.Sprintf("load %s: %d rows from %d items", loadID, landed, len(items))
+	if len(out.Stats) > 0 {
+		res.Message += " (" + strings.Join(out.Stats, "; ") + ")"
+	}
 	switch {
 	case len(items) > 0 && len(out.Errors) >= len(items):
 		return fmt.Errorf("every item failed (%d of %d); see %s", len(out.Errors), len(items), p.dialect.RelationSQL(relOf(errorsTable)))

@@ -79,6 +79,7 @@ type RunOptions struct {
 	// nil means a plain client. Replaying says no network is used.
 	HTTP      *http.Client
 	Replaying bool
+	Recording bool
 	// SampleData marks replayed responses that were invented for offline
 	// runs: landed rows say so in their _source.
 	SampleData bool

@@ -8,6 +8,7 @@ import (
 	"github.com/quarrydev/quarry/engine/warehouse"
 	"github.com/quarrydev/quarry/engine/warehouse/duckdb"
 	"github.com/quarrydev/quarry/extractors"
+	"github.com/quarrydev/quarry/extractors/github"
 )
 
 // adapters lists the warehouses this binary can build into.
@@ -28,5 +29,7 @@ func adapters() map[string]engine.Adapter {
 
 // extractorRegistry lists the extractors this binary can run.
 func extractorRegistry() map[string]extractors.Factory {
-	return map[string]extractors.Factory{}
+	return map[string]extractors.Factory{
+		github.ExtractorName: func() extractors.Extractor { return github.New() },
+	}
 }

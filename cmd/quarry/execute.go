@@ -118,6 +118,7 @@ func (a *app) execute(ctx context.Context, spec execSpec) error {
 			}
 			fmt.Fprintf(a.stdout, "%s  Replaying %s from %s, clock set to %s\n", start.Format("15:04:05"), what, spec.extract.replay, recordedAt.Format(time.RFC3339))
 		} else {
+			opts.Recording = true
 			fmt.Fprintf(a.stdout, "%s  Recording HTTP exchanges into %s\n", start.Format("15:04:05"), spec.extract.record)
 		}
 	}
