@@ -121,6 +121,7 @@ func Load(opts Options, adapters map[string]Adapter) (*Project, error) {
 	}
 	files := discover(opts.Dir, diags)
 	p.funcs = baseFuncs()
+	p.addDialectFuncs()
 	p.loadMacros(files.macros, diags)
 	p.loadGenericTests(files.genericTests, diags)
 	p.addModels(files.models, diags)

@@ -14,6 +14,7 @@ import (
 	"github.com/Masterminds/sprig/v3"
 
 	"github.com/quarrydev/quarry/engine/diag"
+	"github.com/quarrydev/quarry/engine/warehouse"
 )
 
 // Placeholders stand for relation names while models render: a model's
@@ -42,6 +43,29 @@ func baseFuncs() template.FuncMap {
 		f[name] = unbound
 	}
 	return f
+}
+
+// addDialectFuncs adds the functions whose SQL differs between warehouses,
+// so that models compile for every target without `if target` branches.
+func (p *Project) addDialectFuncs() {
+	unit := func(u string) error {
+		if !slices.Contains(warehouse.DateUnits, u) {
+			return fmt.Errorf("unit %q: use one of %s", u, strings.Join(warehouse.DateUnits, ", "))
+		}
+		return nil
+	}
+	p.funcs["dateadd"] = func(u string, n any, expr string) (string, error) {
+		if p.dialect == nil {
+			return "", fmt.Errorf("no target dialect")
+		}
+		return p.dialect.DateAdd(u, fmt.Sprint(n), expr), unit(u)
+	}
+	p.funcs["datediff"] = func(u, start, end string) (string, error) {
+		if p.dialect == nil {
+			return "", fmt.Errorf("no target dialect")
+		}
+		return p.dialect.DateDiff(u, start, end), unit(u)
+	}
 }
 
 // TemplateData is the dot of a model template, passed on to macros by

@@ -47,7 +47,15 @@ type Dialect interface {
 	QuoteIdent(name string) string
 	// RelationSQL renders a fully qualified relation name.
 	RelationSQL(rel Relation) string
+	// DateAdd renders the date expr moved by n units (day, week, month,
+	// year), as a date; n is a SQL expression, e.g. "-29".
+	DateAdd(unit, n, expr string) string
+	// DateDiff renders the number of unit boundaries between start and end.
+	DateDiff(unit, start, end string) string
 }
+
+// DateUnits are the units DateAdd and DateDiff accept.
+var DateUnits = []string{"day", "week", "month", "year"}
 
 // Warehouse is a live connection to a target. Implementations must be safe
 // for concurrent use by the scheduler's worker threads.

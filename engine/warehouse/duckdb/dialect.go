@@ -1,6 +1,7 @@
 package duckdb
 
 import (
+	"fmt"
 	"regexp"
 	"slices"
 	"strings"
@@ -66,4 +67,16 @@ func (d Dialect) RelationSQL(rel warehouse.Relation) string {
 		return d.QuoteIdent(rel.Name)
 	}
 	return d.QuoteIdent(rel.Schema) + "." + d.QuoteIdent(rel.Name)
+}
+
+// DateAdd implements warehouse.Dialect with DuckDB's interval arithmetic.
+// A date plus an interval is a timestamp in DuckDB (a date in Snowflake),
+// so the result is cast back to a date.
+func (Dialect) DateAdd(unit, n, expr string) string {
+	return fmt.Sprintf("cast(date_add(%s, to_%ss(cast(%s as integer))) as date)", expr, unit, n)
+}
+
+// DateDiff implements warehouse.Dialect.
+func (Dialect) DateDiff(unit, start, end string) string {
+	return fmt.Sprintf("date_diff('%s', %s, %s)", unit, start, end)
 }
