@@ -94,8 +94,8 @@ func (p *Project) checkRelationClashes(diags *diag.List) {
 	slices.SortFunc(nodes, func(a, b *Node) int { return strings.Compare(a.Path, b.Path) })
 	owner := map[string]*Node{}
 	for _, n := range nodes {
-		if n.Type == Test {
-			continue
+		if n.Type != Model && n.Type != Seed {
+			continue // tests and extractors build no relation of their own
 		}
 		// Both warehouses resolve unquoted names case-insensitively.
 		key := strings.ToLower(n.Relation.Schema + "." + n.Relation.Name)

@@ -9,6 +9,7 @@ import (
 	"github.com/quarrydev/quarry/engine/warehouse/duckdb"
 	"github.com/quarrydev/quarry/extractors"
 	"github.com/quarrydev/quarry/extractors/github"
+	"github.com/quarrydev/quarry/extractors/pypi"
 )
 
 // adapters lists the warehouses this binary can build into.
@@ -31,5 +32,6 @@ func adapters() map[string]engine.Adapter {
 func extractorRegistry() map[string]extractors.Factory {
 	return map[string]extractors.Factory{
 		github.ExtractorName: func() extractors.Extractor { return github.New() },
+		pypi.Name:            pypi.Factory,
 	}
 }

@@ -99,9 +99,10 @@ func Replay(dir string) (*Session, error) {
 		recorder.WithMode(recorder.ModeReplayOnly),
 		recorder.WithMatcher(match),
 		recorder.WithSkipRequestLatency(true),
-		// The same request may be made more than once in a run (retries,
-		// two extractors sharing a URL); each gets the recorded answer.
-		recorder.WithReplayableInteractions(true),
+		// Each recorded answer is served once, in order: a request made
+		// several times (a BigQuery job polled until done, a GitHub stats
+		// endpoint answering 202 then 200) gets the answers it got then.
+		recorder.WithReplayableInteractions(false),
 	)
 	if err != nil {
 		return nil, fmt.Errorf("replay %s: %w", dir, err)

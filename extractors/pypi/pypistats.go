@@ -1,0 +1,222 @@
+package pypi
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"golang.org/x/time/rate"
+)
+
+const (
+	// pypistats.org allows 30 requests a minute. A token bucket lets
+	// burst + rate*60s requests through in any minute, so 5 + 25/min keeps
+	// every rolling minute at 30 or fewer.
+	pypistatsBurst    = 5
+	pypistatsInterval = 60 * time.Second / 25
+
+	pypistatsAttempts   = 5                // first try + 4 retries on 429 / 5xx
+	pypistatsBackoff    = 2 * time.Second  // first backoff without Retry-After, doubled each time
+	pypistatsMaxBackoff = 60 * time.Second // cap of the backoff without Retry-After
+	pypistatsMaxWait    = 5 * time.Minute  // a longer Retry-After gives up on the package
+	pypistatsMaxBody    = 16 << 20
+)
+
+func newPypistatsLimiter() *rate.Limiter {
+	return rate.NewLimiter(rate.Every(pypistatsInterval), pypistatsBurst)
+}
+
+// overallResponse is pypistats.org's /api/packages/{package}/overall body.
+type overallResponse struct {
+	Data []struct {
+		Category  string `json:"category"`
+		Date      string `json:"date"`
+		Downloads *int64 `json:"downloads"`
+	} `json:"data"`
+	Package string `json:"package"`
+	Type    string `json:"type"`
+}
+
+// pypistatsStats counts what the backend did, for Result.Stats.
+type pypistatsStats struct {
+	requests, retries int
+}
+
+func (e *Extractor) extractPypistats(ctx context.Context, r *run) error {
+	base := lookup(r.getenv, "PYPISTATS_API_URL")
+	if base == "" {
+		base = DefaultPypistatsURL
+	}
+	u, err := url.Parse(base)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return fmt.Errorf("pypi: PYPISTATS_API_URL %q is not an http(s) URL", base)
+	}
+	base = strings.TrimRight(base, "/")
+	limiter := e.limiter
+	if limiter == nil {
+		limiter = newPypistatsLimiter()
+	}
+	sleep := e.sleep
+	if sleep == nil {
+		sleep = sleepCtx
+	}
+	r.env.Logf("pypi: pypistats lands daily downloads only; the metadata columns of %s stay null (they need the bigquery backend)", TablePackages)
+
+	var st pypistatsStats
+	upToDate, rows := 0, 0
+	// One request at a time: the API is small and rate limited, and a
+	// Retry-After then holds back every request, not just one.
+	for _, p := range r.pkgs {
+		if p.upToDate {
+			upToDate++
+			r.addPackage(p, nil)
+			continue
+		}
+		days, err := fetchOverall(ctx, r.http, limiter, sleep, base, p, &st)
+		if err != nil {
+			if ctxErr := ctx.Err(); ctxErr != nil {
+				return ctxErr
+			}
+			r.addItemError(p, "pypi: pypistats: %v", err)
+			continue
+		}
+		rows += r.addDownloads(p, days)
+		r.addPackage(p, nil)
+	}
+	if upToDate > 0 {
+		r.env.Logf("pypi: pypistats: %d of %d packages already landed up to %s; not requested",
+			upToDate, len(r.pkgs), r.today.AddDate(0, 0, -1).Format(time.DateOnly))
+	}
+	r.res.Stats = append(r.res.Stats, fmt.Sprintf("backend=pypistats requests=%d retries=%d up_to_date=%d rows=%d",
+		st.requests, st.retries, upToDate, rows))
+	return nil
+}
+
+// fetchOverall returns p's daily downloads without mirrors in p's window.
+func fetchOverall(ctx context.Context, client *http.Client, limiter *rate.Limiter,
+	sleep func(context.Context, time.Duration) error, base string, p *pkg, st *pypistatsStats) ([]dayCount, error) {
+	endpoint := base + "/packages/" + url.PathEscape(p.name) + "/overall?mirrors=false"
+	backoff := pypistatsBackoff
+	for attempt := 1; ; attempt++ {
+		if err := limiter.Wait(ctx); err != nil {
+			return nil, err
+		}
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, endpoint, nil)
+		if err != nil {
+			return nil, err
+		}
+		req.Header.Set("Accept", "application/json")
+		req.Header.Set("User-Agent", "quarry (https://github.com/quarrydev/quarry)")
+		st.requests++
+		resp, err := client.Do(req)
+		if err != nil {
+			return nil, err
+		}
+		body, err := io.ReadAll(io.LimitReader(resp.Body, pypistatsMaxBody))
+		resp.Body.Close()
+		if err != nil {
+			return nil, fmt.Errorf("reading the response: %w", err)
+		}
+		switch {
+		case resp.StatusCode == http.StatusOK:
+			return parseOverall(body)
+		case resp.StatusCode == http.StatusNotFound:
+			return nil, fmt.Errorf("package %s is unknown to pypistats.org (404)", p.name)
+		case resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode >= 500:
+			if attempt >= pypistatsAttempts {
+				return nil, fmt.Errorf("%s after %d attempts", resp.Status, attempt)
+			}
+			wait := backoff
+			if ra, ok := retryAfter(resp.Header); ok {
+				wait = ra
+			}
+			if wait > pypistatsMaxWait {
+				return nil, fmt.Errorf("%s: asked to wait %s, longer than %s; giving up", resp.Status, wait, pypistatsMaxWait)
+			}
+			backoff = min(backoff*2, pypistatsMaxBackoff)
+			st.retries++
+			if err := sleep(ctx, wait); err != nil {
+				return nil, err
+			}
+		default:
+			return nil, fmt.Errorf("unexpected %s: %s", resp.Status, snippet(body))
+		}
+	}
+}
+
+// retryAfter reads a Retry-After header: seconds, or an HTTP date, taken
+// relative to the response's Date header (the server's clock; no local
+// clock is read).
+func retryAfter(h http.Header) (time.Duration, bool) {
+	v := strings.TrimSpace(h.Get("Retry-After"))
+	if v == "" {
+		return 0, false
+	}
+	if secs, err := strconv.Atoi(v); err == nil {
+		if secs < 0 {
+			secs = 0
+		}
+		return time.Duration(secs) * time.Second, true
+	}
+	at, err := http.ParseTime(v)
+	if err != nil {
+		return 0, false
+	}
+	now, err := http.ParseTime(h.Get("Date"))
+	if err != nil {
+		return 0, false
+	}
+	return max(at.Sub(now), 0), true
+}
+
+// parseOverall reads every day without mirrors; the caller keeps the window.
+func parseOverall(body []byte) ([]dayCount, error) {
+	var resp overallResponse
+	if err := json.Unmarshal(body, &resp); err != nil {
+		return nil, fmt.Errorf("malformed response: %v", err)
+	}
+	if resp.Type != "" && resp.Type != "overall_downloads" {
+		return nil, fmt.Errorf("malformed response: type %q, want overall_downloads", resp.Type)
+	}
+	if resp.Data == nil {
+		return nil, errors.New("malformed response: no data")
+	}
+	byDay := map[time.Time]int64{}
+	for _, d := range resp.Data {
+		// mirrors=false answers without_mirrors rows only; a server that
+		// ignores the parameter also sends with_mirrors rows: skip those.
+		if d.Category != "without_mirrors" {
+			continue
+		}
+		day, err := time.Parse(time.DateOnly, d.Date)
+		if err != nil {
+			return nil, fmt.Errorf("malformed response: date %q", d.Date)
+		}
+		if d.Downloads == nil || *d.Downloads < 0 {
+			return nil, fmt.Errorf("malformed response: downloads of %s", d.Date)
+		}
+		byDay[day] = *d.Downloads
+	}
+	days := make([]dayCount, 0, len(byDay))
+	for day, n := range byDay {
+		days = append(days, dayCount{day: day, downloads: n})
+	}
+	sort.Slice(days, func(i, j int) bool { return days[i].day.Before(days[j].day) })
+	return days, nil
+}
+
+func snippet(body []byte) string {
+	s := strings.TrimSpace(string(body))
+	if len(s) > 200 {
+		s = s[:200] + "..."
+	}
+	return s
+}
