@@ -135,24 +135,32 @@ func (p *Project) plan(ids []string) *schedule {
 			s.set[id] = true
 		}
 	}
-	// Tests of an audited model run inside it, unless they also read
-	// something built downstream of it.
+	// Tests of an audited model run inside it, against its unpublished
+	// copy, when everything else they read is upstream of it (so already
+	// built when it runs). The others run as nodes of their own, after all
+	// they read, against what is live.
 	for _, id := range slices.Sorted(maps.Keys(s.set)) {
 		n := p.Nodes[id]
 		if n.Type != Test {
 			continue
 		}
-		for _, parent := range p.Graph.Parents(id) {
-			m := p.Nodes[parent]
-			if !s.set[parent] || !audited(m) {
-				continue
+		m := n.Attached()
+		if n.TestKind() == TestSingular {
+			// a singular test belongs to the audited model it reads, if one
+			for _, parent := range p.Graph.Parents(id) {
+				if s.set[parent] && audited(p.Nodes[parent]) {
+					m = p.Nodes[parent]
+					break
+				}
 			}
-			down := p.Graph.Descendants(parent)
-			if !slices.ContainsFunc(p.Graph.Parents(id), func(q string) bool { return down[q] }) {
-				s.inline[parent] = append(s.inline[parent], n)
-				delete(s.set, id)
-			}
-			break
+		}
+		if m == nil || !s.set[m.UniqueID] || !audited(m) {
+			continue
+		}
+		up := p.Graph.Ancestors(m.UniqueID)
+		if !slices.ContainsFunc(p.Graph.Parents(id), func(q string) bool { return q != m.UniqueID && !up[q] }) {
+			s.inline[m.UniqueID] = append(s.inline[m.UniqueID], n)
+			delete(s.set, id)
 		}
 	}
 	addEdge := func(from, to string) {
@@ -177,17 +185,30 @@ func (p *Project) plan(ids []string) *schedule {
 	for id := range s.set {
 		link(id, id)
 	}
-	// A test gates the children of the nodes it tests.
-	for id := range s.set {
+	// A test gates the children of what it tests: they wait for it, so an
+	// error-severity failure stops bad data from flowing downstream. A test
+	// that reads several nodes (relationships, many singular tests) could
+	// close a loop through another such test; those edges are added only
+	// where they cannot.
+	for _, id := range slices.Sorted(maps.Keys(s.set)) {
 		if p.Nodes[id].Type != Test {
 			continue
 		}
+		parents := p.Graph.Parents(id)
+		tested := parents
+		if a := p.Nodes[id].Attached(); a != nil {
+			tested = []string{a.UniqueID}
+		}
 		ancestors := p.Graph.Ancestors(id)
-		for _, tested := range p.Graph.Parents(id) {
-			for _, child := range p.Graph.Children(tested) {
-				if s.set[child] && p.Nodes[child].Type != Test && !ancestors[child] {
-					addEdge(id, child)
+		for _, t := range tested {
+			for _, child := range p.Graph.Children(t) {
+				if !s.set[child] || p.Nodes[child].Type == Test || ancestors[child] {
+					continue
 				}
+				if len(parents) > 1 && s.reaches(child, id) {
+					continue
+				}
+				addEdge(id, child)
 			}
 		}
 	}
@@ -195,6 +216,26 @@ func (p *Project) plan(ids []string) *schedule {
 		slices.Sort(s.children[id])
 	}
 	return s
+}
+
+// reaches reports whether to can be reached from from in the schedule.
+func (s *schedule) reaches(from, to string) bool {
+	seen := map[string]bool{}
+	stack := []string{from}
+	for len(stack) > 0 {
+		cur := stack[len(stack)-1]
+		stack = stack[:len(stack)-1]
+		if cur == to {
+			return true
+		}
+		for _, c := range s.children[cur] {
+			if !seen[c] {
+				seen[c] = true
+				stack = append(stack, c)
+			}
+		}
+	}
+	return false
 }
 
 // Execute runs the selected nodes against wh in dependency order on
@@ -329,7 +370,13 @@ func (p *Project) Execute(ctx context.Context, wh warehouse.Warehouse, ids []str
 	for _, n := range never {
 		if executable(n) && !reported[n.UniqueID] {
 			t := now()
-			run.Results = append(run.Results, &Result{UniqueID: n.UniqueID, Status: StatusSkipped, Message: "skipped: the run was interrupted", node: n, StartedAt: t, CompletedAt: t})
+			r := &Result{UniqueID: n.UniqueID, Status: StatusSkipped, Message: "skipped: the run was interrupted", node: n, StartedAt: t, CompletedAt: t}
+			if !drained && ctx.Err() == nil {
+				// Nothing stopped the run, so the schedule itself held a loop:
+				// say so rather than pass it off as an interruption.
+				r.Status, r.Message = StatusError, "never scheduled: its dependencies formed a loop in quarry's plan (a quarry bug; please report it)"
+			}
+			run.Results = append(run.Results, r)
 		}
 	}
 	run.Interrupted = drained || ctx.Err() != nil

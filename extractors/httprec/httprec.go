@@ -110,6 +110,13 @@ func Replay(dir string) (*Session, error) {
 	return &Session{rec: rec, dir: dir, meta: meta, replay: true}, nil
 }
 
+// MarkSample labels a recording as invented sample answers (set before
+// Close): replays of it mark every landed row as sample data.
+func (s *Session) MarkSample(note string) {
+	s.meta.Sample = true
+	s.meta.Note = note
+}
+
 // Client is the HTTP client extractors must use during the session.
 func (s *Session) Client() *http.Client {
 	return &http.Client{Transport: s.rec, Timeout: 2 * time.Minute}
