@@ -93,7 +93,9 @@ type RunOptions struct {
 	// WriteCompiled writes each executed model's and test's SQL under
 	// target/compiled.
 	WriteCompiled bool
-	Now           func() time.Time
+	// Now is the data's clock: load times and freshness are measured with
+	// it. A replay sets it to the recorded run's clock. Default time.Now.
+	Now func() time.Time
 }
 
 // executable reports whether a node does work when run (sources are only
@@ -244,7 +246,9 @@ func (p *Project) Execute(ctx context.Context, wh warehouse.Warehouse, ids []str
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
-	now := opts.Now
+	// opts.Now is the data's clock (replayed in --replay runs); timings and
+	// progress lines use the real one.
+	now := time.Now
 	threads := max(opts.Threads, 1)
 	s := p.plan(ids)
 	total := 0

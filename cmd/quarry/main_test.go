@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"math/big"
 	"os"
+	"path/filepath"
 	"regexp"
 	"slices"
 	"strconv"
@@ -44,9 +45,10 @@ func scriptParams(dir string, updateScripts bool) testscript.Params {
 		Dir:           dir,
 		UpdateScripts: updateScripts,
 		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
-			"duckq":    cmdDuckq,
-			"jsonq":    cmdJsonq,
-			"progress": cmdProgress,
+			"duckq":     cmdDuckq,
+			"jsonq":     cmdJsonq,
+			"progress":  cmdProgress,
+			"techpulse": cmdTechpulse,
 		},
 	}
 }
@@ -326,5 +328,33 @@ func cmdProgress(ts *testscript.TestScript, neg bool, args []string) {
 	slices.Sort(lines)
 	for _, l := range append(lines, summary...) {
 		fmt.Fprintln(ts.Stdout(), l)
+	}
+}
+
+// cmdTechpulse implements `techpulse DIR`: it copies the project this
+// repository ships (project.yaml, models, seeds, tests, macros and the
+// sample recording) into DIR, so scripts run the real datamart offline.
+func cmdTechpulse(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 1 {
+		ts.Fatalf("usage: techpulse DIR")
+	}
+	root, err := filepath.Abs(filepath.Join("..", ".."))
+	ts.Check(err)
+	dst := ts.MkAbs(args[0])
+	for _, part := range []string{"project.yaml", "models", "seeds", "tests", "macros", "testdata/sample"} {
+		src := filepath.Join(root, part)
+		st, err := os.Stat(src)
+		if os.IsNotExist(err) {
+			continue
+		}
+		ts.Check(err)
+		if !st.IsDir() {
+			b, err := os.ReadFile(src)
+			ts.Check(err)
+			ts.Check(os.MkdirAll(dst, 0o755))
+			ts.Check(os.WriteFile(filepath.Join(dst, part), b, 0o644))
+			continue
+		}
+		ts.Check(os.CopyFS(filepath.Join(dst, part), os.DirFS(src)))
 	}
 }
