@@ -49,6 +49,7 @@ func scriptParams(dir string, updateScripts bool) testscript.Params {
 			"jsonq":     cmdJsonq,
 			"progress":  cmdProgress,
 			"techpulse": cmdTechpulse,
+			"docsql":    cmdDocSQL,
 		},
 	}
 }
@@ -357,4 +358,34 @@ func cmdTechpulse(ts *testscript.TestScript, neg bool, args []string) {
 		}
 		ts.Check(os.CopyFS(filepath.Join(dst, part), os.DirFS(src)))
 	}
+}
+
+// cmdDocSQL implements `docsql DOC DBFILE`: it runs every ```sql block of
+// the repository's DOC (e.g. docs/analysts.md) against DBFILE, and fails
+// unless each runs and returns rows, so the docs' examples stay true.
+func cmdDocSQL(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 2 {
+		ts.Fatalf("usage: docsql DOC DBFILE")
+	}
+	doc, err := os.ReadFile(filepath.Join("..", "..", args[0]))
+	ts.Check(err)
+	blocks := 0
+	for _, part := range strings.Split(string(doc), "```sql\n")[1:] {
+		query, _, ok := strings.Cut(part, "```")
+		if !ok {
+			ts.Fatalf("%s: unterminated sql block", args[0])
+		}
+		blocks++
+		out, err := duckQuery(ts.MkAbs(args[1]), query)
+		if err != nil {
+			ts.Fatalf("%s: example %d fails: %v\n%s", args[0], blocks, err, query)
+		}
+		if strings.TrimSpace(out) == "" {
+			ts.Fatalf("%s: example %d returns no rows:\n%s", args[0], blocks, query)
+		}
+	}
+	if blocks == 0 {
+		ts.Fatalf("%s has no sql examples", args[0])
+	}
+	fmt.Fprintf(ts.Stdout(), "%d examples ran\n", blocks)
 }
