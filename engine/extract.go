@@ -337,3 +337,27 @@ func (p *Project) extractItems(ctx context.Context, wh warehouse.Warehouse, spec
 	}
 	return items, nil
 }
+
+// ExtractorCheck is what one extractor said about its settings and
+// credentials.
+type ExtractorCheck struct {
+	Name     string
+	Findings []extractors.Finding
+}
+
+// CheckExtractors asks each extractor that can (extractors.Checker) whether
+// its settings and credentials are usable, without collecting anything.
+func (p *Project) CheckExtractors(ctx context.Context, client *http.Client) []ExtractorCheck {
+	var out []ExtractorCheck
+	for _, n := range p.extracts {
+		c := ExtractorCheck{Name: n.Name}
+		if checker, ok := n.extract.ex.(extractors.Checker); ok {
+			env := extractors.Env{Getenv: p.env, Settings: n.extract.cfg.settings, HTTP: client, Now: time.Now().UTC()}
+			c.Findings = checker.Check(ctx, env)
+		} else {
+			c.Findings = []extractors.Finding{{OK: true, Text: "nothing to check"}}
+		}
+		out = append(out, c)
+	}
+	return out
+}

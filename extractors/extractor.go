@@ -98,3 +98,16 @@ type Extractor interface {
 
 // Factory makes an extractor; cmd/ registers one per extractor name.
 type Factory func() Extractor
+
+// Checker is implemented by extractors that can tell, without collecting
+// anything, whether their settings and credentials are usable: quarry
+// debug prints what they find. Findings never include a secret's value.
+type Checker interface {
+	Check(ctx context.Context, env Env) []Finding
+}
+
+// Finding is one line of a check.
+type Finding struct {
+	OK   bool   // false: something must be fixed before the extractor can run well
+	Text string // e.g. "GITHUB_TOKEN is set: authenticated, 5,000 requests an hour"
+}

@@ -1,0 +1,98 @@
+package snowflake
+
+import (
+	"fmt"
+	"regexp"
+	"slices"
+	"strings"
+
+	"github.com/quarrydev/quarry/engine/warehouse"
+)
+
+// Dialect renders Snowflake SQL fragments. It holds no state, so the engine
+// can render names and compile models without a connection.
+type Dialect struct{}
+
+var _ warehouse.Dialect = Dialect{}
+
+// bareIdent matches the names left unquoted: plain lower case, the way
+// people write names in SQL. Snowflake folds an unquoted name to upper case,
+// so quarry's "orders" becomes ORDERS, exactly what a user's unquoted
+// `select * from orders` resolves to. (The same rule in the duckdb dialect
+// keeps the two warehouses in step: one name, one meaning.)
+var bareIdent = regexp.MustCompile(`^[a-z_][a-z0-9_]*$`)
+
+// keywords are Snowflake's reserved and limited keywords, lower case and
+// sorted for binary search: the keyword table of
+// https://docs.snowflake.com/en/sql-reference/reserved-keywords, plus ASC
+// and DESC, which that page's introduction names as reserved. Such a name is
+// quoted, and so keeps its lower case.
+var keywords = []string{
+	"account", "all", "alter", "and", "any", "as", "asc", "between", "by",
+	"case", "cast", "check", "column", "connect", "connection", "constraint",
+	"create", "cross", "current", "current_date", "current_time",
+	"current_timestamp", "current_user", "database", "delete", "desc",
+	"distinct", "drop", "else", "exists", "false", "following", "for", "from",
+	"full", "grant", "group", "gscluster", "having", "ilike", "in",
+	"increment", "inner", "insert", "intersect", "into", "is", "issue",
+	"join", "lateral", "left", "like", "localtime", "localtimestamp", "minus",
+	"natural", "not", "null", "of", "on", "or", "order", "organization",
+	"qualify", "regexp", "revoke", "right", "rlike", "row", "rows", "sample",
+	"schema", "select", "set", "some", "start", "table", "tablesample",
+	"then", "to", "trigger", "true", "try_cast", "union", "unique", "update",
+	"using", "values", "view", "when", "whenever", "where", "with",
+}
+
+// Name implements warehouse.Dialect.
+func (Dialect) Name() string { return "snowflake" }
+
+// QuoteIdent implements warehouse.Dialect. A plain lower-case name that is
+// not a keyword is left bare, so it folds to upper case like a user's
+// unquoted SQL; anything else is double-quoted, keeping its case, with
+// embedded quotes doubled.
+func (Dialect) QuoteIdent(name string) string {
+	if isBare(name) {
+		return name
+	}
+	return `"` + strings.ReplaceAll(name, `"`, `""`) + `"`
+}
+
+func isBare(name string) bool {
+	if !bareIdent.MatchString(name) {
+		return false
+	}
+	_, reserved := slices.BinarySearch(keywords, name)
+	return !reserved
+}
+
+// folded is the name Snowflake stores for name as QuoteIdent renders it: upper
+// case when bare, as written when quoted. Catalog lookups compare with it.
+func folded(name string) string {
+	if isBare(name) {
+		return strings.ToUpper(name)
+	}
+	return name
+}
+
+// RelationSQL implements warehouse.Dialect: schema.name, the database being
+// the connection's; just name when the schema is empty (then the session's
+// schema, the target's schema setting, applies).
+func (d Dialect) RelationSQL(rel warehouse.Relation) string {
+	if rel.Schema == "" {
+		return d.QuoteIdent(rel.Name)
+	}
+	return d.QuoteIdent(rel.Schema) + "." + d.QuoteIdent(rel.Name)
+}
+
+// DateAdd implements warehouse.Dialect. Snowflake's DATEADD keeps a date a
+// date, but returns a timestamp for a timestamp; the cast makes the result a
+// date either way, as in the duckdb dialect.
+func (Dialect) DateAdd(unit, n, expr string) string {
+	return fmt.Sprintf("cast(dateadd(%s, %s, %s) as date)", unit, n, expr)
+}
+
+// DateDiff implements warehouse.Dialect: Snowflake's DATEDIFF counts the
+// unit boundaries crossed, which is the portable meaning.
+func (Dialect) DateDiff(unit, start, end string) string {
+	return fmt.Sprintf("datediff(%s, %s, %s)", unit, start, end)
+}
