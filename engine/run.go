@@ -381,6 +381,7 @@ func (p *Project) Execute(ctx context.Context, wh warehouse.Warehouse, ids []str
 				r.Status, r.Message = StatusError, "never scheduled: its dependencies formed a loop in quarry's plan (a quarry bug; please report it)"
 			}
 			run.Results = append(run.Results, r)
+			pr.line(r)
 		}
 	}
 	run.Interrupted = drained || ctx.Err() != nil

@@ -50,6 +50,14 @@ func scriptParams(dir string, updateScripts bool) testscript.Params {
 			"progress":  cmdProgress,
 			"techpulse": cmdTechpulse,
 			"docsql":    cmdDocSQL,
+			"sleep": func(ts *testscript.TestScript, neg bool, args []string) {
+				if neg || len(args) != 1 {
+					ts.Fatalf("usage: sleep DURATION")
+				}
+				d, err := time.ParseDuration(args[0])
+				ts.Check(err)
+				time.Sleep(d)
+			},
 		},
 	}
 }

@@ -21,7 +21,7 @@ func TestMain(m *testing.M) { os.Exit(fakesnow.RunMain(m)) }
 func emulatorSettings(e fakesnow.Endpoint, database string) map[string]string {
 	return map[string]string{
 		"account": "fakesnow", "user": "quarry", "password": "emulator-password",
-		"warehouse": "compute_wh", "database": database, "schema": "main",
+		"warehouse": "compute_wh", "database": database, "schema": "tests",
 		"host": e.Host, "port": strconv.Itoa(e.Port), "protocol": "http",
 		"disable_telemetry": "true", "max_retry_count": "1",
 		"login_timeout": "30s", "request_timeout": "30s",

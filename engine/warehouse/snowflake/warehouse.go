@@ -326,8 +326,10 @@ func (w *Warehouse) count(ctx context.Context, name string) (int64, error) {
 }
 
 // Incremental implements warehouse.Warehouse: a MERGE on the unique key, or
-// an INSERT without one, by column name. The statement runs in an explicit
-// transaction, though as one DML statement it would be atomic anyway.
+// an INSERT without one, matching columns by name. Either is one DML
+// statement, which Snowflake runs as one transaction of its own
+// (autocommit): it applies all its rows or none, so no BEGIN and COMMIT
+// are sent around it.
 //
 // Unlike the duckdb warehouse's delete+insert, MERGE refuses new rows that
 // repeat a key among themselves (Snowflake's ERROR_ON_NONDETERMINISTIC_MERGE):
@@ -389,16 +391,12 @@ func (w *Warehouse) incremental(ctx context.Context, rel warehouse.Relation, sel
 		}
 		stmt += fmt.Sprintf("WHEN NOT MATCHED THEN INSERT (%s) VALUES (%s)", strings.Join(quoted, ", "), strings.Join(newCols, ", "))
 	}
-	var rows int64
-	err = w.inTx(ctx, func(conn *sql.Conn) error {
-		res, err := conn.ExecContext(ctx, stmt)
-		if err != nil {
-			return err
-		}
-		rows, err = res.RowsAffected()
-		return err
-	})
-	return rows, err
+	res, err := w.db.ExecContext(ctx, stmt)
+	if err != nil {
+		return 0, err
+	}
+	// A MERGE reports rows inserted and rows updated; gosnowflake sums them.
+	return res.RowsAffected()
 }
 
 // describe returns the column names selectSQL produces, without running it.
