@@ -72,6 +72,7 @@ func BenchmarkBuildOverhead(b *testing.B) {
 		b.Run(fmt.Sprintf("threads=%d", threads), func(b *testing.B) {
 			ctx := context.Background()
 			var quarry, direct time.Duration
+			var others float64
 			i := 0
 			for b.Loop() {
 				b.StopTimer()
@@ -85,6 +86,7 @@ func BenchmarkBuildOverhead(b *testing.B) {
 					b.Fatal(err)
 				}
 				b.StartTimer()
+				before := benchkit.SampleCPU()
 				d, err := benchkit.Direct(ctx, filepath.Join(b.TempDir(), fmt.Sprintf("direct%d.duckdb", i)), threads, ddl)
 				if err != nil {
 					b.Fatal(err)
@@ -93,19 +95,18 @@ func BenchmarkBuildOverhead(b *testing.B) {
 				if err != nil {
 					b.Fatal(err)
 				}
+				others += benchkit.SampleCPU().OthersSince(before)
 				quarry, direct = quarry+q.Total, direct+d.Total
 				i++
 			}
 			n := float64(i)
+			b.ReportMetric(others/n, "other-cores") // well above 0: skewed by other processes
 			b.ReportMetric(float64(quarry)/n/1e6, "quarry-ms")
 			b.ReportMetric(float64(direct)/n/1e6, "direct-ms")
 			b.ReportMetric(float64(quarry-direct)/n/views/1e6, "overhead-ms/node")
 		})
 	}
 }
-
-// SlowBody costs ~200 ms of CPU in one DuckDB thread.
-const slowBody = "(select sum(hash(i)) from range(25000000) t(i))"
 
 // BenchmarkParallel builds a fan-out of 8 slow, independent table models
 // with DuckDB pinned to one thread per query, so that only quarry's
@@ -119,19 +120,23 @@ func BenchmarkParallel(b *testing.B) {
 	for _, threads := range []int{1, 2, 4} {
 		b.Run(fmt.Sprintf("threads=%d", threads), func(b *testing.B) {
 			var total time.Duration
+			var others float64
 			i := 0
 			for b.Loop() {
 				b.StopTimer()
 				dir := generate(b, gen.Options{Models: models, Seed: 1, Refs: -1, Materialized: "table",
-					Body: slowBody, Path: "generated.duckdb?threads=1"})
+					Body: benchkit.SlowBody, Path: "generated.duckdb?threads=1"})
 				b.StartTimer()
+				before := benchkit.SampleCPU()
 				t, err := benchkit.Build(ctx, dir, threads)
 				if err != nil {
 					b.Fatal(err)
 				}
+				others += benchkit.SampleCPU().OthersSince(before)
 				total += t.Execute
 				i++
 			}
+			b.ReportMetric(others/float64(i), "other-cores") // well above 0: skewed by other processes
 			mean := total / time.Duration(i)
 			if threads == 1 {
 				base = mean

@@ -282,7 +282,7 @@ func loadProjectConfig(opts Options, diags *diag.List) *projectConfig {
 	if target == "" {
 		target = v.GetString("target")
 	}
-	pc.Target = resolveTarget(doc, target, diags)
+	pc.Target = resolveTarget(doc, target, opts.lookupEnv, diags)
 	pc.Threads = opts.Threads
 	if pc.Threads == 0 {
 		pc.Threads = v.GetInt("threads")
@@ -302,7 +302,7 @@ func loadProjectConfig(opts Options, diags *diag.List) *projectConfig {
 	return pc
 }
 
-func resolveTarget(doc *yaml.Node, name string, diags *diag.List) Target {
+func resolveTarget(doc *yaml.Node, name string, env func(string) (string, bool), diags *diag.List) Target {
 	targets := mappingValue(doc, "targets")
 	if targets == nil {
 		// No targets at all: the embedded default needs no configuration.
@@ -354,7 +354,9 @@ func resolveTarget(doc *yaml.Node, name string, diags *diag.List) Target {
 	default:
 		diags.Add(ProjectFile, node.Line, node.Column, "target %q: type must be duckdb or snowflake, not %q", name, t.Type)
 	}
-	if s := t.Settings["schema"]; s != "" && !strings.Contains(s, "${") {
+	// The default schema is not a secret: it is resolved now, ${VAR} and
+	// all, because compiled SQL names it.
+	if s := t.Setting("schema", env); s != "" {
 		t.Schema = s
 	}
 	if s := t.Settings["threads"]; s != "" {

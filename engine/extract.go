@@ -41,7 +41,7 @@ var errorsColumns = []warehouse.Column{
 	{Name: "extractor", Type: "varchar"},
 	{Name: "item", Type: "varchar"},
 	{Name: "error", Type: "varchar"},
-	{Name: "at", Type: "timestamp"},
+	{Name: "failed_at", Type: "timestamp"},
 }
 
 // extractorConfig is one entry of extractors: in project.yaml.

@@ -101,9 +101,24 @@ func (o Options) setting(key string) string {
 
 func envName(key string) string { return "SNOWFLAKE_" + strings.ToUpper(key) }
 
+// list joins items as prose: "a", "a and b", "a, b and c".
+func list(items []string) string {
+	if len(items) < 2 {
+		return strings.Join(items, "")
+	}
+	return strings.Join(items[:len(items)-1], ", ") + " and " + items[len(items)-1]
+}
+
+func pronoun(n int) string {
+	if n == 1 {
+		return "it"
+	}
+	return "them"
+}
+
 // where says where a setting can be given, for error messages.
 func (o Options) where(key string) string {
-	return fmt.Sprintf("%s: in target %s of project.yaml, or %s in the environment", key, o.targetName(), envName(key))
+	return fmt.Sprintf("set by %s: under target %s in project.yaml, or %s", key, o.targetName(), envName(key))
 }
 
 func (o Options) targetName() string {
@@ -115,8 +130,9 @@ func (o Options) targetName() string {
 
 // NewConfig builds the connection configuration from the target's settings
 // and the environment. It reports every problem at once, naming each
-// setting and where to set it; no error ever holds the value of a password
-// or a private key.
+// setting and where to set it. No error quotes the value of any setting: a
+// secret pasted into the wrong key (or a ${VAR} naming the wrong variable)
+// must not end up in a terminal or a CI log.
 func NewConfig(o Options) (*Config, error) {
 	var problems []string
 	for _, k := range slices.Sorted(maps.Keys(o.Settings)) {
@@ -125,18 +141,20 @@ func NewConfig(o Options) (*Config, error) {
 				k, o.targetName(), strings.Join(knownKeys, ", ")))
 		}
 	}
-	var missing []string
+	var missing, envs []string
 	for _, k := range required {
 		if o.setting(k) == "" {
-			missing = append(missing, o.where(k))
+			missing, envs = append(missing, k), append(envs, envName(k))
 		}
 	}
 	password, keyPath := o.setting(keyPassword), o.setting(keyPrivateKeyPath)
 	if password == "" && keyPath == "" {
-		missing = append(missing, fmt.Sprintf("password or private_key_path: in target %s of project.yaml, or SNOWFLAKE_PASSWORD or SNOWFLAKE_PRIVATE_KEY_PATH in the environment", o.targetName()))
+		missing = append(missing, "password (or private_key_path)")
+		envs = append(envs, "SNOWFLAKE_PASSWORD (or SNOWFLAKE_PRIVATE_KEY_PATH)")
 	}
 	if len(missing) > 0 {
-		problems = append(problems, "missing "+strings.Join(missing, "; "))
+		problems = append(problems, fmt.Sprintf("missing %s: set %s under target %s in project.yaml, or %s in the environment",
+			list(missing), pronoun(len(missing)), o.targetName(), list(envs)))
 	}
 
 	cfg := &Config{
@@ -172,12 +190,12 @@ func NewConfig(o Options) (*Config, error) {
 		d.Password = password
 	}
 	if p := d.Protocol; p != "" && p != "http" && p != "https" {
-		problems = append(problems, fmt.Sprintf("protocol must be http or https, not %q (%s)", p, o.where(keyProtocol)))
+		problems = append(problems, fmt.Sprintf("protocol must be http or https (%s)", o.where(keyProtocol)))
 	}
 	if v := o.setting(keyPort); v != "" {
 		n, err := strconv.Atoi(v)
 		if err != nil || n < 1 || n > 65535 {
-			problems = append(problems, fmt.Sprintf("port must be a number from 1 to 65535, not %q (%s)", v, o.where(keyPort)))
+			problems = append(problems, fmt.Sprintf("port must be a number from 1 to 65535 (%s)", o.where(keyPort)))
 		}
 		d.Port = n
 	}
@@ -200,7 +218,7 @@ func NewConfig(o Options) (*Config, error) {
 	if v := o.setting(keyMaxRetryCount); v != "" {
 		n, err := strconv.Atoi(v)
 		if err != nil || n < 0 {
-			problems = append(problems, fmt.Sprintf("max_retry_count must be a whole number, not %q (%s)", v, o.where(keyMaxRetryCount)))
+			problems = append(problems, fmt.Sprintf("max_retry_count must be a whole number (%s)", o.where(keyMaxRetryCount)))
 		}
 		d.MaxRetryCount = n
 	}
@@ -214,7 +232,7 @@ func NewConfig(o Options) (*Config, error) {
 		if v := o.setting(b.key); v != "" {
 			val, err := strconv.ParseBool(v)
 			if err != nil {
-				problems = append(problems, fmt.Sprintf("%s must be true or false, not %q (%s)", b.key, v, o.where(b.key)))
+				problems = append(problems, fmt.Sprintf("%s must be true or false (%s)", b.key, o.where(b.key)))
 			}
 			*b.dst = val
 		}
@@ -235,7 +253,7 @@ func parseDuration(v string) (time.Duration, error) {
 	}
 	d, err := time.ParseDuration(v)
 	if err != nil || d < 0 {
-		return 0, fmt.Errorf("want a duration like 30s or 2m, or a number of seconds, not %q", v)
+		return 0, errors.New("want a duration like 30s or 2m, or a number of seconds")
 	}
 	return d, nil
 }
@@ -275,7 +293,3 @@ func readPrivateKey(path string) (*rsa.PrivateKey, error) {
 	}
 	return nil, fmt.Errorf("%s holds a PEM block of type %q, not a private key", path, block.Type)
 }
-
-// errNoSchema is returned when a relation names no schema and the target
-// sets none either.
-var errNoSchema = errors.New("the relation names no schema and the target sets none (set schema: or SNOWFLAKE_SCHEMA)")

@@ -19,8 +19,8 @@ import (
 // binding of CLIENT_STAGE_ARRAY_BINDING_THRESHOLD values (65280 by default)
 // or more through a temporary stage, which needs CREATE STAGE on the
 // session's schema and a PUT per statement; below it the values travel in
-// the request itself.
-const maxBinds = 65000
+// the request itself. A variable so that tests can make batches small.
+var maxBinds = 65000
 
 // LoadRows implements warehouse.Warehouse.
 //

@@ -220,6 +220,10 @@ func (w *Warehouse) lookup(ctx context.Context, rel warehouse.Relation) (warehou
 	return found, rows.Err()
 }
 
+// errNoSchema is returned when a relation names no schema and the target
+// sets none either.
+var errNoSchema = errors.New("the relation names no schema and the target sets none (set schema: or SNOWFLAKE_SCHEMA)")
+
 // notExist reports whether err is Snowflake's "does not exist or not
 // authorized" for an object or schema.
 func notExist(err error) bool {
@@ -266,11 +270,14 @@ func (w *Warehouse) createView(ctx context.Context, rel warehouse.Relation, sele
 	if err := w.exec(ctx, "CREATE VIEW "+scratch+body); err != nil {
 		return err
 	}
-	if err := w.exec(ctx, "DROP TABLE "+name); err != nil {
-		_ = w.exec(context.WithoutCancel(ctx), "DROP VIEW IF EXISTS "+scratch)
-		return err
+	err = w.exec(ctx, "DROP TABLE "+name)
+	if err == nil {
+		err = w.exec(ctx, "ALTER VIEW "+scratch+" RENAME TO "+name)
 	}
-	return w.exec(ctx, "ALTER VIEW "+scratch+" RENAME TO "+name)
+	if err != nil {
+		_ = w.exec(context.WithoutCancel(ctx), "DROP VIEW IF EXISTS "+scratch)
+	}
+	return err
 }
 
 // CreateTable implements warehouse.Warehouse. CREATE OR REPLACE TABLE ... AS

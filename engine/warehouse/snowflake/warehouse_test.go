@@ -324,15 +324,6 @@ func TestExecLeavesNoOpenTransaction(t *testing.T) {
 	assertRows(t, other, "SELECT i FROM tests.t", [][]any{{int64(1)}})
 }
 
-// TestExecSeveralStatements runs a script of several statements, which
-// Snowflake accepts through gosnowflake's multi-statement mode.
-//
-// It cannot run on the emulator: fakesnow parses each request as a single
-// statement and rejects the script ("syntax error at or near CREATE").
-func TestExecSeveralStatements(t *testing.T) {
-	t.Skip("fakesnow runs one statement per request; multi-statement Exec is checked on Snowflake only")
-}
-
 func TestContextCancellation(t *testing.T) {
 	// The emulator ignores Snowflake's abort request, so it keeps
 	// computing after the client gave up: the query is sized to take a few
