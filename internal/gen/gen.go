@@ -1,6 +1,7 @@
 // Package gen writes synthetic quarry projects for benchmarks: n models in
 // two folders, each selecting from one to three earlier models, one
-// property file per ten models, a macro, a var and tags. The same options
+// property file per ten models, a macro, a var and tags (and optionally a
+// data test per model). The same options
 // always write the same project, byte for byte.
 package gen
 
@@ -25,6 +26,8 @@ type Options struct {
 	// list as a column named body, e.g. a slow aggregate for scheduling
 	// benchmarks. Models that ref others carry their body column through.
 	Body string
+	// Tests declares a not_null data test on every model's id column.
+	Tests bool
 	// Path is the DuckDB target's path (default generated.duckdb). DuckDB
 	// settings may follow a "?", e.g. "generated.duckdb?threads=1".
 	Path string
@@ -71,6 +74,10 @@ targets:
 	if o.Body != "" {
 		body, bodyCol = ", "+o.Body+" as body", ", body"
 	}
+	tests := ""
+	if o.Tests {
+		tests = "        data_tests: [not_null]\n"
+	}
 	var props strings.Builder
 	for i := range o.Models {
 		folder := "left"
@@ -100,7 +107,7 @@ targets:
 			props.Reset()
 			props.WriteString("models:\n")
 		}
-		fmt.Fprintf(&props, "  - name: model_%05d\n    description: Generated model %d.\n    columns:\n      - name: id\n        description: The id.\n", i, i)
+		fmt.Fprintf(&props, "  - name: model_%05d\n    description: Generated model %d.\n    columns:\n      - name: id\n        description: The id.\n%s", i, i, tests)
 		if i%10 == 9 || i == o.Models-1 {
 			if err := write(fmt.Sprintf("models/props_%05d.yml", i/10), props.String()); err != nil {
 				return err

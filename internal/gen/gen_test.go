@@ -107,6 +107,27 @@ func TestLoads(t *testing.T) {
 	}
 }
 
+func TestTests(t *testing.T) {
+	dir := t.TempDir()
+	if err := gen.Project(dir, gen.Options{Models: 20, Seed: 1, Tests: true}); err != nil {
+		t.Fatal(err)
+	}
+	p, err := engine.Load(engine.Options{Dir: dir, Env: func(string) (string, bool) { return "", false }},
+		map[string]engine.Adapter{"duckdb": {Dialect: duckdb.Dialect{}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := 0
+	for _, n := range p.Nodes {
+		if n.Type == engine.Test {
+			tests++
+		}
+	}
+	if tests != 20 {
+		t.Errorf("loaded %d tests, want 20", tests)
+	}
+}
+
 func TestFlatWithBody(t *testing.T) {
 	p := load(t, gen.Options{Models: 10, Seed: 1, Refs: -1, Materialized: "table", Body: "hash(1, 2)"})
 	for _, n := range p.Nodes {

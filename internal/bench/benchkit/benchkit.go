@@ -17,6 +17,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	duckdbdriver "github.com/duckdb/duckdb-go/v2"
@@ -25,6 +26,10 @@ import (
 	"github.com/quarrydev/quarry/engine/warehouse"
 	"github.com/quarrydev/quarry/engine/warehouse/duckdb"
 )
+
+// SlowBody is a model column that costs ~200 ms of CPU in one DuckDB thread
+// (on a 2.6 GHz EPYC): the parallel benchmarks build many models of it.
+const SlowBody = "(select sum(hash(i)) from range(25000000) t(i))"
 
 // Adapters wires the DuckDB warehouse the way cmd/quarry does, with the
 // target's path taken relative to the project.
@@ -95,10 +100,12 @@ func Build(ctx context.Context, dir string, threads int) (BuildTiming, error) {
 	return t, Failed(res)
 }
 
-// Failed returns the first failed node's message, or nil.
+// Failed returns the first node that errored, failed or was skipped, or
+// nil when everything succeeded (or, for tests, passed or warned).
 func Failed(res *engine.RunResult) error {
 	for _, r := range res.Results {
-		if r.Status != engine.StatusSuccess {
+		switch r.Status {
+		case engine.StatusError, engine.StatusFail, engine.StatusSkipped:
 			return fmt.Errorf("%s: %s %s", r.UniqueID, r.Status, r.Message)
 		}
 	}
@@ -135,20 +142,31 @@ func ViewDDL(p *engine.Project) (DDL, error) {
 	return d, nil
 }
 
+// DirectTiming is how long the same DDL took without quarry.
+type DirectTiming struct {
+	Total      time.Duration // open to close, as Build's Total
+	Statements time.Duration // the CREATE statements alone, as Build's Execute
+}
+
 // Direct opens the DuckDB database at dsn with the driver itself, creates
 // the schemas, runs the views on threads connections at once, and closes
-// the database, as Build does around Execute.
-func Direct(ctx context.Context, dsn string, threads int, d DDL) (time.Duration, error) {
+// the database: what Build does, without quarry.
+func Direct(ctx context.Context, dsn string, threads int, d DDL) (DirectTiming, error) {
+	var t DirectTiming
 	start := time.Now()
 	connector, err := duckdbdriver.NewConnector(dsn, nil)
 	if err != nil {
-		return 0, err
+		return t, err
 	}
 	db := sql.OpenDB(connector)
+	defer db.Close()
+	if err := db.PingContext(ctx); err != nil {
+		return t, err
+	}
+	stmts := time.Now()
 	for _, s := range d.Schemas {
 		if _, err := db.ExecContext(ctx, s); err != nil {
-			db.Close()
-			return 0, err
+			return t, err
 		}
 	}
 	next := make(chan string, len(d.Views))
@@ -175,15 +193,17 @@ func Direct(ctx context.Context, dsn string, threads int, d DDL) (time.Duration,
 		})
 	}
 	wg.Wait()
-	if err := db.Close(); err != nil {
-		return 0, err
-	}
+	t.Statements = time.Since(stmts)
 	for _, err := range errs {
 		if err != nil {
-			return 0, err
+			return t, err
 		}
 	}
-	return time.Since(start), nil
+	if err := db.Close(); err != nil {
+		return t, err
+	}
+	t.Total = time.Since(start)
+	return t, nil
 }
 
 // PeakRSS returns the process's peak resident set size (VmHWM) in bytes.
@@ -201,4 +221,38 @@ func PeakRSS() (int64, error) {
 		}
 	}
 	return 0, fmt.Errorf("no VmHWM in /proc/self/status")
+}
+
+// CPUSample is the CPU time used by every process on the machine and by
+// this one (with its finished children), at one moment.
+type CPUSample struct {
+	All, Self time.Duration
+	At        time.Time
+}
+
+// SampleCPU reads /proc/stat and this process's resource usage.
+func SampleCPU() CPUSample {
+	c := CPUSample{At: time.Now()}
+	// cpu  user nice system idle iowait irq softirq steal ..., in 1/100 s
+	if b, err := os.ReadFile("/proc/stat"); err == nil {
+		f := strings.Fields(strings.SplitN(string(b), "\n", 2)[0])
+		for i, v := range f[1:min(len(f), 9)] {
+			if n, err := strconv.ParseInt(v, 10, 64); err == nil && i != 3 && i != 4 {
+				c.All += time.Duration(n) * 10 * time.Millisecond
+			}
+		}
+	}
+	for _, who := range []int{syscall.RUSAGE_SELF, syscall.RUSAGE_CHILDREN} {
+		var ru syscall.Rusage
+		if syscall.Getrusage(who, &ru) == nil {
+			c.Self += time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+		}
+	}
+	return c
+}
+
+// OthersSince is how many cores other processes kept busy on average since
+// prev: anything well above zero skews timings taken meanwhile.
+func (c CPUSample) OthersSince(prev CPUSample) float64 {
+	return max(0, float64(c.All-prev.All-(c.Self-prev.Self))/float64(c.At.Sub(prev.At)))
 }
