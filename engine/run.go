@@ -2,6 +2,7 @@ package engine
 
 import (
 	"cmp"
+	"container/heap"
 	"context"
 	"io"
 	"maps"
@@ -201,7 +202,13 @@ func (p *Project) plan(ids []string) *schedule {
 		if a := p.Nodes[id].Attached(); a != nil {
 			tested = []string{a.UniqueID}
 		}
-		ancestors := p.Graph.Ancestors(id)
+		// A child of the only node a test reads cannot be upstream of the
+		// test (that would be a cycle): only tests reading several nodes
+		// need the ancestor walk.
+		var ancestors map[string]bool
+		if len(parents) > 1 {
+			ancestors = p.Graph.Ancestors(id)
+		}
 		for _, t := range tested {
 			for _, child := range p.Graph.Children(t) {
 				if !s.set[child] || p.Nodes[child].Type == Test || ancestors[child] {
@@ -275,27 +282,21 @@ func (p *Project) Execute(ctx context.Context, wh warehouse.Warehouse, ids []str
 
 	indeg := map[string]int{}
 	blocked := map[string]string{} // node -> why it must be skipped
-	var ready []string
+	// Tests first, so that they run right after what they test.
+	ready := &readyHeap{less: func(a, b string) bool {
+		ta, tb := p.Nodes[a].Type == Test, p.Nodes[b].Type == Test
+		if ta != tb {
+			return ta
+		}
+		return a < b
+	}}
 	for id := range s.set {
 		indeg[id] = len(s.parents[id])
 		if indeg[id] == 0 {
-			ready = append(ready, id)
+			ready.ids = append(ready.ids, id)
 		}
 	}
-	sortReady := func() {
-		// Tests first, so that they run right after what they test.
-		slices.SortFunc(ready, func(a, b string) int {
-			ta, tb := p.Nodes[a].Type == Test, p.Nodes[b].Type == Test
-			switch {
-			case ta && !tb:
-				return -1
-			case tb && !ta:
-				return 1
-			}
-			return cmp.Compare(a, b)
-		})
-	}
-	sortReady()
+	heap.Init(ready)
 	done := make(chan *Result)
 	running := 0
 	drained := false
@@ -324,16 +325,14 @@ func (p *Project) Execute(ctx context.Context, wh warehouse.Warehouse, ids []str
 			}
 			indeg[child]--
 			if indeg[child] == 0 {
-				ready = append(ready, child)
+				heap.Push(ready, child)
 			}
 		}
-		sortReady()
 	}
 	drain, cancelled := opts.Drain, ctx.Done()
 	for {
-		for !drained && running < threads && len(ready) > 0 {
-			id := ready[0]
-			ready = ready[1:]
+		for !drained && running < threads && ready.Len() > 0 {
+			id := heap.Pop(ready).(string)
 			n := p.Nodes[id]
 			if cause := blocked[id]; cause != "" {
 				t := now()
@@ -433,3 +432,19 @@ type schemaError struct {
 
 func (e *schemaError) Error() string { return "create schema " + e.schema + ": " + e.err.Error() }
 func (e *schemaError) Unwrap() error { return e.err }
+
+// readyHeap orders the nodes ready to run.
+type readyHeap struct {
+	ids  []string
+	less func(a, b string) bool
+}
+
+func (h *readyHeap) Len() int           { return len(h.ids) }
+func (h *readyHeap) Less(i, j int) bool { return h.less(h.ids[i], h.ids[j]) }
+func (h *readyHeap) Swap(i, j int)      { h.ids[i], h.ids[j] = h.ids[j], h.ids[i] }
+func (h *readyHeap) Push(x any)         { h.ids = append(h.ids, x.(string)) }
+func (h *readyHeap) Pop() any {
+	last := h.ids[len(h.ids)-1]
+	h.ids = h.ids[:len(h.ids)-1]
+	return last
+}

@@ -146,19 +146,25 @@ WHERE table_catalog = current_database()
 // CreateView implements warehouse.Warehouse.
 func (w *Warehouse) CreateView(ctx context.Context, rel warehouse.Relation, selectSQL string) error {
 	name := w.RelationSQL(rel)
-	err := w.inTx(ctx, w.db, func(tx *sql.Tx) error {
-		kind, err := w.lookup(ctx, tx, rel)
-		if err != nil {
-			return err
-		}
-		if kind == warehouse.KindTable {
-			if _, err := tx.ExecContext(ctx, "DROP TABLE "+name); err != nil {
+	create := "CREATE OR REPLACE VIEW " + name + " AS\n" + trimSelect(selectSQL) + "\n"
+	// Fast path: no catalog lookup; only a table in the way needs the
+	// transaction that drops it.
+	err := retryConflicts(ctx, func() error { _, err := w.db.ExecContext(ctx, create); return err })
+	if err != nil && strings.Contains(err.Error(), "trying to replace with type View") {
+		err = w.inTx(ctx, w.db, func(tx *sql.Tx) error {
+			kind, err := w.lookup(ctx, tx, rel)
+			if err != nil {
 				return err
 			}
-		}
-		_, err = tx.ExecContext(ctx, "CREATE OR REPLACE VIEW "+name+" AS\n"+trimSelect(selectSQL)+"\n")
-		return err
-	})
+			if kind == warehouse.KindTable {
+				if _, err := tx.ExecContext(ctx, "DROP TABLE "+name); err != nil {
+					return err
+				}
+			}
+			_, err = tx.ExecContext(ctx, create)
+			return err
+		})
+	}
 	if err != nil {
 		return fmt.Errorf("create view %s: %w", name, err)
 	}
