@@ -7,6 +7,7 @@ package warehouse
 import (
 	"context"
 	"errors"
+	"strings"
 )
 
 // Relation names a table or view inside the target database.
@@ -114,4 +115,23 @@ func WithNode(ctx context.Context, uniqueID string) context.Context {
 func NodeFrom(ctx context.Context) string {
 	s, _ := ctx.Value(nodeKey{}).(string)
 	return s
+}
+
+// ColumnType renders a Column's type for CREATE TABLE: quarry's portable
+// names (varchar, bigint, integer, double, boolean, date, timestamp) become
+// upper-case SQL types, timestamp as the warehouse spells a UTC wall clock
+// (DuckDB: TIMESTAMP, Snowflake: TIMESTAMP_NTZ); anything else is a type the
+// user pinned and is passed through verbatim. No type means VARCHAR, which
+// accepts every value.
+func ColumnType(t, timestamp string) string {
+	t = strings.TrimSpace(t)
+	switch strings.ToLower(t) {
+	case "", "varchar":
+		return "VARCHAR"
+	case "timestamp":
+		return timestamp
+	case "bigint", "integer", "double", "boolean", "date":
+		return strings.ToUpper(t)
+	}
+	return t
 }

@@ -179,30 +179,8 @@ func (w *Warehouse) appendText(ctx context.Context, conn *sql.Conn, raw string, 
 	})
 }
 
-// columnType renders a column type: quarry's portable names (varchar,
-// bigint, integer, double, boolean, date, timestamp) are mapped to DuckDB's,
-// anything else is a type the user pinned and is passed through verbatim. A
-// column without a type is VARCHAR, which accepts every value.
-func columnType(t string) string {
-	t = strings.TrimSpace(t)
-	switch strings.ToLower(t) {
-	case "", "varchar":
-		return "VARCHAR"
-	case "bigint":
-		return "BIGINT"
-	case "integer":
-		return "INTEGER"
-	case "double":
-		return "DOUBLE"
-	case "boolean":
-		return "BOOLEAN"
-	case "date":
-		return "DATE"
-	case "timestamp":
-		return "TIMESTAMP"
-	}
-	return t
-}
+// columnType renders a column type; see warehouse.ColumnType.
+func columnType(t string) string { return warehouse.ColumnType(t, "TIMESTAMP") }
 
 // valueText renders v as text that DuckDB's CAST to colType parses back to
 // the same value. Times are rendered in UTC, the same convention duckdb-go

@@ -182,31 +182,8 @@ func allColumnsNull(text [][]any, start, end int) bool {
 	return true
 }
 
-// columnType renders a column type: quarry's portable names are mapped to
-// Snowflake's, anything else is a type the user pinned and is passed
-// through verbatim. A column without a type is VARCHAR, which accepts every
-// value. timestamp is TIMESTAMP_NTZ whatever the account's
-// TIMESTAMP_TYPE_MAPPING, to match DuckDB's TIMESTAMP (a UTC wall clock).
-func columnType(t string) string {
-	t = strings.TrimSpace(t)
-	switch strings.ToLower(t) {
-	case "", "varchar":
-		return "VARCHAR"
-	case "bigint":
-		return "BIGINT"
-	case "integer":
-		return "INTEGER"
-	case "double":
-		return "DOUBLE"
-	case "boolean":
-		return "BOOLEAN"
-	case "date":
-		return "DATE"
-	case "timestamp":
-		return "TIMESTAMP_NTZ"
-	}
-	return t
-}
+// columnType renders a column type; see warehouse.ColumnType.
+func columnType(t string) string { return warehouse.ColumnType(t, "TIMESTAMP_NTZ") }
 
 // valueText renders v as text that Snowflake converts to colType giving
 // back the same value. Times are rendered in UTC, as the duckdb warehouse
