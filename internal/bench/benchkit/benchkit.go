@@ -12,7 +12,6 @@ import (
 	"io"
 	"maps"
 	"os"
-	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -23,30 +22,16 @@ import (
 	duckdbdriver "github.com/duckdb/duckdb-go/v2"
 
 	"github.com/quarrydev/quarry/engine"
-	"github.com/quarrydev/quarry/engine/warehouse"
 	"github.com/quarrydev/quarry/engine/warehouse/duckdb"
+	"github.com/quarrydev/quarry/internal/targets"
 )
 
 // SlowBody is a model column that costs ~200 ms of CPU in one DuckDB thread
 // (on a 2.6 GHz EPYC): the parallel benchmarks build many models of it.
 const SlowBody = "(select sum(hash(i)) from range(25000000) t(i))"
 
-// Adapters wires the DuckDB warehouse the way cmd/quarry does, with the
-// target's path taken relative to the project.
-func Adapters() map[string]engine.Adapter {
-	return map[string]engine.Adapter{
-		"duckdb": {
-			Dialect: duckdb.Dialect{},
-			Open: func(ctx context.Context, dir string, t engine.Target, threads int, env func(string) (string, bool)) (warehouse.Warehouse, error) {
-				path := t.Setting("path", env)
-				if path != ":memory:" && !filepath.IsAbs(path) {
-					path = filepath.Join(dir, path)
-				}
-				return duckdb.Open(ctx, path, threads)
-			},
-		},
-	}
-}
+// Adapters wires the warehouses the way cmd/quarry does.
+func Adapters() map[string]engine.Adapter { return targets.Adapters() }
 
 // noEnv keeps QUARRY_TARGET, QUARRY_THREADS and the like in the caller's
 // environment from changing what is measured.
