@@ -126,7 +126,7 @@ func (p *Project) evalAtom(atom string) (map[string]bool, error) {
 		method, value = "name", s
 	}
 	base := map[string]bool{}
-	match := func(n *Node) bool { return false }
+	var match func(n *Node) bool
 	switch method {
 	case "name":
 		match = func(n *Node) bool { return n.Name == value || n.UniqueID == value || globMatch(value, n.Name) }

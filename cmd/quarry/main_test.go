@@ -26,9 +26,9 @@ var (
 // TestMain lets the scripts exec "quarry": testscript re-runs this test
 // binary as the command, which calls run exactly as main does.
 func TestMain(m *testing.M) {
-	os.Exit(testscript.RunMain(m, map[string]func() int{
-		"quarry": func() int { return run(os.Args[1:], os.Stdout, os.Stderr) },
-	}))
+	testscript.Main(m, map[string]func(){
+		"quarry": func() { os.Exit(run(os.Args[1:], os.Stdout, os.Stderr)) },
+	})
 }
 
 // TestScripts runs the end-to-end CLI scripts in testdata/script: each one a

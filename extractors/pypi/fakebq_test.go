@@ -59,7 +59,6 @@ type fakeBigQuery struct {
 	queries  []fakeQuery
 	jobs     map[string]*fakeJobResult
 	problems []string
-	nextID   int
 }
 
 type fakeMeta struct {

@@ -147,8 +147,6 @@ type config struct {
 // window is an inclusive range of UTC days (midnight UTC).
 type window struct{ start, end time.Time }
 
-func (w window) days() int { return int(w.end.Sub(w.start)/(24*time.Hour)) + 1 }
-
 func (w window) contains(day time.Time) bool {
 	return !day.Before(w.start) && !day.After(w.end)
 }
