@@ -169,6 +169,37 @@ type extractSpec struct {
 	tables map[string]*Node // landing table -> its source node
 }
 
+// landing names the relation of one of the extractor's landing tables (or
+// of _extract_errors, which sits beside them).
+func (spec *extractSpec) landing(table string) warehouse.Relation {
+	if src, ok := spec.tables[table]; ok {
+		return src.Relation
+	}
+	schema := ""
+	for _, src := range spec.tables {
+		schema = src.Relation.Schema
+	}
+	return warehouse.Relation{Schema: schema, Name: table}
+}
+
+// createLandingTables creates an extractor's landing tables and
+// _extract_errors, empty, if they do not exist: extractors can then query
+// what was landed before (incremental windows) even on a first run. The
+// engine does it for every extractor before any node runs, one after the
+// other, since extractors share _extract_errors and two concurrent creations
+// of one table conflict.
+func createLandingTables(ctx context.Context, wh warehouse.Warehouse, spec *extractSpec) error {
+	for _, t := range spec.ex.Tables() {
+		if _, err := wh.LoadRows(ctx, spec.landing(t.Name), append(slices.Clone(t.Columns), landingColumns...), nil, false); err != nil {
+			return fmt.Errorf("create landing table %s: %w", t.Name, err)
+		}
+	}
+	if _, err := wh.LoadRows(ctx, spec.landing(errorsTable), errorsColumns, nil, false); err != nil {
+		return fmt.Errorf("create %s: %w", errorsTable, err)
+	}
+	return nil
+}
+
 // linkExtracts adds the graph edges of extract nodes.
 func (p *Project) linkExtracts() {
 	for _, n := range p.extracts {
@@ -202,27 +233,8 @@ func (p *Project) runExtract(ctx context.Context, wh warehouse.Warehouse, n *Nod
 	if err != nil {
 		return err
 	}
-	schema := ""
-	for _, src := range spec.tables {
-		schema = src.Relation.Schema
-	}
-	relOf := func(table string) warehouse.Relation {
-		if src, ok := spec.tables[table]; ok {
-			return src.Relation
-		}
-		return warehouse.Relation{Schema: schema, Name: table}
-	}
-	// Create the landing tables up front, empty, so extractors can query
-	// what was landed before (incremental windows) even on a first run.
+	relOf := spec.landing
 	tables := spec.ex.Tables()
-	for _, t := range tables {
-		if _, err := wh.LoadRows(ctx, relOf(t.Name), append(slices.Clone(t.Columns), landingColumns...), nil, false); err != nil {
-			return fmt.Errorf("create landing table %s: %w", t.Name, err)
-		}
-	}
-	if _, err := wh.LoadRows(ctx, relOf(errorsTable), errorsColumns, nil, false); err != nil {
-		return fmt.Errorf("create %s: %w", errorsTable, err)
-	}
 	loadID := newLoadID(opts.Now())
 	now := opts.Now().UTC()
 	var notesMu sync.Mutex // extractors log from their worker goroutines

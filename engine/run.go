@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"container/heap"
 	"context"
+	"fmt"
 	"io"
 	"maps"
 	"net/http"
@@ -389,7 +390,8 @@ func (p *Project) Execute(ctx context.Context, wh warehouse.Warehouse, ids []str
 }
 
 // ensureSchemas creates, once and before anything runs, every schema the
-// run writes to: concurrent CREATE SCHEMA statements conflict.
+// run writes to and the extractors' landing tables: concurrent CREATE
+// statements for one object conflict.
 func (p *Project) ensureSchemas(ctx context.Context, wh warehouse.Warehouse, s *schedule, opts RunOptions) error {
 	schemas := map[string]bool{}
 	for id := range s.set {
@@ -420,6 +422,13 @@ func (p *Project) ensureSchemas(ctx context.Context, wh warehouse.Warehouse, s *
 	for _, schema := range slices.Sorted(maps.Keys(schemas)) {
 		if err := wh.EnsureSchema(ctx, schema); err != nil {
 			return &schemaError{schema: schema, err: err}
+		}
+	}
+	for _, id := range slices.Sorted(maps.Keys(s.set)) {
+		if n := p.Nodes[id]; n.Type == Extract {
+			if err := createLandingTables(ctx, wh, n.extract); err != nil {
+				return fmt.Errorf("extract %s: %w", n.Name, err)
+			}
 		}
 	}
 	return nil
