@@ -7,6 +7,8 @@ package warehouse
 import (
 	"context"
 	"errors"
+	"regexp"
+	"slices"
 	"strings"
 )
 
@@ -134,4 +136,22 @@ func ColumnType(t, timestamp string) string {
 		return strings.ToUpper(t)
 	}
 	return t
+}
+
+// bareIdent matches the names a dialect may leave unquoted: plain lower
+// case, the way people write names in SQL. DuckDB resolves such a name as
+// written and Snowflake folds it to upper case, exactly as it folds a user's
+// own unquoted SQL, so one name means one relation in both warehouses.
+var bareIdent = regexp.MustCompile(`^[a-z_][a-z0-9_]*$`)
+
+// QuoteIdent renders an identifier the way both dialects do: bare when it is
+// plain lower case and not one of reserved (sorted), otherwise
+// double-quoted with embedded quotes doubled.
+func QuoteIdent(name string, reserved []string) string {
+	if bareIdent.MatchString(name) {
+		if _, isKeyword := slices.BinarySearch(reserved, name); !isKeyword {
+			return name
+		}
+	}
+	return `"` + strings.ReplaceAll(name, `"`, `""`) + `"`
 }

@@ -2,9 +2,6 @@ package duckdb
 
 import (
 	"fmt"
-	"regexp"
-	"slices"
-	"strings"
 
 	"github.com/quarrydev/quarry/engine/warehouse"
 )
@@ -14,11 +11,6 @@ import (
 type Dialect struct{}
 
 var _ warehouse.Dialect = Dialect{}
-
-// bareIdent matches identifiers DuckDB resolves the same way unquoted as
-// quoted: lower case, so that the name shown in the catalog is exactly what
-// the user typed.
-var bareIdent = regexp.MustCompile(`^[a-z_][a-z0-9_]*$`)
 
 // keywords lists the DuckDB keywords that cannot be used as a bare table or
 // column name: the "reserved" category plus the "type_function" category
@@ -51,14 +43,7 @@ func (Dialect) Name() string { return "duckdb" }
 // QuoteIdent implements warehouse.Dialect. A name is left bare only when it
 // is plain lower case and not a keyword; anything else is double-quoted with
 // embedded quotes doubled.
-func (Dialect) QuoteIdent(name string) string {
-	if bareIdent.MatchString(name) {
-		if _, reserved := slices.BinarySearch(keywords, name); !reserved {
-			return name
-		}
-	}
-	return `"` + strings.ReplaceAll(name, `"`, `""`) + `"`
-}
+func (Dialect) QuoteIdent(name string) string { return warehouse.QuoteIdent(name, keywords) }
 
 // RelationSQL implements warehouse.Dialect: schema.name, or just name when
 // the schema is empty (DuckDB then resolves it through the search path).

@@ -2,8 +2,6 @@ package snowflake
 
 import (
 	"fmt"
-	"regexp"
-	"slices"
 	"strings"
 
 	"github.com/quarrydev/quarry/engine/warehouse"
@@ -14,13 +12,6 @@ import (
 type Dialect struct{}
 
 var _ warehouse.Dialect = Dialect{}
-
-// bareIdent matches the names left unquoted: plain lower case, the way
-// people write names in SQL. Snowflake folds an unquoted name to upper case,
-// so quarry's "orders" becomes ORDERS, exactly what a user's unquoted
-// `select * from orders` resolves to. (The same rule in the duckdb dialect
-// keeps the two warehouses in step: one name, one meaning.)
-var bareIdent = regexp.MustCompile(`^[a-z_][a-z0-9_]*$`)
 
 // keywords are Snowflake's reserved and limited keywords, lower case and
 // sorted for binary search: the keyword table of
@@ -50,25 +41,12 @@ func (Dialect) Name() string { return "snowflake" }
 // not a keyword is left bare, so it folds to upper case like a user's
 // unquoted SQL; anything else is double-quoted, keeping its case, with
 // embedded quotes doubled.
-func (Dialect) QuoteIdent(name string) string {
-	if isBare(name) {
-		return name
-	}
-	return `"` + strings.ReplaceAll(name, `"`, `""`) + `"`
-}
-
-func isBare(name string) bool {
-	if !bareIdent.MatchString(name) {
-		return false
-	}
-	_, reserved := slices.BinarySearch(keywords, name)
-	return !reserved
-}
+func (Dialect) QuoteIdent(name string) string { return warehouse.QuoteIdent(name, keywords) }
 
 // folded is the name Snowflake stores for name as QuoteIdent renders it: upper
 // case when bare, as written when quoted. Catalog lookups compare with it.
 func folded(name string) string {
-	if isBare(name) {
+	if warehouse.QuoteIdent(name, keywords) == name { // left bare
 		return strings.ToUpper(name)
 	}
 	return name
