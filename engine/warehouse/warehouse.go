@@ -10,6 +10,8 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+
+	"github.com/quarrydev/quarry/engine/sqlscan"
 )
 
 // Relation names a table or view inside the target database.
@@ -55,6 +57,9 @@ type Dialect interface {
 	DateAdd(unit, n, expr string) string
 	// DateDiff renders the number of unit boundaries between start and end.
 	DateDiff(unit, start, end string) string
+	// Syntax is the dialect's lexical rules for quotes and comments, which
+	// decide where a statement ends.
+	Syntax() sqlscan.Syntax
 }
 
 // DateUnits are the units DateAdd and DateDiff accept.
@@ -69,6 +74,13 @@ type Warehouse interface {
 	EnsureSchema(ctx context.Context, schema string) error
 	// Lookup reports what rel currently is, KindNone when it does not exist.
 	Lookup(ctx context.Context, rel Relation) (Kind, error)
+
+	// The methods below that take SQL from the caller (CreateView,
+	// CreateTable, Incremental, Query) refuse, before sending anything, a
+	// text holding other than exactly one statement: they embed it in a
+	// larger statement, and a second one would run outside everything they
+	// do around the first (DuckDB's driver runs every statement it is
+	// given). A trailing semicolon is fine. Exec alone takes a script.
 
 	// CreateView creates or replaces a view (replacing a table of the same
 	// name if there is one).
@@ -93,7 +105,10 @@ type Warehouse interface {
 	// Drop removes a table or view if it exists.
 	Drop(ctx context.Context, rel Relation) error
 
-	// Exec runs a statement that returns no rows.
+	// Exec runs a script: one or more statements that return no rows,
+	// possibly with their own BEGIN and COMMIT. It is the one entry point
+	// for several statements at once, for quarry's own scripts and an
+	// operator's; a model's SQL never goes through it.
 	Exec(ctx context.Context, sql string) error
 	// Query runs a statement and returns at most limit rows (all when limit
 	// is 0).

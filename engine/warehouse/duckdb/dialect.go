@@ -3,6 +3,7 @@ package duckdb
 import (
 	"fmt"
 
+	"github.com/quarrydev/quarry/engine/sqlscan"
 	"github.com/quarrydev/quarry/engine/warehouse"
 )
 
@@ -59,6 +60,13 @@ func (d Dialect) RelationSQL(rel warehouse.Relation) string {
 // so the result is cast back to a date.
 func (Dialect) DateAdd(unit, n, expr string) string {
 	return fmt.Sprintf("cast(date_add(%s, to_%ss(cast(%s as integer))) as date)", expr, unit, n)
+}
+
+// Syntax implements warehouse.Dialect. DuckDB's lexer comes from
+// PostgreSQL's: block comments nest and dollar quotes may carry a tag;
+// backslashes escape only in E'...' strings.
+func (Dialect) Syntax() sqlscan.Syntax {
+	return sqlscan.Syntax{NestedComments: true, DollarTags: true}
 }
 
 // DateDiff implements warehouse.Dialect.

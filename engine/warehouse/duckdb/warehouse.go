@@ -146,10 +146,14 @@ WHERE table_catalog = current_database()
 // CreateView implements warehouse.Warehouse.
 func (w *Warehouse) CreateView(ctx context.Context, rel warehouse.Relation, selectSQL string) error {
 	name := w.RelationSQL(rel)
-	create := "CREATE OR REPLACE VIEW " + name + " AS\n" + trimSelect(selectSQL) + "\n"
+	body, err := oneStatement(selectSQL)
+	if err != nil {
+		return fmt.Errorf("create view %s: %w", name, err)
+	}
+	create := "CREATE OR REPLACE VIEW " + name + " AS\n" + body + "\n"
 	// Fast path: no catalog lookup; only a table in the way needs the
 	// transaction that drops it.
-	err := retryConflicts(ctx, func() error { _, err := w.db.ExecContext(ctx, create); return err })
+	err = retryConflicts(ctx, func() error { _, err := w.db.ExecContext(ctx, create); return err })
 	if err != nil && strings.Contains(err.Error(), "trying to replace with type View") {
 		err = w.inTx(ctx, w.db, func(tx *sql.Tx) error {
 			kind, err := w.lookup(ctx, tx, rel)
@@ -176,8 +180,12 @@ func (w *Warehouse) CreateView(ctx context.Context, rel warehouse.Relation, sele
 // back to the previous relation untouched.
 func (w *Warehouse) CreateTable(ctx context.Context, rel warehouse.Relation, selectSQL string) (int64, error) {
 	name := w.RelationSQL(rel)
+	body, err := oneStatement(selectSQL)
+	if err != nil {
+		return 0, fmt.Errorf("create table %s: %w", name, err)
+	}
 	var rows int64
-	err := w.inTx(ctx, w.db, func(tx *sql.Tx) error {
+	err = w.inTx(ctx, w.db, func(tx *sql.Tx) error {
 		kind, err := w.lookup(ctx, tx, rel)
 		if err != nil {
 			return err
@@ -187,7 +195,7 @@ func (w *Warehouse) CreateTable(ctx context.Context, rel warehouse.Relation, sel
 				return err
 			}
 		}
-		if _, err := tx.ExecContext(ctx, "CREATE OR REPLACE TABLE "+name+" AS\n"+trimSelect(selectSQL)+"\n"); err != nil {
+		if _, err := tx.ExecContext(ctx, "CREATE OR REPLACE TABLE "+name+" AS\n"+body+"\n"); err != nil {
 			return err
 		}
 		// DuckDB reports no affected rows for CREATE TABLE AS, so count.
@@ -204,8 +212,12 @@ func (w *Warehouse) CreateTable(ctx context.Context, rel warehouse.Relation, sel
 // for both the delete and the insert.
 func (w *Warehouse) Incremental(ctx context.Context, rel warehouse.Relation, selectSQL string, uniqueKey []string) (int64, error) {
 	name := w.RelationSQL(rel)
+	body, err := oneStatement(selectSQL)
+	if err != nil {
+		return 0, fmt.Errorf("incremental %s: %w", name, err)
+	}
 	var rows int64
-	err := w.inTx(ctx, w.db, func(tx *sql.Tx) error {
+	err = w.inTx(ctx, w.db, func(tx *sql.Tx) error {
 		kind, err := w.lookup(ctx, tx, rel)
 		if err != nil {
 			return err
@@ -217,7 +229,7 @@ func (w *Warehouse) Incremental(ctx context.Context, rel warehouse.Relation, sel
 			return fmt.Errorf("%s is a view, not a table", name)
 		}
 		tmp := w.QuoteIdent(tempName("incr"))
-		if _, err := tx.ExecContext(ctx, "CREATE TEMP TABLE "+tmp+" AS\n"+trimSelect(selectSQL)+"\n"); err != nil {
+		if _, err := tx.ExecContext(ctx, "CREATE TEMP TABLE "+tmp+" AS\n"+body+"\n"); err != nil {
 			return err
 		}
 		if len(uniqueKey) > 0 {
@@ -288,6 +300,10 @@ func rollbackOpenTx(ctx context.Context, conn *sql.Conn) bool {
 // produces them (int32, int64, float64, string, bool, time.Time, []byte for
 // BLOB, duckdb.Decimal, ...); database/sql copies []byte so they stay valid.
 func (w *Warehouse) Query(ctx context.Context, sql string, limit int) (*warehouse.Result, error) {
+	sql, err := oneStatement(sql)
+	if err != nil {
+		return nil, fmt.Errorf("query: %w", err)
+	}
 	rows, err := w.db.QueryContext(ctx, sql)
 	if err != nil {
 		return nil, fmt.Errorf("query: %w", err)
@@ -315,11 +331,14 @@ func (w *Warehouse) Query(ctx context.Context, sql string, limit int) (*warehous
 	return res, nil
 }
 
-// trimSelect drops trailing semicolons and blanks so a model's SQL can be
-// embedded in a larger statement. Callers append a newline after it, so a
+// oneStatement returns the caller's sql ready to be embedded in a larger
+// statement, without its terminating semicolon, or an error when it holds
+// other than exactly one statement: DuckDB runs every statement of a text
+// it is given, so a second one would run outside the transaction and the
+// checks around the first. Callers append a newline after it, so a
 // trailing line comment cannot swallow what follows.
-func trimSelect(s string) string {
-	return strings.TrimRight(s, "; \t\r\n")
+func oneStatement(sql string) (string, error) {
+	return Dialect{}.Syntax().Single(sql)
 }
 
 // txBeginner is satisfied by *sql.DB and *sql.Conn.

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/quarrydev/quarry/engine/sqlscan"
 	"github.com/quarrydev/quarry/engine/warehouse"
 )
 
@@ -67,6 +68,13 @@ func (d Dialect) RelationSQL(rel warehouse.Relation) string {
 // date either way, as in the duckdb dialect.
 func (Dialect) DateAdd(unit, n, expr string) string {
 	return fmt.Sprintf("cast(dateadd(%s, %s, %s) as date)", unit, n, expr)
+}
+
+// Syntax implements warehouse.Dialect. Snowflake escapes with backslashes in
+// '...' strings, has // comments besides -- ones, and neither nests block
+// comments nor tags $$ quotes.
+func (Dialect) Syntax() sqlscan.Syntax {
+	return sqlscan.Syntax{BackslashEscapes: true, SlashComments: true}
 }
 
 // DateDiff implements warehouse.Dialect: Snowflake's DATEDIFF counts the

@@ -254,11 +254,15 @@ func (w *Warehouse) CreateView(ctx context.Context, rel warehouse.Relation, sele
 
 func (w *Warehouse) createView(ctx context.Context, rel warehouse.Relation, selectSQL string) error {
 	name := w.RelationSQL(rel)
+	sel, err := oneStatement(selectSQL)
+	if err != nil {
+		return err
+	}
 	kind, err := w.lookup(ctx, rel)
 	if err != nil {
 		return err
 	}
-	body := " AS\n" + trimSelect(selectSQL) + "\n"
+	body := " AS\n" + sel + "\n"
 	if kind != warehouse.KindTable {
 		return w.exec(ctx, "CREATE OR REPLACE VIEW "+name+body)
 	}
@@ -295,11 +299,15 @@ func (w *Warehouse) CreateTable(ctx context.Context, rel warehouse.Relation, sel
 
 func (w *Warehouse) createTable(ctx context.Context, rel warehouse.Relation, selectSQL string) (int64, error) {
 	name := w.RelationSQL(rel)
+	sel, err := oneStatement(selectSQL)
+	if err != nil {
+		return 0, err
+	}
 	kind, err := w.lookup(ctx, rel)
 	if err != nil {
 		return 0, err
 	}
-	body := " AS\n" + trimSelect(selectSQL) + "\n"
+	body := " AS\n" + sel + "\n"
 	if kind == warehouse.KindView {
 		// CREATE OR REPLACE TABLE refuses to replace a view: build the
 		// table beside it, then drop the view and move the table in, so a
@@ -353,6 +361,10 @@ func (w *Warehouse) Incremental(ctx context.Context, rel warehouse.Relation, sel
 
 func (w *Warehouse) incremental(ctx context.Context, rel warehouse.Relation, selectSQL string, uniqueKey []string) (int64, error) {
 	name := w.RelationSQL(rel)
+	sel, err := oneStatement(selectSQL)
+	if err != nil {
+		return 0, err
+	}
 	kind, err := w.lookup(ctx, rel)
 	if err != nil {
 		return 0, err
@@ -363,7 +375,7 @@ func (w *Warehouse) incremental(ctx context.Context, rel warehouse.Relation, sel
 	case warehouse.KindView:
 		return 0, fmt.Errorf("%s is a view, not a table", name)
 	}
-	cols, err := w.describe(ctx, selectSQL)
+	cols, err := w.describe(ctx, sel)
 	if err != nil {
 		return 0, err
 	}
@@ -374,7 +386,7 @@ func (w *Warehouse) incremental(ctx context.Context, rel warehouse.Relation, sel
 		quoted[i] = quoteExact(c)
 		newCols[i] = "quarry_new." + quoted[i]
 	}
-	source := "(\n" + trimSelect(selectSQL) + "\n) AS quarry_new"
+	source := "(\n" + sel + "\n) AS quarry_new"
 	var stmt string
 	if len(uniqueKey) == 0 {
 		stmt = fmt.Sprintf("INSERT INTO %s (%s)\nSELECT %s FROM %s", name, strings.Join(quoted, ", "), strings.Join(newCols, ", "), source)
@@ -406,9 +418,10 @@ func (w *Warehouse) incremental(ctx context.Context, rel warehouse.Relation, sel
 	return res.RowsAffected()
 }
 
-// describe returns the column names selectSQL produces, without running it.
-func (w *Warehouse) describe(ctx context.Context, selectSQL string) ([]string, error) {
-	rows, err := w.db.QueryContext(sf.WithDescribeOnly(ctx), trimSelect(selectSQL))
+// describe returns the column names sel, one statement, produces, without
+// running it.
+func (w *Warehouse) describe(ctx context.Context, sel string) ([]string, error) {
+	rows, err := w.db.QueryContext(sf.WithDescribeOnly(ctx), sel)
 	if err != nil {
 		return nil, err
 	}
@@ -473,6 +486,10 @@ func rollbackOpenTx(ctx context.Context, conn *sql.Conn) bool {
 // NUMBER as its decimal text. Other NUMBERs stay exact decimal text.
 func (w *Warehouse) Query(ctx context.Context, sql string, limit int) (*warehouse.Result, error) {
 	ctx = w.tag(ctx)
+	sql, err := oneStatement(sql)
+	if err != nil {
+		return nil, fmt.Errorf("query: %w", err)
+	}
 	rows, err := w.db.QueryContext(ctx, sql)
 	if err != nil {
 		return nil, fmt.Errorf("query: %w", err)
@@ -547,11 +564,16 @@ func (w *Warehouse) inTx(ctx context.Context, fn func(conn *sql.Conn) error) err
 	return nil
 }
 
-// trimSelect drops trailing semicolons and blanks so a model's SQL can be
-// embedded in a larger statement. Callers append a newline after it, so a
-// trailing line comment cannot swallow what follows.
-func trimSelect(s string) string {
-	return strings.TrimRight(s, "; \t\r\n")
+// oneStatement returns the caller's sql ready to be embedded in a larger
+// statement, without its terminating semicolon, or an error when it holds
+// other than exactly one statement. gosnowflake refuses several statements
+// unless asked for them, but the check is made here, before anything is
+// sent, so that a bad text fails the same way, with the same message, on
+// both warehouses, and before any lookup or scratch object. Callers append
+// a newline after it, so a trailing line comment cannot swallow what
+// follows.
+func oneStatement(sql string) (string, error) {
+	return Dialect{}.Syntax().Single(sql)
 }
 
 // tempName returns a fresh name for a scratch table or view, lower case so
