@@ -131,9 +131,7 @@ func (p *Project) compileAll() {
 // e.g. an audited table's audit copy while its tests run.
 func (p *Project) compile(n *Node, rendered string, overrides map[string]warehouse.Relation) string {
 	var ephemerals []*Node
-	body := p.substitute(n, rendered, &ephemerals, overrides)
-	body = strings.TrimRight(strings.TrimSpace(body), ";")
-	body = strings.TrimSpace(body)
+	body := p.stripTerminator(p.substitute(n, rendered, &ephemerals, overrides))
 	if len(ephemerals) == 0 {
 		return body
 	}
@@ -158,7 +156,7 @@ func (p *Project) compile(n *Node, rendered string, overrides map[string]warehou
 	}
 	ctes := make([]string, len(ordered))
 	for i, e := range ordered {
-		sql := strings.TrimSpace(strings.TrimRight(strings.TrimSpace(p.substitute(e, e.rendered, new([]*Node), overrides)), ";"))
+		sql := p.stripTerminator(p.substitute(e, e.rendered, new([]*Node), overrides))
 		ctes[i] = fmt.Sprintf("%s as (\n%s\n)", cteName(e.Name), sql)
 	}
 	with := strings.Join(ctes, ",\n")
@@ -168,6 +166,18 @@ func (p *Project) compile(n *Node, rendered string, overrides map[string]warehou
 		return lead + keyword + " " + with + ",\n" + rest
 	}
 	return "with " + with + "\n" + body
+}
+
+// stripTerminator trims sql, one statement, and blanks out the semicolon
+// that may end it, which must not land inside the CREATE ... AS, subquery
+// or common table expression it is embedded in; comments are kept. Load has
+// checked that sql is one statement (checkStatements); were it not, it is
+// returned as it is, trimmed, and the warehouse refuses it.
+func (p *Project) stripTerminator(sql string) string {
+	if one, err := p.syntax().Single(sql); err == nil {
+		return one
+	}
+	return strings.TrimSpace(sql)
 }
 
 // cutWith reports whether sql starts with a WITH clause, returning the
@@ -266,6 +276,13 @@ func (p *Project) Recompile(n *Node, incremental bool) error {
 	}
 	if len(r.missing) > 0 { // only the incremental branch can reach these
 		return fmt.Errorf("%s: %s names an unknown node: %s", n.Path, r.missing[0].fn, strings.Join(r.missing[0].args, "."))
+	}
+	// Load checked the SQL without the incremental branch; this is its
+	// first rendering with it.
+	var diags diag.List
+	p.checkStatements(n, out, &diags)
+	if err := diags.Err(); err != nil {
+		return err
 	}
 	n.Compiled = p.compile(n, out, nil)
 	return nil

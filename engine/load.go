@@ -145,12 +145,14 @@ func Load(opts Options, adapters map[string]Adapter) (*Project, error) {
 // model's template.
 func (p *Project) loadMacros(files []string, diags *diag.List) {
 	p.macros = map[string]*parse.Tree{}
+	p.macroSrc = map[string]string{}
 	definedIn := map[string]string{}
 	for _, rel := range files {
 		src, ok := readSource(filepath.Join(p.Dir, rel), rel, diags)
 		if !ok {
 			continue
 		}
+		p.macroSrc[rel] = src
 		trees, err := parseTrees(rel, src)
 		if err != nil {
 			diags.Append(templateDiag(err, rel, map[string]string{rel: src}))
@@ -363,6 +365,9 @@ func (p *Project) renderModels(diags *diag.List) {
 			return
 		}
 		n.rendered = out
+		if n.Config.Enabled { // a disabled node never runs: its SQL may be anything
+			p.checkStatements(n, out, diags)
+		}
 		n.refs, n.srcs = r.refs, r.sources
 		for _, m := range r.missing {
 			p.reportMissing(n, m, diags)

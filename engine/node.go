@@ -80,6 +80,7 @@ type Project struct {
 	funcs       template.FuncMap       // shared template functions
 	macros      map[string]*parse.Tree // define blocks from macros/, by name
 	macroFuncs  []string               // functions the macros call
+	macroSrc    map[string]string      // macro files' text, by path, to locate the SQL they render
 	env         func(string) (string, bool)
 	dialect     warehouse.Dialect
 
