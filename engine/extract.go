@@ -50,10 +50,17 @@ type extractorConfig struct {
 	input    string // the seed (or model) whose rows are the items
 	source   string // the source whose tables it lands
 	enabled  bool
+	budget   time.Duration // total time of one extraction (timeout:)
 	settings map[string]any
-	line     int
-	col      int
+	// keys and values are the settings' YAML nodes, for positions.
+	keys, values map[string]*yaml.Node
+	line         int
+	col          int
 }
+
+// engineKeys are the keys of an extractor's block the engine reads itself;
+// the others are the extractor's settings.
+var engineKeys = []string{"enabled", "input", "source", "timeout"}
 
 func decodeExtractors(n *yaml.Node, diags *diag.List) []extractorConfig {
 	if n.Kind != yaml.MappingNode {
@@ -63,18 +70,30 @@ func decodeExtractors(n *yaml.Node, diags *diag.List) []extractorConfig {
 	var out []extractorConfig
 	for i := 0; i+1 < len(n.Content); i += 2 {
 		k, v := n.Content[i], n.Content[i+1]
-		ec := extractorConfig{name: k.Value, enabled: true, settings: map[string]any{}, line: k.Line, col: k.Column}
-		var raw map[string]any
-		if err := v.Decode(&raw); err != nil || v.Kind != yaml.MappingNode {
+		ec := extractorConfig{name: k.Value, enabled: true, budget: extractors.DefaultBudget, settings: map[string]any{},
+			keys: map[string]*yaml.Node{}, values: map[string]*yaml.Node{}, line: k.Line, col: k.Column}
+		if v.Kind != yaml.MappingNode {
 			diags.Add(ProjectFile, v.Line, v.Column, "extractors.%s must be a mapping with at least input and source", k.Value)
 			continue
 		}
-		for key, val := range raw {
+		for j := 0; j+1 < len(v.Content); j += 2 {
+			kn, vn := v.Content[j], v.Content[j+1]
+			key := kn.Value
+			if first, dup := ec.keys[key]; dup {
+				diags.Add(ProjectFile, kn.Line, kn.Column, "extractors.%s.%s is set twice (first on line %d); keep one", k.Value, key, first.Line)
+				continue
+			}
+			ec.keys[key], ec.values[key] = kn, vn
+			var val any
+			if err := vn.Decode(&val); err != nil {
+				diags.Add(ProjectFile, vn.Line, vn.Column, "extractors.%s.%s: %v", k.Value, key, err)
+				continue
+			}
 			switch key {
 			case "input", "source":
 				s, ok := val.(string)
 				if !ok || s == "" {
-					diags.Add(ProjectFile, v.Line, v.Column, "extractors.%s.%s must be a name", k.Value, key)
+					diags.Add(ProjectFile, vn.Line, vn.Column, "extractors.%s.%s must be a name", k.Value, key)
 					continue
 				}
 				if key == "input" {
@@ -85,15 +104,22 @@ func decodeExtractors(n *yaml.Node, diags *diag.List) []extractorConfig {
 			case "enabled":
 				b, ok := val.(bool)
 				if !ok {
-					diags.Add(ProjectFile, v.Line, v.Column, "extractors.%s.enabled must be true or false", k.Value)
+					diags.Add(ProjectFile, vn.Line, vn.Column, "extractors.%s.enabled must be true or false", k.Value)
 				}
 				ec.enabled = b
+			case "timeout":
+				d, err := parseBudget(val)
+				if err != nil {
+					diags.Add(ProjectFile, vn.Line, vn.Column, "extractors.%s.timeout %v", k.Value, err)
+					continue
+				}
+				ec.budget = d
 			default:
 				ec.settings[key] = val
 			}
 		}
 		for _, req := range []string{"input", "source"} {
-			if _, ok := raw[req]; !ok {
+			if _, ok := ec.keys[req]; !ok {
 				diags.Add(ProjectFile, k.Line, k.Column, "extractors.%s needs %s: (%s)", k.Value, req,
 					map[string]string{"input": "the seed listing the items to extract", "source": "the source whose tables it lands"}[req])
 			}
@@ -101,6 +127,71 @@ func decodeExtractors(n *yaml.Node, diags *diag.List) []extractorConfig {
 		out = append(out, ec)
 	}
 	return out
+}
+
+// parseBudget reads an extractor's timeout: a positive Go duration. A bare
+// number is refused: seconds or minutes would be a guess.
+func parseBudget(val any) (time.Duration, error) {
+	const want = "must be a duration such as 5m or 90s (the extractor's total time budget)"
+	s, ok := val.(string)
+	switch {
+	case !ok && isNumber(val):
+		return 0, fmt.Errorf("%s, got %v (a number needs a unit)", want, val)
+	case !ok:
+		return 0, fmt.Errorf("%s, got %v", want, val)
+	}
+	d, err := time.ParseDuration(strings.TrimSpace(s))
+	if err != nil || d <= 0 {
+		return 0, fmt.Errorf("%s, got %q", want, s)
+	}
+	return d, nil
+}
+
+func isNumber(v any) bool {
+	switch v.(type) {
+	case int, int64, uint64, float64:
+		return true
+	}
+	return false
+}
+
+// checkSettings checks an extractor's settings against the ones it
+// declares (extractors.Configurable): an unknown key is an error at the key,
+// with the closest known one; a value the extractor refuses, at the value.
+func (p *Project) checkSettings(ec extractorConfig, ex extractors.Extractor, diags *diag.List) {
+	c, ok := ex.(extractors.Configurable)
+	if !ok {
+		return // it reads its settings itself
+	}
+	checks := map[string]extractors.Setting{}
+	for _, s := range c.Settings() {
+		checks[s.Name] = s
+	}
+	known := slices.Sorted(maps.Keys(checks))
+	for _, key := range slices.Sorted(maps.Keys(ec.settings)) {
+		s, ok := checks[key]
+		if !ok {
+			kn := ec.keys[key]
+			msg := fmt.Sprintf("unknown key %q in extractors.%s", key, ec.name)
+			if sug := suggest(key, append(slices.Clone(known), engineKeys...)); sug != "" {
+				msg += fmt.Sprintf("; did you mean %q?", sug)
+			}
+			if len(known) > 0 {
+				msg += fmt.Sprintf(" (known keys: %s, and the %s extractor's %s)", strings.Join(engineKeys, ", "), ec.name, strings.Join(known, ", "))
+			} else {
+				msg += fmt.Sprintf(" (known keys: %s; the %s extractor has no settings of its own)", strings.Join(engineKeys, ", "), ec.name)
+			}
+			diags.Add(ProjectFile, kn.Line, kn.Column, "%s", msg)
+			continue
+		}
+		if s.Check == nil {
+			continue
+		}
+		if err := s.Check(ec.settings[key], p.env); err != nil {
+			vn := ec.values[key]
+			diags.Add(ProjectFile, vn.Line, vn.Column, "%v", err)
+		}
+	}
 }
 
 // addExtractors makes a node of each configured extractor: input seed ->
@@ -118,10 +209,11 @@ func (p *Project) addExtractors(configs []extractorConfig, registry map[string]e
 			diags.Add(ProjectFile, ec.line, ec.col, "%s", msg)
 			continue
 		}
+		ex := factory()
+		p.checkSettings(ec, ex, diags) // disabled or not: it may be enabled tomorrow
 		if !ec.enabled {
 			continue
 		}
-		ex := factory()
 		n := &Node{UniqueID: "extract." + p.Name + "." + ec.name, Name: ec.name, Type: Extract, Path: ProjectFile,
 			Config: Config{Enabled: true}, extract: &extractSpec{ex: ex, cfg: ec, tables: map[string]*Node{}}}
 		input, ok := p.byName[ec.input]
@@ -259,16 +351,39 @@ func (p *Project) runExtract(ctx context.Context, wh warehouse.Warehouse, n *Nod
 		defer os.RemoveAll(tmp)
 		cacheDir = tmp
 	}
+	getenv := p.env
+	if opts.Replaying {
+		getenv = replayEnv(p.env, spec.ex, opts.Endpoints)
+	}
 	env := extractors.Env{
-		LoadID: loadID, Now: now, HTTP: client, Replaying: opts.Replaying, Getenv: p.env,
+		LoadID: loadID, Now: now, HTTP: client, Replaying: opts.Replaying, Getenv: getenv,
 		Settings: spec.cfg.settings, CacheDir: cacheDir,
-		Logf: logf, Strict: opts.Strict,
+		Logf: logf, Strict: opts.Strict, Budget: spec.cfg.budget,
 		Query:   func(ctx context.Context, sql string) (*warehouse.Result, error) { return wh.Query(ctx, sql, 0) },
 		Landing: func(table string) string { return p.dialect.RelationSQL(relOf(table)) },
 	}
-	out, err := spec.ex.Extract(ctx, env, items)
+	// The budget bounds the collection only: landing what was collected
+	// uses ctx, so the rows and item errors of a load that ran out of time
+	// still land together, under one load id.
+	bctx, cancel := extractors.WithBudget(ctx, n.Name, spec.cfg.budget)
+	out, err := spec.ex.Extract(bctx, env, items)
+	cancel()
 	if err != nil {
+		if be := extractors.OutOfBudget(bctx); be != nil && ctx.Err() == nil {
+			// An extractor that gave up on the whole load when time ran
+			// out: nothing of it is landed.
+			return fmt.Errorf("extractor %s: the time budget of %s ran out (raise extractors.%s.timeout in project.yaml): %w", n.Name, be.Budget, n.Name, err)
+		}
 		return err
+	}
+	if out == nil {
+		return fmt.Errorf("extractor %s returned no result and no error", n.Name)
+	}
+	for name := range out.Rows {
+		if !slices.ContainsFunc(tables, func(t extractors.Table) bool { return t.Name == name }) {
+			// Rows the landing would silently leave behind.
+			return fmt.Errorf("extractor %s returned rows for %s, which is not one of its tables", n.Name, name)
+		}
 	}
 	if opts.SampleData {
 		// Invented responses must never pass for measurements downstream.
@@ -317,6 +432,43 @@ func (p *Project) runExtract(ctx context.Context, wh warehouse.Warehouse, n *Nod
 		res.Message = fmt.Sprintf("%s; %d of %d items failed, see %s", res.Message, len(out.Errors), len(items), p.dialect.RelationSQL(relOf(errorsTable)))
 	}
 	return nil
+}
+
+// replayEnv is the environment of an extractor in a replay: its endpoint
+// variables (extractors.Endpointed) are the recorded ones, whatever env
+// says; a variable the recording does not hold was unset when recording.
+func replayEnv(env func(string) (string, bool), ex extractors.Extractor, recorded map[string]string) func(string) (string, bool) {
+	e, ok := ex.(extractors.Endpointed)
+	if !ok {
+		return env
+	}
+	names := e.EndpointVars()
+	return func(name string) (string, bool) {
+		if slices.Contains(names, name) {
+			v, ok := recorded[name]
+			return v, ok
+		}
+		return env(name)
+	}
+}
+
+// Endpoints returns the values of the extractors' endpoint variables
+// (extractors.Endpointed) that are set: a recording keeps them, so that its
+// replay asks the addresses it recorded.
+func (p *Project) Endpoints() map[string]string {
+	out := map[string]string{}
+	for _, n := range p.extracts {
+		e, ok := n.extract.ex.(extractors.Endpointed)
+		if !ok {
+			continue
+		}
+		for _, name := range e.EndpointVars() {
+			if v, ok := p.env(name); ok && strings.TrimSpace(v) != "" {
+				out[name] = v
+			}
+		}
+	}
+	return out
 }
 
 // extractItems reads the extractor's input rows from the warehouse.

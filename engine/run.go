@@ -82,6 +82,10 @@ type RunOptions struct {
 	HTTP      *http.Client
 	Replaying bool
 	Recording bool
+	// Endpoints are, in a replay, the extractors' endpoint variables as
+	// recorded (extractors.Endpointed; absent: unset, the defaults). They
+	// replace the environment's so the replay asks what was recorded.
+	Endpoints map[string]string
 	// SampleData marks replayed responses that were invented for offline
 	// runs: landed rows say so in their _source.
 	SampleData bool

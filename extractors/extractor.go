@@ -57,6 +57,11 @@ type Env struct {
 	Landing func(table string) string
 	// Strict turns item-level failures into a node error (--strict).
 	Strict bool
+	// Budget is the extraction's total time budget (extractors.NAME.timeout
+	// in project.yaml); the engine bounds Extract's context by it (see
+	// WithBudget), so an extractor only has to tell the items the budget
+	// cut off (OutOfBudget) from an interrupt. 0: no budget.
+	Budget time.Duration
 }
 
 // Result is what one extraction produced.
@@ -110,4 +115,34 @@ type Checker interface {
 type Finding struct {
 	OK   bool   // false: something must be fixed before the extractor can run well
 	Text string // e.g. "GITHUB_TOKEN is set: authenticated, 5,000 requests an hour"
+}
+
+// Setting is one key an extractor reads under extractors.NAME in
+// project.yaml.
+type Setting struct {
+	Name string
+	// Check reports what is wrong with a value as YAML decoded it (string,
+	// int, float64, bool, []any, map[string]any or nil), with ${VAR}
+	// references read from getenv; nil means usable. The message names the
+	// setting and says what it takes.
+	Check func(value any, getenv func(string) (string, bool)) error
+}
+
+// Configurable is implemented by extractors that read settings. The engine
+// checks the extractor's block of project.yaml against them when the
+// project loads: an unknown key or a refused value is an error there, with
+// its line and column, before anything runs. Settings of an extractor that
+// is not Configurable reach it unchecked.
+type Configurable interface {
+	Settings() []Setting
+}
+
+// Endpointed is implemented by extractors whose API addresses can be set
+// in the environment (e.g. GITHUB_API_URL). A recording keeps their values
+// and a replay uses those, whatever the replaying environment says, so a
+// recording replays the requests it holds.
+type Endpointed interface {
+	// EndpointVars names the environment variables that choose the
+	// extractor's API addresses.
+	EndpointVars() []string
 }

@@ -110,7 +110,7 @@ func (a *app) execute(ctx context.Context, spec execSpec) error {
 		if sess.Replaying() {
 			meta := sess.Meta()
 			recordedAt := meta.RecordedAt
-			opts.Replaying, opts.SampleData = true, meta.Sample
+			opts.Replaying, opts.SampleData, opts.Endpoints = true, meta.Sample, meta.Endpoints
 			opts.Now = func() time.Time { return recordedAt }
 			what := "recorded responses"
 			if meta.Sample {
@@ -119,6 +119,7 @@ func (a *app) execute(ctx context.Context, spec execSpec) error {
 			fmt.Fprintf(a.stdout, "%s  Replaying %s from %s, clock set to %s\n", start.Format("15:04:05"), what, spec.extract.replay, recordedAt.Format(time.RFC3339))
 		} else {
 			opts.Recording = true
+			sess.SetEndpoints(p.Endpoints())
 			fmt.Fprintf(a.stdout, "%s  Recording HTTP exchanges into %s\n", start.Format("15:04:05"), spec.extract.record)
 		}
 	}

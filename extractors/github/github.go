@@ -98,7 +98,11 @@ type Extractor struct {
 	resetSlack time.Duration
 }
 
-var _ extractors.Extractor = (*Extractor)(nil)
+var (
+	_ extractors.Extractor    = (*Extractor)(nil)
+	_ extractors.Configurable = (*Extractor)(nil)
+	_ extractors.Endpointed   = (*Extractor)(nil)
+)
 
 // New returns the GitHub extractor; it is an extractors.Factory's body:
 //
@@ -133,6 +137,22 @@ type settings struct {
 }
 
 var knownSettings = []string{"concurrency", "max_rate_limit_wait", "request_timeout"}
+
+// Settings implements extractors.Configurable: the engine checks
+// extractors.github in project.yaml against them when the project loads.
+func (e *Extractor) Settings() []extractors.Setting {
+	out := make([]extractors.Setting, len(knownSettings))
+	for i, k := range knownSettings {
+		out[i] = extractors.Setting{Name: k, Check: func(v any, getenv func(string) (string, bool)) error {
+			_, _, err := parseSettings(map[string]any{k: v}, getenv)
+			return err
+		}}
+	}
+	return out
+}
+
+// EndpointVars implements extractors.Endpointed.
+func (e *Extractor) EndpointVars() []string { return []string{"GITHUB_API_URL"} }
 
 func parseSettings(raw map[string]any, getenv func(string) (string, bool)) (settings, []string, error) {
 	s := settings{concurrency: defaultConcurrency, maxWait: defaultMaxWait}
@@ -339,7 +359,12 @@ func (e *Extractor) Extract(ctx context.Context, env extractors.Env, items []ext
 	for i, it := range items {
 		g.Go(func() error {
 			if gctx.Err() != nil {
-				return nil // another worker failed the node, or ctx was cancelled
+				// Another worker failed the node, ctx was cancelled, or the
+				// time budget ran out: only the last is this item's failure.
+				if be := extractors.OutOfBudget(gctx); be != nil {
+					itemErrs[i] = &extractors.ItemError{Item: itemKey(it), Err: be.Error()}
+				}
+				return nil
 			}
 			row, itemErr, nodeErr := r.repository(gctx, it)
 			if nodeErr != nil {
@@ -353,8 +378,8 @@ func (e *Extractor) Extract(ctx context.Context, env extractors.Env, items []ext
 		})
 	}
 	nodeErr := g.Wait()
-	if nodeErr == nil {
-		nodeErr = ctx.Err()
+	if nodeErr == nil && extractors.OutOfBudget(ctx) == nil {
+		nodeErr = ctx.Err() // interrupted; a budget that ran out is in the item errors
 	}
 
 	res := &extractors.Result{Rows: map[string][][]any{TableName: {}}, Source: Source}
@@ -480,6 +505,8 @@ func (r *run) repository(ctx context.Context, it extractors.Item) (row []any, it
 		switch {
 		case isNodeError(err):
 			return nil, "", err
+		case extractors.OutOfBudget(ctx) != nil:
+			return nil, extractors.OutOfBudget(ctx).Error(), nil
 		case ctx.Err() != nil:
 			return nil, "", ctx.Err() // cancelled, or another repository failed the node
 		}
@@ -491,6 +518,9 @@ func (r *run) repository(ctx context.Context, it extractors.Item) (row []any, it
 		var resp *gh.Response
 		var err error
 		repo, resp, err = r.gh.Repositories.Get(ctx, owner, name)
+		if err == nil {
+			err = checkRepository(resp, repo, owner, name)
+		}
 		return resp, err
 	})
 	if err != nil {
@@ -585,7 +615,10 @@ func (r *run) countPulls(ctx context.Context, owner, name, full string) (any, er
 			State: "open", ListOptions: gh.ListOptions{PerPage: 1},
 		})
 		if err == nil {
-			n = r.countFromPages(resp, len(prs), full, "open_pull_requests")
+			err = checkList(resp, prs, "pull requests", func(pr *gh.PullRequest) bool { return pr.Number != nil })
+		}
+		if err == nil {
+			n, err = r.countFromPages(resp, len(prs), full, "open_pull_requests")
 		}
 		return resp, err
 	})
@@ -600,9 +633,12 @@ func (r *run) countContributors(ctx context.Context, owner, name, full string) (
 		cs, resp, err := r.gh.Repositories.ListContributors(ctx, owner, name, &gh.ListContributorsOptions{
 			Anon: "true", ListOptions: gh.ListOptions{PerPage: 1},
 		})
+		if err == nil && resp.StatusCode != http.StatusNoContent {
+			err = checkList(resp, cs, "contributors", func(c *gh.Contributor) bool { return c.Contributions != nil })
+		}
 		if err == nil {
 			// An empty repository answers 204 No Content: zero contributors.
-			n = r.countFromPages(resp, len(cs), full, "contributors")
+			n, err = r.countFromPages(resp, len(cs), full, "contributors")
 		}
 		return resp, err
 	})
@@ -618,16 +654,19 @@ func (r *run) countContributors(ctx context.Context, owner, name, full string) (
 	return n, err
 }
 
-func (r *run) countFromPages(resp *gh.Response, items int, full, column string) any {
+func (r *run) countFromPages(resp *gh.Response, items int, full, column string) (any, error) {
 	switch {
 	case resp.LastPage > 0:
-		return int64(resp.LastPage)
+		return int64(resp.LastPage), nil
 	case resp.NextPage > 0:
 		// A next page without a last one: the total is unknown.
 		r.logf("github: %s: GitHub sent no last page for %s; it is null", full, column)
-		return nil
+		return nil, nil
+	case items > 1:
+		// per_page=1: more than one entry on a page is not GitHub's answer.
+		return nil, &shapeError{resp: resp, msg: fmt.Sprintf("%d entries on a page of 1", items)}
 	default:
-		return int64(items)
+		return int64(items), nil
 	}
 }
 
@@ -639,6 +678,9 @@ func (r *run) latestRelease(ctx context.Context, owner, name string) (*gh.Reposi
 		var resp *gh.Response
 		var err error
 		rel, resp, err = r.gh.Repositories.GetLatestRelease(ctx, owner, name)
+		if err == nil && (rel.TagName == nil || *rel.TagName == "") {
+			err = &shapeError{resp: resp, msg: "not a release: it has no tag_name"}
+		}
 		return resp, err
 	})
 	var er *gh.ErrorResponse
@@ -655,6 +697,10 @@ func (r *run) commitActivity(ctx context.Context, owner, name string) (weeks []*
 		var resp *gh.Response
 		var err error
 		weeks, resp, err = r.gh.Repositories.ListCommitActivity(ctx, owner, name)
+		if err == nil && resp.StatusCode != http.StatusNoContent {
+			// 204: an empty repository, no activity.
+			err = checkWeeks(resp, weeks)
+		}
 		return resp, err
 	})
 	var acc *gh.AcceptedError

@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"regexp"
 	"strconv"
 	"strings"
 	"testing"
@@ -449,7 +450,7 @@ func TestTimeoutRetriedThenItemError(t *testing.T) {
 		t.Errorf("contributors asked %d times, want %d", n, e.httpTries)
 	}
 	if len(res.Errors) != 1 || res.Errors[0].Item != "apache/airflow" ||
-		!strings.Contains(res.Errors[0].Err, "contributors: ") || !strings.Contains(res.Errors[0].Err, "no answer within 40ms (gave up after 4 attempts)") {
+		!strings.Contains(res.Errors[0].Err, "contributors: ") || !regexp.MustCompile(`no answer after \d+ms \(request_timeout 40ms\) \(gave up after 4 attempts\)`).MatchString(res.Errors[0].Err) {
 		t.Fatalf("errors %+v", res.Errors)
 	}
 	checkRows(t, res.Rows[TableName], wantRows()[1:2])

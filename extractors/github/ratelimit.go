@@ -105,6 +105,12 @@ func (r *run) do(ctx context.Context, call func() (*gh.Response, error)) error {
 			if wait > r.maxWait || waits >= 2 {
 				return &rateLimitError{reset: reset, wait: wait, maxWait: r.maxWait, limit: limit, mode: r.mode, token: r.hasToken}
 			}
+			if dl, ok := ctx.Deadline(); ok && !r.noWait && wait > time.Until(dl) {
+				// Sleeping would only end with the time budget: this
+				// repository fails now, and the rows collected so far land.
+				return fmt.Errorf("GitHub API rate limit exhausted (%s) until %s, %s from now, after the extractor's time budget runs out (%s left): run again after the reset, or raise extractors.github.timeout",
+					r.mode, reset.UTC().Format(time.RFC3339), wait.Round(time.Second), time.Until(dl).Round(time.Second))
+			}
 			r.noteWait(reset, wait)
 			if wait > 0 && !r.noWait {
 				if err := sleep(ctx, wait); err != nil {

@@ -6,9 +6,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"mime"
 	"net"
 	"net/http"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -160,6 +162,36 @@ func (m *meter) snapshot() (requests, notModified int64, remaining, limit string
 // maxBody bounds a buffered response; GitHub's answers here are a few KB.
 const maxBody = 32 << 20
 
+// checkMediaType refuses a successful answer that is not JSON: a proxy, a
+// captive portal or a GITHUB_API_URL pointing at a web page answers 200
+// with HTML, which go-github would report as a cryptic decoding error (or,
+// empty, not at all).
+func checkMediaType(resp *http.Response, body []byte) error {
+	if resp.StatusCode < 200 || resp.StatusCode > 299 || len(bytes.TrimSpace(body)) == 0 {
+		return nil
+	}
+	ct := resp.Header.Get("Content-Type")
+	mt, _, _ := mime.ParseMediaType(ct)
+	html := mt == "text/html" || mt == "application/xhtml+xml" || bytes.HasPrefix(bytes.TrimSpace(body), []byte("<"))
+	if !html && mt != "text/xml" && mt != "application/xml" {
+		return nil
+	}
+	if ct == "" {
+		ct = "none"
+	}
+	return fmt.Errorf("GitHub answered %s with a page that is not JSON (Content-Type %s): %s; is GITHUB_API_URL the API's address, or is a proxy in between?",
+		resp.Status, ct, snippet(body))
+}
+
+// snippet is the start of a body, for messages.
+func snippet(body []byte) string {
+	s := strings.Join(strings.Fields(string(body)), " ")
+	if len(s) > 120 {
+		s = s[:120] + "..."
+	}
+	return s
+}
+
 // retryTransport retries server errors (5xx) and timeouts with jittered
 // exponential backoff, a bounded number of times. 4xx answers are final:
 // asking again would get the same answer (rate limits have their own
@@ -224,10 +256,22 @@ func (t *retryTransport) once(req *http.Request) (*http.Response, error) {
 		var ne net.Error
 		return errors.Is(ctx.Err(), context.DeadlineExceeded) || (errors.As(err, &ne) && ne.Timeout())
 	}
+	// Timeouts report the time waited, which a cancelled or shortened
+	// context can make shorter than the setting.
+	start := time.Now()
+	waited := func() string {
+		el := time.Since(start)
+		if el >= time.Second {
+			el = el.Round(100 * time.Millisecond)
+		} else {
+			el = el.Round(time.Millisecond)
+		}
+		return fmt.Sprintf("%s (request_timeout %s)", el, t.timeout)
+	}
 	resp, err := t.next.RoundTrip(req.Clone(ctx))
 	if err != nil {
 		if timedOut(err) {
-			return nil, &retryableError{fmt.Sprintf("no answer within %s", t.timeout)}
+			return nil, &retryableError{"no answer after " + waited()}
 		}
 		return nil, backoff.Permanent(err)
 	}
@@ -235,12 +279,15 @@ func (t *retryTransport) once(req *http.Request) (*http.Response, error) {
 	resp.Body.Close()
 	if err != nil {
 		if timedOut(err) {
-			return nil, &retryableError{fmt.Sprintf("no complete answer within %s", t.timeout)}
+			return nil, &retryableError{"no complete answer after " + waited()}
 		}
 		return nil, backoff.Permanent(err)
 	}
 	if len(body) > maxBody {
-		return nil, backoff.Permanent(fmt.Errorf("response larger than %d bytes", maxBody))
+		return nil, backoff.Permanent(fmt.Errorf("GitHub answered %s with more than %d bytes; GitHub's answers here are a few KB: is GITHUB_API_URL the API?", resp.Status, maxBody))
+	}
+	if err := checkMediaType(resp, body); err != nil {
+		return nil, backoff.Permanent(err)
 	}
 	resp.Body = io.NopCloser(bytes.NewReader(body))
 	resp.ContentLength = int64(len(body))

@@ -10,6 +10,7 @@ import (
 	"bytes"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"net/url"
 	"os"
@@ -37,6 +38,12 @@ type Meta struct {
 	Sample bool `yaml:"sample"`
 	// Note says where the responses come from.
 	Note string `yaml:"note,omitempty"`
+	// Endpoints are the environment variables that chose the extractors'
+	// API addresses when recording (GITHUB_API_URL, PYPISTATS_API_URL, ...),
+	// the set ones only. A replay points the extractors at them whatever
+	// its own environment says; absent ones (and a recording made before
+	// this field existed) mean the defaults.
+	Endpoints map[string]string `yaml:"endpoints,omitempty"`
 }
 
 // Session is a recording or a replay in progress.
@@ -115,6 +122,16 @@ func Replay(dir string) (*Session, error) {
 func (s *Session) MarkSample(note string) {
 	s.meta.Sample = true
 	s.meta.Note = note
+}
+
+// SetEndpoints keeps the endpoint variables the recording is made with
+// (set before Close); see Meta.Endpoints.
+func (s *Session) SetEndpoints(vars map[string]string) {
+	if len(vars) == 0 {
+		s.meta.Endpoints = nil
+		return
+	}
+	s.meta.Endpoints = maps.Clone(vars)
 }
 
 // Client is the HTTP client extractors must use during the session.

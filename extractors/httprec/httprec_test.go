@@ -114,3 +114,42 @@ func TestRecordRefusesToOverwrite(t *testing.T) {
 		t.Errorf("Replay of an empty dir: %v", err)
 	}
 }
+
+// A recording keeps the endpoint variables it was made with; a replay
+// returns them, and a recording without them (older) returns none.
+func TestEndpointsKept(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "rec")
+	s, err := Record(dir, time.Date(2026, 11, 26, 9, 30, 0, 0, time.UTC), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	vars := map[string]string{"GITHUB_API_URL": "http://127.0.0.1:8080/api"}
+	s.SetEndpoints(vars)
+	vars["GITHUB_API_URL"] = "changed after" // SetEndpoints keeps its own copy
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	r, err := Replay(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := r.Meta().Endpoints; len(got) != 1 || got["GITHUB_API_URL"] != "http://127.0.0.1:8080/api" {
+		t.Errorf("replayed endpoints %v", got)
+	}
+
+	old := t.TempDir()
+	must := func(err error) {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	must(os.WriteFile(filepath.Join(old, MetaFile), []byte("recorded_at: 2026-11-24T06:00:00Z\nsample: true\n"), 0o644))
+	must(os.WriteFile(filepath.Join(old, cassetteName+".yaml"), []byte("---\nversion: 2\ninteractions: []\n"), 0o644))
+	r, err = Replay(old)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := r.Meta().Endpoints; got != nil {
+		t.Errorf("a recording without endpoints replays with %v", got)
+	}
+}

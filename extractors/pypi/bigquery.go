@@ -6,9 +6,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"net/http"
 	"os"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -20,6 +22,8 @@ import (
 	"google.golang.org/api/iterator"
 	"google.golang.org/api/option"
 	htransport "google.golang.org/api/transport/http"
+
+	"github.com/quarrydev/quarry/extractors"
 )
 
 // datasetPattern accepts "project.dataset" or "dataset". The dataset ends
@@ -296,6 +300,49 @@ func (b *bqRun) read(ctx context.Context, j *bqJob, each func(it *bigquery.RowIt
 	return processed, billed, nil
 }
 
+// The columns each query answers, by name and type: the client fills a
+// struct from the columns the answer has and leaves the others at zero, so
+// an answer without downloads would land zero downloads. The answer's
+// schema is checked before any row of it is used.
+var (
+	downloadsSchema = map[string]bigquery.FieldType{
+		"download_date": bigquery.DateFieldType,
+		"downloads":     bigquery.IntegerFieldType,
+	}
+	metadataSchema = map[string]bigquery.FieldType{
+		"package":                    bigquery.StringFieldType,
+		"latest_version":             bigquery.StringFieldType,
+		"latest_version_uploaded_at": bigquery.TimestampFieldType,
+		"requires_python":            bigquery.StringFieldType,
+		"license":                    bigquery.StringFieldType,
+		"summary":                    bigquery.StringFieldType,
+		"releases":                   bigquery.IntegerFieldType,
+	}
+)
+
+// checkSchema reports the columns of want that schema lacks or types
+// otherwise.
+func checkSchema(schema bigquery.Schema, want map[string]bigquery.FieldType) error {
+	got := map[string]bigquery.FieldType{}
+	for _, f := range schema {
+		got[strings.ToLower(f.Name)] = f.Type
+	}
+	var problems []string
+	for _, name := range slices.Sorted(maps.Keys(want)) {
+		t, ok := got[name]
+		switch {
+		case !ok:
+			problems = append(problems, "no column "+name)
+		case t != want[name]:
+			problems = append(problems, fmt.Sprintf("column %s is %s, not %s", name, t, want[name]))
+		}
+	}
+	if len(problems) > 0 {
+		return fmt.Errorf("the answer does not have the query's columns: %s", strings.Join(problems, ", "))
+	}
+	return nil
+}
+
 type downloadRow struct {
 	Day       civil.Date `bigquery:"download_date"`
 	Downloads int64      `bigquery:"downloads"`
@@ -357,6 +404,13 @@ func (b *bqRun) extract(ctx context.Context, concurrency int) error {
 	forEach(all, concurrency, func(j *bqJob) {
 		j.estimate, j.err = b.dryRun(ctx, j)
 	})
+	if be := extractors.OutOfBudget(ctx); be != nil {
+		// Nothing was run: every package is still to do.
+		for _, p := range b.pkgs {
+			b.addItemError(p, "pypi: bigquery: %v", be)
+		}
+		return nil
+	}
 	if err := ctx.Err(); err != nil {
 		return err
 	}
@@ -415,15 +469,28 @@ func (b *bqRun) extract(ctx context.Context, concurrency int) error {
 		var err error
 		if j.pkg != nil {
 			o.processed, o.billed, err = b.read(ctx, j, func(it *bigquery.RowIterator) error {
-				for {
+				seen := map[civil.Date]bool{}
+				for first := true; ; first = false {
 					var row downloadRow
 					err := it.Next(&row)
+					if first && (err == nil || err == iterator.Done) {
+						if err := checkSchema(it.Schema, downloadsSchema); err != nil {
+							return err
+						}
+					}
 					if err == iterator.Done {
 						return nil
 					}
 					if err != nil {
 						return err
 					}
+					switch {
+					case row.Downloads < 0:
+						return fmt.Errorf("the answer holds negative downloads (%d) on %s", row.Downloads, row.Day)
+					case seen[row.Day]:
+						return fmt.Errorf("the answer holds %s twice", row.Day)
+					}
+					seen[row.Day] = true
 					o.days = append(o.days, dayCount{
 						day:       time.Date(row.Day.Year, row.Day.Month, row.Day.Day, 0, 0, 0, 0, time.UTC),
 						downloads: row.Downloads,
@@ -433,14 +500,25 @@ func (b *bqRun) extract(ctx context.Context, concurrency int) error {
 		} else {
 			o.metas = map[string]*metadata{}
 			o.processed, o.billed, err = b.read(ctx, j, func(it *bigquery.RowIterator) error {
-				for {
+				for first := true; ; first = false {
 					var row metadataRow
 					err := it.Next(&row)
+					if first && (err == nil || err == iterator.Done) {
+						if err := checkSchema(it.Schema, metadataSchema); err != nil {
+							return err
+						}
+					}
 					if err == iterator.Done {
 						return nil
 					}
 					if err != nil {
 						return err
+					}
+					switch {
+					case row.Package == "":
+						return errors.New("the answer holds a row without package")
+					case row.Releases < 0:
+						return fmt.Errorf("the answer holds negative releases (%d) for %s", row.Releases, row.Package)
 					}
 					m := &metadata{
 						latestVersion:  row.LatestVersion.StringVal,
@@ -459,12 +537,15 @@ func (b *bqRun) extract(ctx context.Context, concurrency int) error {
 		mu.Lock()
 		defer mu.Unlock()
 		if err != nil {
+			if be := extractors.OutOfBudget(ctx); be != nil {
+				err = be // cut off, not failed
+			}
 			j.err = err
 			return
 		}
 		outcomes[j] = o
 	})
-	if err := ctx.Err(); err != nil {
+	if err := ctx.Err(); err != nil && extractors.OutOfBudget(ctx) == nil {
 		return err
 	}
 	for _, j := range todo {

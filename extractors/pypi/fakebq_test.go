@@ -53,6 +53,9 @@ type fakeBigQuery struct {
 	// quotaExceeded, as BigQuery does once a project's quota of query
 	// bytes is used up.
 	denyJobs bool
+	// mangle, when set, alters each result before it is served, to play a
+	// server whose answer is not the query's.
+	mangle func(kind string, res *fakeJobResult)
 
 	mu       sync.Mutex
 	calls    []string // "METHOD /path" as received, prefix stripped
@@ -478,6 +481,9 @@ func (f *fakeBigQuery) execute(w http.ResponseWriter, api string, dryRun bool, l
 	default:
 		f.problem(w, "unexpected query:\n%s", wq.Query)
 		return q, nil, false
+	}
+	if f.mangle != nil {
+		f.mangle(q.Kind, res)
 	}
 	return q, res, true
 }

@@ -79,8 +79,10 @@ const (
 )
 
 var (
-	_ extractors.Extractor = (*Extractor)(nil)
-	_ extractors.Factory   = Factory
+	_ extractors.Extractor    = (*Extractor)(nil)
+	_ extractors.Configurable = (*Extractor)(nil)
+	_ extractors.Endpointed   = (*Extractor)(nil)
+	_ extractors.Factory      = Factory
 )
 
 // Extractor implements extractors.Extractor for PyPI. Use New (the zero
@@ -129,6 +131,30 @@ func (e *Extractor) Tables() []extractors.Table {
 			{Name: "releases", Type: "bigint"},
 		}},
 	}
+}
+
+// settingNames are the keys of extractors.pypi in project.yaml.
+var settingNames = []string{"backend", "lookback_days", "maximum_bytes_billed"}
+
+// Settings implements extractors.Configurable: the engine checks
+// extractors.pypi in project.yaml against them when the project loads.
+func (e *Extractor) Settings() []extractors.Setting {
+	out := make([]extractors.Setting, len(settingNames))
+	for i, k := range settingNames {
+		out[i] = extractors.Setting{Name: k, Check: func(v any, getenv func(string) (string, bool)) error {
+			cfg, err := loadConfig(map[string]any{k: v}, getenv)
+			if err == nil && k == "backend" {
+				_, _, err = chooseBackend(cfg.backend, getenv)
+			}
+			return err
+		}}
+	}
+	return out
+}
+
+// EndpointVars implements extractors.Endpointed.
+func (e *Extractor) EndpointVars() []string {
+	return []string{"PYPISTATS_API_URL", "BIGQUERY_API_ENDPOINT"}
 }
 
 // Backend names, as in the "backend" setting.
@@ -259,7 +285,7 @@ func chooseBackend(setting string, getenv func(string) (string, bool)) (backend,
 		return setting, "set in project.yaml", nil
 	case backendAuto:
 	default:
-		return "", "", fmt.Errorf("pypi: unknown backend %q (want auto, bigquery or pypistats)", setting)
+		return "", "", fmt.Errorf("extractors.pypi.backend: unknown backend %q (want auto, bigquery or pypistats)", setting)
 	}
 	if lookup(getenv, "GOOGLE_CLOUD_PROJECT") == "" {
 		return backendPypistats, "GOOGLE_CLOUD_PROJECT is not set", nil
@@ -321,7 +347,7 @@ func loadConfig(settings map[string]any, getenv func(string) (string, bool)) (co
 				return cfg, err
 			}
 			if n < 1 || n > 36600 {
-				return cfg, fmt.Errorf("pypi: lookback_days must be between 1 and 36600, got %d", n)
+				return cfg, fmt.Errorf("extractors.pypi.lookback_days must be between 1 and 36600, got %d", n)
 			}
 			cfg.lookbackDays = int(n)
 		case "maximum_bytes_billed":
@@ -330,9 +356,13 @@ func loadConfig(settings map[string]any, getenv func(string) (string, bool)) (co
 				return cfg, err
 			}
 			if n < 1 {
-				return cfg, fmt.Errorf("pypi: maximum_bytes_billed must be a positive number of bytes, got %d", n)
+				return cfg, fmt.Errorf("extractors.pypi.maximum_bytes_billed must be a positive number of bytes, got %d", n)
 			}
 			cfg.maxBytes = n
+		default:
+			// The engine refuses these when the project loads; this is for
+			// callers that build an Env themselves.
+			return cfg, fmt.Errorf("extractors.pypi: unknown setting %q (known: %s)", key, strings.Join(settingNames, ", "))
 		}
 	}
 	return cfg, nil
@@ -349,7 +379,7 @@ func settingString(key string, raw any, getenv func(string) (string, bool)) (str
 	case string:
 		return strings.TrimSpace(expand(v, getenv)), nil
 	default:
-		return "", fmt.Errorf("pypi: setting %s must be a string, got %T", key, raw)
+		return "", fmt.Errorf("extractors.pypi.%s must be a string, got %v", key, raw)
 	}
 }
 
@@ -363,23 +393,23 @@ func settingInt(key string, raw any, getenv func(string) (string, bool)) (int64,
 		return v, nil
 	case uint64:
 		if v > 1<<62 {
-			return 0, fmt.Errorf("pypi: setting %s is too large", key)
+			return 0, fmt.Errorf("extractors.pypi.%s is too large", key)
 		}
 		return int64(v), nil
 	case float64:
 		if v != float64(int64(v)) {
-			return 0, fmt.Errorf("pypi: setting %s must be a whole number, got %v", key, v)
+			return 0, fmt.Errorf("extractors.pypi.%s must be a whole number, got %v", key, v)
 		}
 		return int64(v), nil
 	case string:
 		s := strings.ReplaceAll(strings.TrimSpace(expand(v, getenv)), "_", "")
 		n, err := strconv.ParseInt(s, 10, 64)
 		if err != nil {
-			return 0, fmt.Errorf("pypi: setting %s must be a whole number, got %q", key, v)
+			return 0, fmt.Errorf("extractors.pypi.%s must be a whole number, got %q", key, v)
 		}
 		return n, nil
 	default:
-		return 0, fmt.Errorf("pypi: setting %s must be a whole number, got %T", key, raw)
+		return 0, fmt.Errorf("extractors.pypi.%s must be a whole number, got %v", key, raw)
 	}
 }
 

@@ -6,9 +6,13 @@ import (
 	"crypto/rsa"
 	"crypto/x509"
 	"encoding/pem"
+	"maps"
 	"net"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"testing"
@@ -204,5 +208,86 @@ func TestParseDuration(t *testing.T) {
 		if _, err := parseDuration(in); err == nil {
 			t.Errorf("parseDuration(%q) accepted", in)
 		}
+	}
+}
+
+// A login that fails reports the time it actually waited and the setting
+// that bounded it, not gosnowflake's "timeout after 5m0s" whatever the
+// wait: against a listener that accepts and never answers, login_timeout
+// ends it; against a closed port, the driver's retries do.
+func TestLoginFailureReportsTheWait(t *testing.T) {
+	t.Parallel()
+	base := map[string]string{"account": "acct", "user": "u", "password": "pw", "warehouse": "wh", "database": "db",
+		"host": "127.0.0.1", "protocol": "http", "disable_telemetry": "true"}
+	with := func(kv ...string) map[string]string {
+		m := maps.Clone(base)
+		for i := 0; i+1 < len(kv); i += 2 {
+			m[kv[i]] = kv[i+1]
+		}
+		return m
+	}
+
+	silent, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { silent.Close() }) // the subtests run after this function returns
+	go func() {
+		var held []net.Conn // accepted, never answered
+		defer func() {
+			for _, c := range held {
+				c.Close()
+			}
+		}()
+		for {
+			c, err := silent.Accept()
+			if err != nil {
+				return
+			}
+			held = append(held, c)
+		}
+	}()
+	closed, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	closedPort := closed.Addr().(*net.TCPAddr).Port
+	closed.Close()
+
+	unavailable := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.WriteHeader(http.StatusServiceUnavailable)
+	}))
+	t.Cleanup(unavailable.Close)
+	unavailablePort := unavailable.Listener.Addr().(*net.TCPAddr).Port
+
+	for _, tc := range []struct {
+		name     string
+		settings map[string]string
+		want     *regexp.Regexp
+		max      time.Duration
+	}{
+		{"never answers", with("port", strconv.Itoa(silent.Addr().(*net.TCPAddr).Port), "login_timeout", "1500ms"),
+			regexp.MustCompile(`: no login after 1\.[5-9]s: login_timeout \(1\.5s\) ran out; check host, port and network, or raise login_timeout`), 5 * time.Second},
+		{"closed port", with("port", strconv.Itoa(closedPort), "login_timeout", "20s", "max_retry_count", "1"),
+			regexp.MustCompile(`: gave up after [0-9.]+m?s \(the driver retries up to max_retry_count=1 times within login_timeout=20s\): .*connection refused`), 15 * time.Second},
+		{"503 to every attempt", with("port", strconv.Itoa(unavailablePort), "login_timeout", "20s", "max_retry_count", "1"),
+			regexp.MustCompile(`: gave up after [0-9.]+m?s \(the driver retries up to max_retry_count=1 times within login_timeout=20s\): no success in 2 attempts\. HTTP Status: 503\.$`), 15 * time.Second},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			start := time.Now()
+			_, err := Open(context.Background(), Options{Target: "prod", Settings: tc.settings})
+			el := time.Since(start)
+			if err == nil {
+				t.Fatal("connected")
+			}
+			if !tc.want.MatchString(err.Error()) || strings.Contains(err.Error(), "5m0s") {
+				t.Errorf("err = %v\nwant %s", err, tc.want)
+			}
+			if el > tc.max {
+				t.Errorf("took %s", el)
+			}
+			t.Logf("%s: %v", el, err)
+		})
 	}
 }

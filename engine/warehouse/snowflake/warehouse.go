@@ -27,9 +27,12 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net"
+	"regexp"
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 
 	sf "github.com/snowflakedb/gosnowflake"
 
@@ -71,11 +74,84 @@ func OpenConfig(ctx context.Context, cfg *Config, threads int) (*Warehouse, erro
 	db := sql.OpenDB(sf.NewConnector(sf.SnowflakeDriver{}, cfg.Driver))
 	db.SetMaxIdleConns(max(threads, 1) + 1)
 	w := &Warehouse{db: db, cfg: cfg, schemas: map[string]bool{}}
-	if err := db.PingContext(w.tag(ctx)); err != nil {
+	// gosnowflake's login_timeout bounds only the sleeps between its
+	// retries, not the attempts themselves (each may wait client_timeout,
+	// 15 minutes by default), and its message quotes login_timeout whatever
+	// the time spent. The login is bounded here by login_timeout as a
+	// whole, and a failure reports the time actually waited.
+	login := effectiveLoginTimeout(cfg.Driver)
+	lctx, cancel := context.WithTimeout(ctx, login)
+	defer cancel()
+	start := time.Now()
+	if err := db.PingContext(w.tag(lctx)); err != nil {
 		db.Close()
-		return nil, fmt.Errorf("connect to snowflake account %s as %s: %w", cfg.Driver.Account, cfg.Driver.User, err)
+		return nil, fmt.Errorf("connect to snowflake account %s as %s: %w", cfg.Driver.Account, cfg.Driver.User,
+			loginFailure(ctx, lctx, err, time.Since(start), cfg.Driver))
 	}
 	return w, nil
+}
+
+// gosnowflake's defaults (unexported there) for the settings that bound a
+// login.
+const (
+	driverLoginTimeout  = 300 * time.Second
+	driverMaxRetryCount = 7
+)
+
+func effectiveLoginTimeout(d sf.Config) time.Duration {
+	if d.LoginTimeout > 0 {
+		return d.LoginTimeout
+	}
+	return driverLoginTimeout
+}
+
+// driverTimeout is gosnowflake's message when it stops retrying; "after"
+// names login_timeout, not the time spent, so it is rewritten.
+var driverTimeout = regexp.MustCompile(`timeout after \S+ and (\d+) attempts\.( HTTP Status: \d+\.)?( Hanging\?)?`)
+
+// loginError is a failed login, described with the time it took.
+type loginError struct {
+	msg string
+	err error
+}
+
+func (e *loginError) Error() string { return e.msg }
+func (e *loginError) Unwrap() error { return e.err }
+
+// loginFailure describes a failed login: how long it waited and which
+// setting ended it.
+func loginFailure(ctx, lctx context.Context, err error, waited time.Duration, d sf.Config) error {
+	if ctx.Err() != nil {
+		return err // interrupted: not the settings' doing
+	}
+	if waited >= time.Second {
+		waited = waited.Round(100 * time.Millisecond)
+	} else {
+		waited = waited.Round(time.Millisecond)
+	}
+	login := effectiveLoginTimeout(d)
+	retries := d.MaxRetryCount
+	if retries == 0 {
+		retries = driverMaxRetryCount
+	}
+	cause := driverTimeout.ReplaceAllStringFunc(err.Error(), func(m string) string {
+		sub := driverTimeout.FindStringSubmatch(m)
+		return "no success in " + sub[1] + " attempts." + sub[2]
+	})
+	if errors.Is(lctx.Err(), context.DeadlineExceeded) {
+		msg := fmt.Sprintf("no login after %s: login_timeout (%s) ran out; check host, port and network, or raise login_timeout under the target (or SNOWFLAKE_LOGIN_TIMEOUT)",
+			waited, login)
+		if !errors.Is(err, context.DeadlineExceeded) {
+			msg += ": " + cause // the last attempt's failure says more than the deadline
+		}
+		return &loginError{err: err, msg: msg}
+	}
+	var ne net.Error
+	if !driverTimeout.MatchString(err.Error()) && !errors.As(err, &ne) {
+		return err // an answer, such as wrong credentials: no retries involved
+	}
+	return &loginError{err: err, msg: fmt.Sprintf("gave up after %s (the driver retries up to max_retry_count=%d times within login_timeout=%s): %s",
+		waited, retries, login, cause)}
 }
 
 // Close ends every session.
