@@ -396,7 +396,11 @@ func (p *Project) parseModel(n *Node, diags *diag.List) (*renderer, bool) {
 		}
 	}
 	for _, f := range p.macroFuncs {
-		funcs[f] = p.funcs[f]
+		// Built-ins (printf, len, ...) are not in p.funcs: text/template
+		// has them already, and a nil entry would fail the whole parse.
+		if fn, ok := p.funcs[f]; ok {
+			funcs[f] = fn
+		}
 	}
 	t := template.New(n.Path).Funcs(funcs)
 	for name, tree := range p.macros {
