@@ -5,6 +5,7 @@ import (
 	"text/template/parse"
 
 	"github.com/quarrydev/quarry/engine/dag"
+	"github.com/quarrydev/quarry/engine/secret"
 	"github.com/quarrydev/quarry/engine/warehouse"
 )
 
@@ -81,6 +82,7 @@ type Project struct {
 	macros      map[string]*parse.Tree // define blocks from macros/, by name
 	macroFuncs  []string               // functions the macros call
 	env         func(string) (string, bool)
+	secrets     secret.Values // values of the secret-looking variables, never to be written
 	dialect     warehouse.Dialect
 
 	tests          map[string]*Node // by test name
