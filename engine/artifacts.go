@@ -148,6 +148,11 @@ func (p *Project) writeArtifact(name string, v any) error {
 	if err != nil {
 		return fmt.Errorf("write %s: %w", name, err)
 	}
+	// Descriptions, configs, test arguments and error messages all end up
+	// here: none may carry a secret's value.
+	if err := p.refuseSecretValue(string(b), name); err != nil {
+		return fmt.Errorf("not writing target/%s: %w", name, err)
+	}
 	tmp, err := os.CreateTemp(dir, name+".*")
 	if err != nil {
 		return fmt.Errorf("write %s: %w", name, err)

@@ -124,6 +124,43 @@ func (p *Project) compileAll() {
 	}
 }
 
+// refuseCompiledSecrets fails the compile of every model or test whose SQL
+// would contain the value of a secret-looking environment variable, however
+// it got there (a var holding it, a sprig function rebuilding it, the file
+// itself): that SQL would be written to target/ and sent to the warehouse.
+func (p *Project) refuseCompiledSecrets(diags *diag.List) {
+	for _, n := range p.Nodes {
+		if n.Type != Model && n.Type != Test {
+			continue
+		}
+		name, _ := p.secrets.Find(n.Compiled)
+		if name == "" {
+			continue
+		}
+		line, col := 0, 0
+		how := "the template builds it"
+		if _, i := p.secrets.Find(n.Raw); i >= 0 {
+			line, col = diag.LineCol(n.Raw, i)
+			how = "the file itself holds it"
+		}
+		diags.Add(n.Path, line, col, "the compiled SQL of %s %s would contain the value of environment variable %s, whose name looks like a secret's (%s); "+
+			"nothing was written: secrets must never reach compiled SQL or target/, put them in the target's connection settings (${%s} in project.yaml)",
+			n.Type, n.Name, name, how, name)
+	}
+}
+
+// refuseSecretValue returns an error when text holds the value of a
+// secret-looking environment variable; via says where text comes from. The
+// error names the variable, never the value.
+func (p *Project) refuseSecretValue(text, via string) error {
+	name, _ := p.secrets.Find(text)
+	if name == "" {
+		return nil
+	}
+	return fmt.Errorf("%s holds the value of environment variable %s, whose name looks like a secret's: secrets must never reach compiled SQL or target/; "+
+		"put them in the target's connection settings (${%s} in project.yaml), and pass only non-secret values with --vars", via, name, name)
+}
+
 // compile replaces the placeholders in rendered SQL with relation names and
 // inlines the ephemeral models it depends on as common table expressions.
 //
@@ -284,6 +321,10 @@ func (p *Project) Recompile(n *Node, incremental bool) error {
 	if err := diags.Err(); err != nil {
 		return err
 	}
-	n.Compiled = p.compile(n, out, nil)
+	compiled := p.compile(n, out, nil)
+	if err := p.refuseSecretValue(compiled, "the compiled SQL"); err != nil {
+		return fmt.Errorf("%s: %w", n.Path, err)
+	}
+	n.Compiled = compiled
 	return nil
 }

@@ -28,6 +28,10 @@ type Options struct {
 	Threads int            // --threads; 0 means QUARRY_THREADS, then the target's
 	Vars    map[string]any // --vars, overriding project.yaml vars
 	Env     func(string) (string, bool)
+	// Environ lists the environment as KEY=value pairs; nil means
+	// os.Environ. The values of the variables whose names look secret are
+	// refused wherever they would reach compiled SQL or target/.
+	Environ func() []string
 	// Extractors are the extractors this binary has, by name.
 	Extractors map[string]extractors.Factory
 }
@@ -37,6 +41,13 @@ func (o Options) lookupEnv(name string) (string, bool) {
 		return o.Env(name)
 	}
 	return os.LookupEnv(name)
+}
+
+func (o Options) environ() []string {
+	if o.Environ != nil {
+		return o.Environ()
+	}
+	return os.Environ()
 }
 
 // Target is the warehouse a run writes to.

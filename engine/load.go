@@ -16,9 +16,11 @@ import (
 	"sync"
 	"text/template"
 	"text/template/parse"
+	"time"
 
 	"github.com/quarrydev/quarry/engine/dag"
 	"github.com/quarrydev/quarry/engine/diag"
+	"github.com/quarrydev/quarry/engine/secret"
 	"github.com/quarrydev/quarry/engine/warehouse"
 )
 
@@ -115,7 +117,7 @@ func Load(opts Options, adapters map[string]Adapter) (*Project, error) {
 		Dir: opts.Dir, Name: pc.Name, Target: pc.Target, Threads: pc.Threads, Vars: pc.Vars,
 		Nodes: map[string]*Node{}, Graph: dag.New(),
 		byName: map[string]*Node{}, sources: map[string]*Node{},
-		seedsSchema: pc.SeedsSchema, folders: pc.Models, env: opts.lookupEnv,
+		seedsSchema: pc.SeedsSchema, folders: pc.Models, env: opts.lookupEnv, secrets: secret.FromEnviron(opts.environ()),
 		dialect: adapter.Dialect, testsSchema: pc.TestsSchema,
 		tests: map[string]*Node{}, testPos: map[*Node]pos{},
 	}
@@ -138,6 +140,10 @@ func Load(opts Options, adapters map[string]Adapter) (*Project, error) {
 		return nil, err
 	}
 	p.compileAll()
+	p.refuseCompiledSecrets(diags)
+	if err := diags.Err(); err != nil {
+		return nil, err
+	}
 	return p, nil
 }
 
@@ -428,11 +434,8 @@ func (r *renderer) render(incremental bool) (string, error) {
 func (r *renderer) renderData(data TemplateData) (string, error) {
 	r.refs, r.sources, r.missing = nil, nil, nil
 	data.Target.Name, data.Target.Type = r.p.Target.Name, r.p.Target.Type
-	var b strings.Builder
-	if err := r.node.tmpl.Funcs(r.funcs()).Execute(&b, data); err != nil {
-		return "", err
-	}
-	return b.String(), nil
+	b := newBudget(time.Now())
+	return b.execute(r.node.tmpl.Funcs(r.funcs(b)), data)
 }
 
 func (p *Project) reportMissing(n *Node, m missingCall, diags *diag.List) {

@@ -185,6 +185,11 @@ func (p *Project) WriteCompiled(n *Node) error {
 }
 
 func (p *Project) writeSQL(rel, sql string) error {
+	// The compile refuses such SQL already; this is the last line of
+	// defence for everything written under target/compiled.
+	if err := p.refuseSecretValue(sql, "the compiled SQL"); err != nil {
+		return fmt.Errorf("not writing %s: %w", rel, err)
+	}
 	dst := filepath.Join(p.Dir, filepath.FromSlash(rel))
 	if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
 		return fmt.Errorf("write compiled SQL: %w", err)

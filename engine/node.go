@@ -5,6 +5,7 @@ import (
 	"text/template/parse"
 
 	"github.com/quarrydev/quarry/engine/dag"
+	"github.com/quarrydev/quarry/engine/secret"
 	"github.com/quarrydev/quarry/engine/warehouse"
 )
 
@@ -82,6 +83,7 @@ type Project struct {
 	macroFuncs  []string               // functions the macros call
 	macroSrc    map[string]string      // macro files' text, by path, to locate the SQL they render
 	env         func(string) (string, bool)
+	secrets     secret.Values // values of the secret-looking variables, never to be written
 	dialect     warehouse.Dialect
 
 	tests          map[string]*Node // by test name

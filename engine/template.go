@@ -14,6 +14,7 @@ import (
 	"github.com/Masterminds/sprig/v3"
 
 	"github.com/quarrydev/quarry/engine/diag"
+	"github.com/quarrydev/quarry/engine/secret"
 	"github.com/quarrydev/quarry/engine/warehouse"
 )
 
@@ -27,10 +28,6 @@ const (
 	phEnd    = "\x00"
 )
 
-// secretWords are parts of environment variable names env_var refuses: a
-// secret must never reach compiled SQL or target/.
-var secretWords = []string{"PASSWORD", "TOKEN", "SECRET", "KEY", "CREDENTIALS"}
-
 // baseFuncs returns the template functions every model and macro sees:
 // sprig's hermetic map (which has no env/expandenv) plus quarry's own, bound
 // per model before execution.
@@ -38,8 +35,9 @@ func baseFuncs() template.FuncMap {
 	f := sprig.HermeticTxtFuncMap()
 	delete(f, "env")
 	delete(f, "expandenv")
+	checkedGenerators(f)
 	unbound := func(...any) (string, error) { return "", fmt.Errorf("not available here") }
-	for _, name := range []string{"ref", "source", "config", "var", "env_var", "this", "is_incremental"} {
+	for _, name := range []string{"ref", "source", "config", "var", "env_var", "this", "is_incremental", fnLoop, fnEnter, fnLeave} {
 		f[name] = unbound
 	}
 	return f
@@ -102,8 +100,9 @@ type missingCall struct {
 	args []string
 }
 
-func (r *renderer) funcs() template.FuncMap {
-	return template.FuncMap{
+func (r *renderer) funcs(b *budget) template.FuncMap {
+	f := b.funcs()
+	maps.Copy(f, template.FuncMap{
 		"ref":            r.ref,
 		"source":         r.source,
 		"config":         r.configFn,
@@ -111,7 +110,8 @@ func (r *renderer) funcs() template.FuncMap {
 		"env_var":        r.envVar,
 		"this":           func() string { return phThis + phEnd },
 		"is_incremental": func() bool { return r.incr },
-	}
+	})
+	return f
 }
 
 func (r *renderer) ref(name string) string {
@@ -152,7 +152,7 @@ func (r *renderer) configFn(kv ...any) (string, error) {
 
 func (r *renderer) varFn(name string, def ...any) (any, error) {
 	if v, ok := r.p.Vars[name]; ok {
-		return v, nil
+		return v, r.p.refuseSecretValue(fmt.Sprint(v), fmt.Sprintf("var %q", name))
 	}
 	if len(def) > 0 {
 		return def[0], nil
@@ -165,14 +165,12 @@ func (r *renderer) varFn(name string, def ...any) (any, error) {
 }
 
 func (r *renderer) envVar(name string, def ...string) (string, error) {
-	upper := strings.ToUpper(name)
-	for _, w := range secretWords {
-		if strings.Contains(upper, w) {
-			return "", fmt.Errorf("env_var refuses %q: names containing %s look like secrets, and secrets must never reach compiled SQL", name, w)
-		}
+	if w := secret.Word(name); w != "" {
+		return "", fmt.Errorf("env_var refuses %q: the name looks like a secret's (%s), and secrets must never reach compiled SQL or target/: "+
+			"pass non-secret values with --vars and read them with var; put secrets in the target's connection settings (${%s} in project.yaml)", name, w, name)
 	}
 	if v, ok := r.p.env(name); ok {
-		return v, nil
+		return v, r.p.refuseSecretValue(v, fmt.Sprintf("env_var %q", name))
 	}
 	if len(def) > 0 {
 		return def[0], nil
@@ -189,6 +187,12 @@ var parseErr = regexp.MustCompile(`(?s)^template: (.*?):(\d+): (.*)$`)
 // templateDiag turns a text/template error into a diagnostic. src is the
 // file's text, used to find a column when the error has none.
 func templateDiag(err error, fallbackPath string, sources map[string]string) diag.Diagnostic {
+	if be, ok := asBudgetError(err); ok {
+		if be.path == "" {
+			return diag.Diagnostic{Path: fallbackPath, Msg: be.msg}
+		}
+		return diag.Diagnostic{Path: be.path, Line: be.line, Col: be.col, Msg: be.msg}
+	}
 	msg := err.Error()
 	if m := execErr.FindStringSubmatch(msg); m != nil {
 		line, _ := strconv.Atoi(m[2])
@@ -345,6 +349,9 @@ func parseTrees(name, text string) (map[string]*parse.Tree, error) {
 	trees := map[string]*parse.Tree{}
 	if _, err := t.Parse(text, "", "", trees); err != nil {
 		return nil, err
+	}
+	for _, tree := range trees {
+		instrument(tree)
 	}
 	return trees, nil
 }

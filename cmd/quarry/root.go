@@ -43,6 +43,7 @@ func (e *exitError) Error() string {
 type app struct {
 	stdout, stderr io.Writer
 	env            func(string) (string, bool)
+	environ        func() []string // the whole environment, to keep secret values out of target/
 
 	projectDir string
 	target     string
@@ -55,7 +56,7 @@ type app struct {
 
 // run executes the CLI with args and returns the process exit code.
 func run(args []string, stdout, stderr io.Writer) int {
-	a := &app{stdout: stdout, stderr: stderr, env: os.LookupEnv, drain: make(chan struct{})}
+	a := &app{stdout: stdout, stderr: stderr, env: os.LookupEnv, environ: os.Environ, drain: make(chan struct{})}
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	stopSignals := a.handleInterrupts(cancel)
@@ -162,7 +163,7 @@ func (a *app) load() (*engine.Project, error) {
 	if err != nil {
 		return nil, &exitError{code: exitLoad, err: err}
 	}
-	p, err := engine.Load(engine.Options{Dir: a.projectDir, Target: a.target, Threads: a.threads, Vars: vars, Env: a.env,
+	p, err := engine.Load(engine.Options{Dir: a.projectDir, Target: a.target, Threads: a.threads, Vars: vars, Env: a.env, Environ: a.environ,
 		Extractors: extractorRegistry()}, adapters())
 	if err != nil {
 		var de *diag.Error
