@@ -115,7 +115,7 @@ func Load(opts Options, adapters map[string]Adapter) (*Project, error) {
 		Dir: opts.Dir, Name: pc.Name, Target: pc.Target, Threads: pc.Threads, Vars: pc.Vars,
 		Nodes: map[string]*Node{}, Graph: dag.New(),
 		byName: map[string]*Node{}, sources: map[string]*Node{},
-		seedsSchema: pc.SeedsSchema, folders: pc.Models, env: opts.lookupEnv,
+		seedsSchema: pc.SeedsSchema, seedEncoding: pc.SeedsEncoding, folders: pc.Models, env: opts.lookupEnv,
 		dialect: adapter.Dialect, testsSchema: pc.TestsSchema,
 		tests: map[string]*Node{}, testPos: map[*Node]pos{},
 	}
@@ -129,6 +129,7 @@ func Load(opts Options, adapters map[string]Adapter) (*Project, error) {
 	p.addSingularTests(files.tests, diags)
 	props := p.readAllProps(files.props, diags)
 	p.applyProps(props, diags)
+	p.readSeeds(diags)
 	p.addExtractors(pc.Extractors, opts.Extractors, diags)
 	p.renderModels(diags)
 	p.buildTests(diags)
@@ -254,13 +255,14 @@ func (p *Project) applyProps(files []*propsFile, diags *diag.List) {
 				continue
 			}
 			p.applyNodeProps(n, sp, pf.path, diags)
-			n.ColumnTypes = sp.ColumnTypes
-			p.checkSeedTypes(n, pf.path, sp.line, sp.col, diags)
-			for _, c := range sp.Columns {
-				if err := checkColumn(n, c.Name); err != nil {
-					diags.Add(pf.path, c.line, c.col, "%v", err)
-				}
+			if sp.ColumnTypes != nil {
+				n.ColumnTypes, n.seedTypesFile = sp.ColumnTypes, pf.path
 			}
+			if sp.Encoding.Kind != 0 {
+				setSeedEncoding(n, &sp.Encoding, pf.path, diags)
+			}
+			// Column names are checked once readSeeds has read the header.
+			n.seedProps = append(n.seedProps, seedEntry{file: pf.path, props: sp})
 			p.collectTests(pf.path, n, sp.Tests, sp.DataTests, sp.Columns)
 		}
 		for _, sp := range pf.Sources {
@@ -282,6 +284,10 @@ func (p *Project) applyNodeProps(n *Node, np nodeProps, file string, diags *diag
 	}
 	for i := 0; i+1 < len(np.Config.Content); i += 2 {
 		k := np.Config.Content[i]
+		if n.Type == Seed && strings.TrimPrefix(k.Value, "+") == "encoding" {
+			setSeedEncoding(n, np.Config.Content[i+1], file, diags)
+			continue
+		}
 		if err := n.Config.set(strings.TrimPrefix(k.Value, "+"), cfg[k.Value], n.configKeys()); err != nil {
 			diags.Add(file, k.Line, k.Column, "%v", err)
 		}
@@ -351,6 +357,10 @@ func (p *Project) renderModels(diags *diag.List) {
 			return
 		}
 		n.Raw = src
+		if sqlIsEmpty(src) {
+			diags.Add(n.Path, 1, 1, "the %s is empty: %s", n.Type, emptyFix(n))
+			return
+		}
 		sum := sha256.Sum256([]byte(src))
 		n.Checksum = hex.EncodeToString(sum[:])
 		r, ok := p.parseModel(n, diags)
@@ -362,12 +372,47 @@ func (p *Project) renderModels(diags *diag.List) {
 			diags.Append(templateDiag(err, n.Path, map[string]string{n.Path: src}))
 			return
 		}
+		if sqlIsEmpty(out) {
+			diags.Add(n.Path, 1, 1, "the %s renders to no SQL (is everything inside an if that is false?): %s", n.Type, emptyFix(n))
+			return
+		}
 		n.rendered = out
 		n.refs, n.srcs = r.refs, r.sources
 		for _, m := range r.missing {
 			p.reportMissing(n, m, diags)
 		}
 	})
+}
+
+// sqlIsEmpty reports whether src holds nothing but white space, SQL
+// comments and semicolons: no statement to run. A warehouse given that
+// fails at run time, long after the file could have been named.
+func sqlIsEmpty(src string) bool {
+	for src != "" {
+		switch {
+		case strings.HasPrefix(src, "--"):
+			_, src, _ = strings.Cut(src, "\n")
+		case strings.HasPrefix(src, "/*"):
+			_, rest, closed := strings.Cut(src[2:], "*/")
+			if !closed {
+				return false // unterminated: let the warehouse report it
+			}
+			src = rest
+		case strings.ContainsRune(" \t\r\n\f\v;", rune(src[0])):
+			src = src[1:]
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+// emptyFix says what to do about an empty model or singular test.
+func emptyFix(n *Node) string {
+	if n.Type == Test {
+		return "write a select statement returning the rows that fail the test (or delete the file)"
+	}
+	return "write a select statement (or delete the file)"
 }
 
 // parseModel parses a model's template. It gets only the functions it and
