@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -221,6 +222,8 @@ type projectConfig struct {
 	Target      Target
 	Threads     int
 	Extractors  []extractorConfig
+
+	SeedsEncoding string // the default encoding of seed files; "" for utf-8
 }
 
 var topLevelKeys = []string{"name", "version", "vars", "models", "seeds", "targets", "sources", "extractors", "tests"}
@@ -271,9 +274,11 @@ func loadProjectConfig(opts Options, diags *diag.List) *projectConfig {
 		case "models":
 			pc.Models = decodeFolders(val, filepath.Join(opts.Dir, "models"), "models", diags)
 		case "seeds":
-			pc.SeedsSchema = decodeSchemaBlock(val, "seeds", pc.SeedsSchema, diags)
+			pc.SeedsSchema = decodeSchemaBlock(val, "seeds", pc.SeedsSchema, diags, map[string]func(*yaml.Node){
+				"encoding": func(v *yaml.Node) { pc.SeedsEncoding = parseEncoding(v, ProjectFile, diags) },
+			})
 		case "tests":
-			pc.TestsSchema = decodeSchemaBlock(val, "tests", pc.TestsSchema, diags)
+			pc.TestsSchema = decodeSchemaBlock(val, "tests", pc.TestsSchema, diags, nil)
 		case "extractors":
 			pc.Extractors = decodeExtractors(val, diags)
 		default:
@@ -381,19 +386,25 @@ func resolveTarget(doc *yaml.Node, name string, env func(string) (string, bool),
 }
 
 // decodeSchemaBlock reads `seeds: {schema: x}` or `tests: {schema: x}`
-// (for tests, the schema where --store-failures keeps failing rows).
-func decodeSchemaBlock(val *yaml.Node, block, schema string, diags *diag.List) string {
+// (for tests, the schema where --store-failures keeps failing rows); other
+// settings the block accepts go to their function in more.
+func decodeSchemaBlock(val *yaml.Node, block, schema string, diags *diag.List, more map[string]func(*yaml.Node)) string {
 	if val.Kind != yaml.MappingNode {
 		diags.Add(ProjectFile, val.Line, val.Column, "%s must be a mapping, e.g. %s: {schema: %s}", block, block, schema)
 		return schema
 	}
 	for i := 0; i+1 < len(val.Content); i += 2 {
 		k, v := val.Content[i], val.Content[i+1]
-		switch strings.TrimPrefix(k.Value, "+") {
-		case "schema":
+		key := strings.TrimPrefix(k.Value, "+")
+		switch set, ok := more[key]; {
+		case key == "schema":
 			schema = v.Value
+		case ok:
+			set(v)
 		default:
-			diags.Add(ProjectFile, k.Line, k.Column, "unknown %s setting %q (known: schema)", block, k.Value)
+			known := append(slices.Collect(maps.Keys(more)), "schema")
+			slices.Sort(known)
+			diags.Add(ProjectFile, k.Line, k.Column, "unknown %s setting %q (known: %s)", block, k.Value, strings.Join(known, ", "))
 		}
 	}
 	return schema

@@ -58,8 +58,11 @@ func (n *Node) Attached() *Node {
 }
 
 func (n *Node) configKeys() []string {
-	if n.Type == Test {
+	switch n.Type {
+	case Test:
 		return testKeys
+	case Seed:
+		return seedKeys
 	}
 	return modelKeys
 }
@@ -369,6 +372,9 @@ func checkColumn(n *Node, column string) error {
 	var known []string
 	switch {
 	case n.Type == Seed:
+		if n.seedHeader == nil {
+			return nil // the file is unreadable, and already reported
+		}
 		known = n.seedHeader
 	case len(n.Columns) > 0:
 		for _, c := range n.Columns {

@@ -117,7 +117,8 @@ func Load(opts Options, adapters map[string]Adapter) (*Project, error) {
 		Dir: opts.Dir, Name: pc.Name, Target: pc.Target, Threads: pc.Threads, Vars: pc.Vars,
 		Nodes: map[string]*Node{}, Graph: dag.New(),
 		byName: map[string]*Node{}, sources: map[string]*Node{},
-		seedsSchema: pc.SeedsSchema, folders: pc.Models, env: opts.lookupEnv, secrets: secret.FromEnviron(opts.environ()),
+		seedsSchema: pc.SeedsSchema, seedEncoding: pc.SeedsEncoding, folders: pc.Models, env: opts.lookupEnv,
+		secrets: secret.FromEnviron(opts.environ()),
 		dialect: adapter.Dialect, testsSchema: pc.TestsSchema,
 		tests: map[string]*Node{}, testPos: map[*Node]pos{},
 	}
@@ -131,6 +132,7 @@ func Load(opts Options, adapters map[string]Adapter) (*Project, error) {
 	p.addSingularTests(files.tests, diags)
 	props := p.readAllProps(files.props, diags)
 	p.applyProps(props, diags)
+	p.readSeeds(diags)
 	p.addExtractors(pc.Extractors, opts.Extractors, diags)
 	p.renderModels(diags)
 	p.buildTests(diags)
@@ -262,13 +264,14 @@ func (p *Project) applyProps(files []*propsFile, diags *diag.List) {
 				continue
 			}
 			p.applyNodeProps(n, sp, pf.path, diags)
-			n.ColumnTypes = sp.ColumnTypes
-			p.checkSeedTypes(n, pf.path, sp.line, sp.col, diags)
-			for _, c := range sp.Columns {
-				if err := checkColumn(n, c.Name); err != nil {
-					diags.Add(pf.path, c.line, c.col, "%v", err)
-				}
+			if sp.ColumnTypes != nil {
+				n.ColumnTypes, n.seedTypesFile = sp.ColumnTypes, pf.path
 			}
+			if sp.Encoding.Kind != 0 {
+				setSeedEncoding(n, &sp.Encoding, pf.path, diags)
+			}
+			// Column names are checked once readSeeds has read the header.
+			n.seedProps = append(n.seedProps, seedEntry{file: pf.path, props: sp})
 			p.collectTests(pf.path, n, sp.Tests, sp.DataTests, sp.Columns)
 		}
 		for _, sp := range pf.Sources {
@@ -290,6 +293,10 @@ func (p *Project) applyNodeProps(n *Node, np nodeProps, file string, diags *diag
 	}
 	for i := 0; i+1 < len(np.Config.Content); i += 2 {
 		k := np.Config.Content[i]
+		if n.Type == Seed && strings.TrimPrefix(k.Value, "+") == "encoding" {
+			setSeedEncoding(n, np.Config.Content[i+1], file, diags)
+			continue
+		}
 		if err := n.Config.set(strings.TrimPrefix(k.Value, "+"), cfg[k.Value], n.configKeys()); err != nil {
 			diags.Add(file, k.Line, k.Column, "%v", err)
 		}
@@ -359,6 +366,10 @@ func (p *Project) renderModels(diags *diag.List) {
 			return
 		}
 		n.Raw = src
+		if p.sqlIsEmpty(src) {
+			diags.Add(n.Path, 1, 1, "the %s is empty: %s", n.Type, emptyFix(n))
+			return
+		}
 		sum := sha256.Sum256([]byte(src))
 		n.Checksum = hex.EncodeToString(sum[:])
 		r, ok := p.parseModel(n, diags)
@@ -370,6 +381,10 @@ func (p *Project) renderModels(diags *diag.List) {
 			diags.Append(templateDiag(err, n.Path, map[string]string{n.Path: src}))
 			return
 		}
+		if p.sqlIsEmpty(out) {
+			diags.Add(n.Path, 1, 1, "the %s renders to no SQL (is everything inside an if that is false?): %s", n.Type, emptyFix(n))
+			return
+		}
 		n.rendered = out
 		if n.Config.Enabled { // a disabled node never runs: its SQL may be anything
 			p.checkStatements(n, out, diags)
@@ -379,6 +394,22 @@ func (p *Project) renderModels(diags *diag.List) {
 			p.reportMissing(n, m, diags)
 		}
 	})
+}
+
+// sqlIsEmpty reports whether src holds nothing but white space, SQL
+// comments and semicolons: no statement to run. An unterminated quote or
+// comment is not empty: checkStatements reports it where it opens.
+func (p *Project) sqlIsEmpty(src string) bool {
+	spans, err := p.syntax().Statements(src)
+	return err == nil && len(spans) == 0
+}
+
+// emptyFix says what to do about an empty model or singular test.
+func emptyFix(n *Node) string {
+	if n.Type == Test {
+		return "write a select statement returning the rows that fail the test (or delete the file)"
+	}
+	return "write a select statement (or delete the file)"
 }
 
 // parseModel parses a model's template. It gets only the functions it and

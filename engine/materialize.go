@@ -129,6 +129,9 @@ func (p *Project) materialize(ctx context.Context, wh warehouse.Warehouse, n *No
 			return nil, err
 		}
 		count, err := wh.LoadRows(ctx, n.Relation, cols, rows, true)
+		if ve := (*warehouse.ValueError)(nil); errors.As(err, &ve) {
+			return nil, seedValueError(n, ve)
+		}
 		return &count, err
 	}
 	mat := n.Config.Materialized

@@ -40,10 +40,16 @@ type Node struct {
 	srcs     [][2]string // source, table pairs it passed to source
 
 	// Seeds.
-	ColumnTypes map[string]string // pinned column types
-	seedHeader  []string
-	seedRows    [][]string
-	seedLines   []int // file line of each row, for error messages
+	ColumnTypes    map[string]string // pinned column types
+	seedTypesFile  string            // the property file that pinned them
+	seedEncoding   string            // declared encoding; "" for the project's default
+	seedEncodingAt string            // where it was declared, as file:line:col
+	seedProps      []seedEntry       // property file entries describing the seed
+	seedHeader     []string          // column names, once the file is read
+	seedCols       []warehouse.Column
+	seedValues     [][]any // typed rows, converted at load time
+	seedLines      []int   // the file line of each row
+	seedCells      [][]int // the file column of each pinned value, by row
 
 	// Sources.
 	SourceName    string
@@ -93,6 +99,7 @@ type Project struct {
 	genericTests   map[string]map[string]*parse.Tree // tests/generic templates, by test name
 	testsSchema    string                            // where --store-failures keeps failing rows
 	extracts       []*Node
+	seedEncoding   string // project.yaml seeds: encoding, canonical; "" for utf-8
 }
 
 // Lookup returns the model or seed that ref would resolve name to.

@@ -34,12 +34,20 @@ type nodeProps struct {
 	ColumnTypes map[string]string `yaml:"column_types"`
 	Tests       []yaml.Node       `yaml:"tests"`
 	DataTests   []yaml.Node       `yaml:"data_tests"`
+	Encoding    yaml.Node         `yaml:"encoding"` // seeds only
 }
 
 func (p *nodeProps) UnmarshalYAML(n *yaml.Node) error {
 	type plain nodeProps
 	p.pos = pos{n.Line, n.Column}
 	return n.Decode((*plain)(p))
+}
+
+// seedEntry is a property file's entry for a seed, kept until the seed's
+// header is read and the columns the entry names can be checked.
+type seedEntry struct {
+	file  string
+	props nodeProps
 }
 
 type columnProps struct {
@@ -120,10 +128,12 @@ var (
 	columnSchema = keySchema{"name": nil, "description": nil, "tests": nil, "data_tests": nil, "data_type": nil, "meta": nil, "quote": nil, "tags": nil}
 	nodeSchema   = keySchema{"name": nil, "description": nil, "config": nil, "columns": columnSchema, "column_types": nil,
 		"tests": nil, "data_tests": nil, "meta": nil, "docs": nil}
+	seedSchema = keySchema{"name": nil, "description": nil, "config": nil, "columns": columnSchema, "column_types": nil,
+		"tests": nil, "data_tests": nil, "meta": nil, "docs": nil, "encoding": nil}
 	tableSchema = keySchema{"name": nil, "identifier": nil, "description": nil, "loaded_at_field": nil, "freshness": nil,
 		"columns": columnSchema, "tests": nil, "data_tests": nil, "meta": nil}
 	sourceSchema = keySchema{"name": nil, "description": nil, "schema": nil, "tables": tableSchema, "meta": nil}
-	propsSchema  = keySchema{"version": nil, "models": nodeSchema, "seeds": nodeSchema, "sources": sourceSchema}
+	propsSchema  = keySchema{"version": nil, "models": nodeSchema, "seeds": seedSchema, "sources": sourceSchema}
 )
 
 // checkKeys reports keys a property file should not hold: a misspelt key

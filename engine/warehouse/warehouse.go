@@ -7,6 +7,7 @@ package warehouse
 import (
 	"context"
 	"errors"
+	"fmt"
 	"regexp"
 	"slices"
 	"strings"
@@ -119,6 +120,23 @@ type Warehouse interface {
 
 // ErrNotFound is returned by operations that need an existing relation.
 var ErrNotFound = errors.New("relation does not exist")
+
+// ValueError is returned by LoadRows when a value does not convert to its
+// column's type, naming the value by its place in the rows given, so that
+// the caller can name it by its place in the file it read.
+type ValueError struct {
+	Row    int // 0-based, in LoadRows' rows
+	Column string
+	Value  string // the value as text
+	Type   string // the column's type, as created
+	Err    error  // the warehouse's own error
+}
+
+func (e *ValueError) Error() string {
+	return fmt.Sprintf("row %d, column %s: %q does not convert to %s: %v", e.Row+1, e.Column, e.Value, e.Type, e.Err)
+}
+
+func (e *ValueError) Unwrap() error { return e.Err }
 
 type nodeKey struct{}
 

@@ -152,9 +152,43 @@ func (w *Warehouse) loadRows(ctx context.Context, rel warehouse.Relation, cols [
 		return err
 	})
 	if err != nil {
+		if ve := w.findBadValue(ctx, conn, raw, cols, types, err); ve != nil {
+			return 0, ve
+		}
 		return 0, err
 	}
 	return n, nil
+}
+
+// findBadValue looks, after the typed insert failed with loadErr, for the
+// first value in the temp table raw that does not convert to its column's
+// type, and returns it as a *warehouse.ValueError; nil when every value
+// converts (the insert failed for another reason). DuckDB's own message
+// names the value and the column but not the row, and a caller that read
+// the rows from a file wants to name the line.
+func (w *Warehouse) findBadValue(ctx context.Context, conn *sql.Conn, raw string, cols []warehouse.Column, types []string, loadErr error) *warehouse.ValueError {
+	if ctx.Err() != nil {
+		return nil
+	}
+	var found *warehouse.ValueError
+	for i, c := range cols {
+		q := w.QuoteIdent(c.Name)
+		// rowid is the order the appender added the rows in.
+		query := fmt.Sprintf("SELECT rowid, %s FROM temp.main.%s WHERE %s IS NOT NULL AND TRY_CAST(%s AS %s) IS NULL ORDER BY rowid LIMIT 1",
+			q, w.QuoteIdent(raw), q, q, types[i])
+		var row int64
+		var value string
+		switch err := conn.QueryRowContext(ctx, query).Scan(&row, &value); {
+		case errors.Is(err, sql.ErrNoRows):
+			continue
+		case err != nil:
+			return nil // the original error says more than this one
+		}
+		if found == nil || int(row) < found.Row {
+			found = &warehouse.ValueError{Row: int(row), Column: c.Name, Value: value, Type: types[i], Err: loadErr}
+		}
+	}
+	return found
 }
 
 // appendText appends rows to the temp table raw through the DuckDB Appender.

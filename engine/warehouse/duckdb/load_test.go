@@ -2,6 +2,7 @@ package duckdb
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math"
 	"strings"
@@ -174,6 +175,15 @@ func TestLoadRowsFailureLeavesPrevious(t *testing.T) {
 				if !strings.Contains(err.Error(), want) {
 					t.Errorf("error %q does not mention %q", err, want)
 				}
+			}
+			// The value is named by its row, for the caller to name its line.
+			var ve *warehouse.ValueError
+			if !errors.As(err, &ve) {
+				t.Fatalf("error %v is not a *warehouse.ValueError", err)
+			}
+			if ve.Row != 4321 || ve.Column != "born" || ve.Value != "31/12/2022" || ve.Type != "DATE" {
+				t.Errorf("ValueError = row %d, column %q, value %q, type %q; want row 4321, column born, value 31/12/2022, type DATE",
+					ve.Row, ve.Column, ve.Value, ve.Type)
 			}
 			assertRows(t, w, "SELECT id, born FROM seed ORDER BY id", wantRows)
 			assertNoScratchTables(t, w)
