@@ -32,10 +32,10 @@ func generate(b *testing.B, o gen.Options) string {
 	return dir
 }
 
-// duckdbAdapters is the DuckDB dialect without a warehouse, enough to load
-// (compile_test.go uses it too).
+// duckdbAdapters are the warehouses as the CLI wires them: loading checks
+// targets against them but opens none (compile_test.go uses it too).
 func duckdbAdapters() map[string]engine.Adapter {
-	return map[string]engine.Adapter{"duckdb": {Dialect: duckdb.Dialect{}}}
+	return benchkit.Adapters()
 }
 
 // noEnv keeps QUARRY_* variables in the environment out of the measurement.

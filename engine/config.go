@@ -2,8 +2,10 @@ package engine
 
 import (
 	"bytes"
+	"cmp"
 	"errors"
 	"fmt"
+	"io"
 	"maps"
 	"os"
 	"path/filepath"
@@ -12,7 +14,6 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/spf13/viper"
 	"gopkg.in/yaml.v3"
 
 	"github.com/quarrydev/quarry/engine/diag"
@@ -220,17 +221,28 @@ type projectConfig struct {
 	SeedsSchema string
 	TestsSchema string
 	Target      Target
-	Threads     int
-	Extractors  []extractorConfig
+	// Adapter is the chosen target's warehouse; its Dialect is nil when no
+	// target could be resolved (and diags say why).
+	Adapter    Adapter
+	Threads    int
+	Extractors []extractorConfig
 
 	SeedsEncoding string // the default encoding of seed files; "" for utf-8
 }
 
-var topLevelKeys = []string{"name", "version", "vars", "models", "seeds", "targets", "sources", "extractors", "tests"}
+var topLevelKeys = []string{"name", "version", "vars", "models", "seeds", "targets", "extractors", "tests"}
 
-// loadProjectConfig reads project.yaml. Problems are added to diags with
-// their positions; the returned config is usable only when none were added.
-func loadProjectConfig(opts Options, diags *diag.List) *projectConfig {
+// loadProjectConfig reads project.yaml and resolves the target. Problems
+// are added to diags with their positions; the returned config is usable
+// only when none were added.
+func loadProjectConfig(opts Options, adapters map[string]Adapter, diags *diag.List) *projectConfig {
+	if st, err := os.Stat(cmp.Or(opts.Dir, ".")); err != nil {
+		diags.Add("", 0, 0, "project directory %s: %v: pass the folder holding project.yaml with --project-dir", displayDir(opts.Dir), errors.Unwrap(err))
+		return nil
+	} else if !st.IsDir() {
+		diags.Add("", 0, 0, "project directory %s is a file: pass the folder holding project.yaml with --project-dir", displayDir(opts.Dir))
+		return nil
+	}
 	path := filepath.Join(opts.Dir, ProjectFile)
 	src, err := os.ReadFile(path)
 	if err != nil {
@@ -241,74 +253,74 @@ func loadProjectConfig(opts Options, diags *diag.List) *projectConfig {
 		}
 		return nil
 	}
-	var root yaml.Node
-	if err := yaml.Unmarshal(src, &root); err != nil {
-		addYAMLError(diags, ProjectFile, err)
+	root, ok := parseYAML(src, ProjectFile, diags)
+	if !ok {
 		return nil
 	}
-	doc := documentMapping(&root)
+	doc := documentMapping(root)
 	if doc == nil {
-		diags.Add(ProjectFile, 1, 1, "expected a mapping with at least a name and targets")
+		if len(root.Content) == 0 || isNull(root.Content[0]) {
+			diags.Add(ProjectFile, 1, 1, "is empty: write at least `name: myproject` (targets: is optional; without it the project builds into quarry.duckdb)")
+		} else {
+			n := root.Content[0]
+			diags.Add(ProjectFile, n.Line, n.Column, "must be a mapping of settings (name:, models:, targets:, ...), not %s", describe(n))
+		}
 		return nil
 	}
-	// viper owns the precedence of plain settings (file < QUARRY_* env <
-	// flags); the positioned yaml tree is kept for validation messages.
-	v := viper.New()
-	v.SetConfigType("yaml")
-	if err := v.ReadConfig(bytes.NewReader(src)); err != nil {
-		diags.Add(ProjectFile, 0, 0, "%v", err)
-		return nil
-	}
-	v.SetEnvPrefix("QUARRY")
-	_ = v.BindEnv("target")
-	_ = v.BindEnv("threads")
 
-	pc := &projectConfig{Name: v.GetString("name"), SeedsSchema: "seeds", TestsSchema: "audit"}
+	pc := &projectConfig{SeedsSchema: "seeds", TestsSchema: "audit"}
+	hasName := false
 	for i := 0; i+1 < len(doc.Content); i += 2 {
 		k, val := doc.Content[i], doc.Content[i+1]
 		switch k.Value {
+		case "name":
+			hasName = true
+			switch {
+			case val.Kind != yaml.ScalarNode:
+				diags.Add(ProjectFile, val.Line, val.Column, "name must be a string (e.g. name: myproject), not %s", describe(val))
+			case isNull(val) || val.Value == "":
+				diags.Add(ProjectFile, val.Line, val.Column, "name must not be empty: write e.g. name: myproject")
+			default:
+				pc.Name = val.Value
+			}
+		case "version":
+			if val.Kind != yaml.ScalarNode {
+				diags.Add(ProjectFile, val.Line, val.Column, "version must be a plain value such as 2, not %s", describe(val))
+			}
 		case "vars":
-			if err := val.Decode(&pc.Vars); err != nil {
-				diags.Add(ProjectFile, val.Line, val.Column, "vars must be a mapping of names to values")
+			if isNull(val) {
+				continue
+			}
+			if val.Kind != yaml.MappingNode || val.Decode(&pc.Vars) != nil {
+				diags.Add(ProjectFile, val.Line, val.Column, "vars must be a mapping of names to values (e.g. vars: {lookback_days: 30}), not %s", describe(val))
 			}
 		case "models":
-			pc.Models = decodeFolders(val, filepath.Join(opts.Dir, "models"), "models", diags)
+			if !isNull(val) {
+				pc.Models = decodeFolders(val, filepath.Join(opts.Dir, "models"), "models", diags)
+			}
 		case "seeds":
 			pc.SeedsSchema = decodeSchemaBlock(val, "seeds", pc.SeedsSchema, diags, map[string]func(*yaml.Node){
 				"encoding": func(v *yaml.Node) { pc.SeedsEncoding = parseEncoding(v, ProjectFile, diags) },
 			})
 		case "tests":
 			pc.TestsSchema = decodeSchemaBlock(val, "tests", pc.TestsSchema, diags, nil)
+		case "targets":
+			// Read by resolveTarget below.
 		case "extractors":
 			pc.Extractors = decodeExtractors(val, diags)
+		case "sources":
+			diags.Add(ProjectFile, k.Line, k.Column, "sources are declared in property files, not in project.yaml: move this block into e.g. models/sources.yml")
 		default:
-			if !slices.Contains(topLevelKeys, k.Value) {
-				msg := fmt.Sprintf("unknown key %q", k.Value)
-				if s := suggest(k.Value, topLevelKeys); s != "" {
-					msg += fmt.Sprintf("; did you mean %q?", s)
-				}
-				diags.Add(ProjectFile, k.Line, k.Column, "%s", msg)
-			}
+			diags.Add(ProjectFile, k.Line, k.Column, "unknown key %q%s", k.Value, didYouMean(k.Value, topLevelKeys))
 		}
 	}
-	if pc.Name == "" {
+	if !hasName {
 		diags.Add(ProjectFile, doc.Line, doc.Column, "missing name: add `name: myproject`")
 	}
-	target := opts.Target
-	if target == "" {
-		target = v.GetString("target")
+	if t, a, ok := resolveTarget(doc, opts, adapters, diags); ok {
+		pc.Target, pc.Adapter = t, a
 	}
-	pc.Target = resolveTarget(doc, target, opts.lookupEnv, diags)
-	pc.Threads = opts.Threads
-	if pc.Threads == 0 {
-		pc.Threads = v.GetInt("threads")
-	}
-	if pc.Threads == 0 {
-		pc.Threads = pc.Target.Threads
-	}
-	if pc.Threads <= 0 {
-		pc.Threads = 4
-	}
+	pc.Threads = resolveThreads(opts, pc.Target, diags)
 	if pc.Vars == nil {
 		pc.Vars = map[string]any{}
 	}
@@ -318,79 +330,15 @@ func loadProjectConfig(opts Options, diags *diag.List) *projectConfig {
 	return pc
 }
 
-func resolveTarget(doc *yaml.Node, name string, env func(string) (string, bool), diags *diag.List) Target {
-	targets := mappingValue(doc, "targets")
-	if targets == nil {
-		// No targets at all: the embedded default needs no configuration.
-		if name != "" && name != "dev" {
-			diags.Add(ProjectFile, 1, 1, "target %q is not defined: add it under targets:", name)
-		}
-		return Target{Name: "dev", Type: "duckdb", Schema: "main", Settings: map[string]string{"path": "quarry.duckdb"}}
-	}
-	if name == "" {
-		if d := mappingValue(targets, "default"); d != nil {
-			name = d.Value
-		} else {
-			name = "dev"
-		}
-	}
-	node := mappingValue(targets, name)
-	if node == nil || name == "default" {
-		var names []string
-		for i := 0; i+1 < len(targets.Content); i += 2 {
-			if n := targets.Content[i].Value; n != "default" {
-				names = append(names, n)
-			}
-		}
-		diags.Add(ProjectFile, targets.Line, targets.Column, "target %q is not defined (targets: %s)", name, strings.Join(names, ", "))
-		return Target{Name: name}
-	}
-	t := Target{Name: name, Settings: map[string]string{}}
-	if node.Kind != yaml.MappingNode {
-		diags.Add(ProjectFile, node.Line, node.Column, "target %q must be a mapping with at least a type", name)
-		return t
-	}
-	for i := 0; i+1 < len(node.Content); i += 2 {
-		k, val := node.Content[i], node.Content[i+1]
-		if val.Kind != yaml.ScalarNode {
-			diags.Add(ProjectFile, val.Line, val.Column, "target setting %s must be a plain value", k.Value)
-			continue
-		}
-		t.Settings[k.Value] = val.Value
-	}
-	t.Type = t.Settings["type"]
-	switch t.Type {
-	case "duckdb":
-		if t.Settings["path"] == "" {
-			t.Settings["path"] = "quarry.duckdb"
-		}
-		t.Schema = "main"
-	case "snowflake":
-		t.Schema = "PUBLIC"
-	default:
-		diags.Add(ProjectFile, node.Line, node.Column, "target %q: type must be duckdb or snowflake, not %q", name, t.Type)
-	}
-	// The default schema is not a secret: it is resolved now, ${VAR} and
-	// all, because compiled SQL names it.
-	if s := t.Setting("schema", env); s != "" {
-		t.Schema = s
-	}
-	if s := t.Settings["threads"]; s != "" {
-		n, err := strconv.Atoi(s)
-		if err != nil || n < 1 {
-			diags.Add(ProjectFile, node.Line, node.Column, "target %q: threads must be a positive whole number, not %q", name, s)
-		}
-		t.Threads = n
-	}
-	return t
-}
-
 // decodeSchemaBlock reads `seeds: {schema: x}` or `tests: {schema: x}`
 // (for tests, the schema where --store-failures keeps failing rows); other
 // settings the block accepts go to their function in more.
 func decodeSchemaBlock(val *yaml.Node, block, schema string, diags *diag.List, more map[string]func(*yaml.Node)) string {
+	if isNull(val) {
+		return schema
+	}
 	if val.Kind != yaml.MappingNode {
-		diags.Add(ProjectFile, val.Line, val.Column, "%s must be a mapping, e.g. %s: {schema: %s}", block, block, schema)
+		diags.Add(ProjectFile, val.Line, val.Column, "%s must be a mapping, e.g. %s: {schema: %s}, not %s", block, block, schema, describe(val))
 		return schema
 	}
 	for i := 0; i+1 < len(val.Content); i += 2 {
@@ -398,13 +346,17 @@ func decodeSchemaBlock(val *yaml.Node, block, schema string, diags *diag.List, m
 		key := strings.TrimPrefix(k.Value, "+")
 		switch set, ok := more[key]; {
 		case key == "schema":
+			if v.Kind != yaml.ScalarNode || v.Value == "" || isNull(v) {
+				diags.Add(ProjectFile, v.Line, v.Column, "%s: schema must be a schema name, not %s", block, describe(v))
+				continue
+			}
 			schema = v.Value
 		case ok:
 			set(v)
 		default:
 			known := append(slices.Collect(maps.Keys(more)), "schema")
 			slices.Sort(known)
-			diags.Add(ProjectFile, k.Line, k.Column, "unknown %s setting %q (known: %s)", block, k.Value, strings.Join(known, ", "))
+			diags.Add(ProjectFile, k.Line, k.Column, "unknown %s setting %q (known: %s)%s", block, k.Value, strings.Join(known, ", "), didYouMean(key, known))
 		}
 	}
 	return schema
@@ -415,8 +367,11 @@ func decodeSchemaBlock(val *yaml.Node, block, schema string, diags *diag.List, m
 // exist: a misspelt folder would otherwise silently configure nothing.
 func decodeFolders(n *yaml.Node, dir, rel string, diags *diag.List) *folderConfig {
 	fc := &folderConfig{children: map[string]*folderConfig{}}
+	if isNull(n) {
+		return fc // an empty level configures nothing
+	}
 	if n.Kind != yaml.MappingNode {
-		diags.Add(ProjectFile, n.Line, n.Column, "%s must be a mapping of folders and config keys", rel)
+		diags.Add(ProjectFile, n.Line, n.Column, "%s must be a mapping of folders and config keys, not %s", rel, describe(n))
 		return fc
 	}
 	for i := 0; i+1 < len(n.Content); i += 2 {
@@ -482,16 +437,62 @@ func documentMapping(root *yaml.Node) *yaml.Node {
 	return nil
 }
 
-func mappingValue(m *yaml.Node, key string) *yaml.Node {
-	if m == nil || m.Kind != yaml.MappingNode {
-		return nil
-	}
-	for i := 0; i+1 < len(m.Content); i += 2 {
-		if m.Content[i].Value == key {
-			return m.Content[i+1]
+// parseYAML parses a YAML file into its node tree. Problems are added to
+// diags: syntax errors, a second document (which yaml.v3 would silently
+// ignore), and duplicate keys, which are removed from the tree once
+// reported so that nothing decoding it reports them again, without a
+// position, or silently keeps either value. ok is false when the file
+// could not be parsed at all; an empty file is a document with no content.
+func parseYAML(src []byte, path string, diags *diag.List) (root *yaml.Node, ok bool) {
+	dec := yaml.NewDecoder(bytes.NewReader(src))
+	root = &yaml.Node{Kind: yaml.DocumentNode}
+	if err := dec.Decode(root); err != nil {
+		if errors.Is(err, io.EOF) {
+			return &yaml.Node{Kind: yaml.DocumentNode}, true
 		}
+		addYAMLError(diags, path, err)
+		return nil, false
 	}
-	return nil
+	var next yaml.Node
+	switch err := dec.Decode(&next); {
+	case err == nil:
+		line := next.Line
+		if len(next.Content) > 0 {
+			line = next.Content[0].Line
+		}
+		diags.Add(path, line, 1, "a second YAML document (after ---) is not read: keep one document per file")
+	case !errors.Is(err, io.EOF):
+		addYAMLError(diags, path, err)
+	}
+	dropDuplicateKeys(root, path, diags)
+	return root, true
+}
+
+// dropDuplicateKeys reports every key repeated in a mapping, with the
+// position of both, and keeps only the first.
+func dropDuplicateKeys(n *yaml.Node, path string, diags *diag.List) {
+	switch n.Kind {
+	case yaml.DocumentNode, yaml.SequenceNode:
+		for _, c := range n.Content {
+			dropDuplicateKeys(c, path, diags)
+		}
+	case yaml.MappingNode:
+		first := map[string]*yaml.Node{}
+		kept := n.Content[:0]
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			k, v := n.Content[i], n.Content[i+1]
+			if k.Kind == yaml.ScalarNode && k.Value != "<<" {
+				if prev, dup := first[k.Value]; dup {
+					diags.Add(path, k.Line, k.Column, "duplicate key %q (first at line %d): keep one of them", k.Value, prev.Line)
+					continue
+				}
+				first[k.Value] = k
+			}
+			dropDuplicateKeys(v, path, diags)
+			kept = append(kept, k, v)
+		}
+		n.Content = kept
+	}
 }
 
 var yamlLine = regexp.MustCompile(`^yaml: (?:line (\d+): )?(.*)$`)

@@ -519,6 +519,11 @@ func (p *Project) renderTests(diags *diag.List) {
 		if to, ok := t.args["to"].(string); ok && t.generic == "relationships" {
 			n.refs = append(n.refs, to)
 		}
+		if p.dialect == nil {
+			// The target did not resolve (reported): there is no dialect
+			// to write the test's SQL in, and the load fails anyway.
+			continue
+		}
 		if t.kind == TestFreshness {
 			n.rendered = fmt.Sprintf("select max(%s) as max_loaded_at from %s", p.dialect.QuoteIdent(t.attached.LoadedAtField), placeholder(t.attached))
 			continue

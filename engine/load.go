@@ -28,7 +28,16 @@ import (
 // knowing which: cmd/ wires the implementations in.
 type Adapter struct {
 	Dialect warehouse.Dialect
-	Open    func(ctx context.Context, dir string, t Target, threads int, env func(string) (string, bool)) (warehouse.Warehouse, error)
+	// Settings are the target keys this warehouse reads, besides the
+	// engine's own (type, threads, schema): any other key in a target of
+	// this type is an error, so that a misspelt key never silently falls
+	// back to a default.
+	Settings []string
+	// Check, when set, validates the chosen target's settings at load time,
+	// before anything runs (e.g. that a file's folder exists). dir is the
+	// project directory. It must not connect or read secrets.
+	Check func(dir string, t Target, env func(string) (string, bool)) []SettingProblem
+	Open  func(ctx context.Context, dir string, t Target, threads int, env func(string) (string, bool)) (warehouse.Warehouse, error)
 }
 
 // projectFiles are the files a project is made of, slash-separated paths
@@ -103,23 +112,21 @@ func discover(dir string, diags *diag.List) projectFiles {
 // it returns a *diag.Error listing every problem found, and no project.
 func Load(opts Options, adapters map[string]Adapter) (*Project, error) {
 	diags := &diag.List{}
-	pc := loadProjectConfig(opts, diags)
+	pc := loadProjectConfig(opts, adapters, diags)
 	if pc == nil {
 		return nil, diags.Err()
 	}
-	adapter, ok := adapters[pc.Target.Type]
-	if !ok && pc.Target.Type != "" {
-		diags.Add(ProjectFile, 0, 0, "target %q: no warehouse adapter for type %q", pc.Target.Name, pc.Target.Type)
-	}
 	// Keep going after problems in project.yaml: every file is checked, so
-	// that one run lists every problem.
+	// that one run lists every problem. When the target did not resolve
+	// (reported), the dialect is nil and nothing below writes SQL in it;
+	// the load then fails on that diagnostic.
 	p := &Project{
 		Dir: opts.Dir, Name: pc.Name, Target: pc.Target, Threads: pc.Threads, Vars: pc.Vars,
 		Nodes: map[string]*Node{}, Graph: dag.New(),
 		byName: map[string]*Node{}, sources: map[string]*Node{},
 		seedsSchema: pc.SeedsSchema, seedEncoding: pc.SeedsEncoding, folders: pc.Models, env: opts.lookupEnv,
 		secrets: secret.FromEnviron(opts.environ()),
-		dialect: adapter.Dialect, testsSchema: pc.TestsSchema,
+		dialect: pc.Adapter.Dialect, testsSchema: pc.TestsSchema,
 		tests: map[string]*Node{}, testPos: map[*Node]pos{},
 	}
 	files := discover(opts.Dir, diags)
@@ -140,6 +147,11 @@ func Load(opts Options, adapters map[string]Adapter) (*Project, error) {
 	p.link(diags)
 	if err := diags.Err(); err != nil {
 		return nil, err
+	}
+	if p.dialect == nil {
+		// resolveTarget reports every way of getting here; an adapter
+		// registered without a dialect is a bug of the caller.
+		return nil, fmt.Errorf("target %s (%s): its adapter has no dialect", p.Target.Name, p.Target.Type)
 	}
 	p.compileAll()
 	p.refuseCompiledSecrets(diags)

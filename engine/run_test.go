@@ -263,7 +263,7 @@ func TestSelect(t *testing.T) {
 		{sel: []string{"stg_*"}, want: []string{"stg_a", "stg_b"}},
 		{sel: []string{"resource_type:seed"}, want: []string{"seed_b"}},
 		{sel: []string{"path:marts"}, excl: []string{"report"}, want: []string{"lonely", "mart"}},
-		{sel: []string{"nothing_here"}, want: nil, warn: true},
+		{sel: []string{"lonely,tag:kpi"}, want: nil, warn: true},
 	}
 	for _, tt := range tests {
 		t.Run(strings.Join(append(tt.sel, tt.excl...), "|"), func(t *testing.T) {
@@ -291,6 +291,25 @@ func TestSelect(t *testing.T) {
 	}
 	if _, _, err := p.Select([]string{"tagg:x"}, nil); err == nil || !strings.Contains(err.Error(), `did you mean "tag"`) {
 		t.Errorf("unknown method error = %v", err)
+	}
+	// A selector matching nothing is an error naming what exists.
+	for _, tt := range []struct{ sel, excl, want string }{
+		{sel: "mrat", want: `--select "mrat": no model, seed, test, source or extractor is named "mrat"; did you mean "mart"?`},
+		{sel: "tag:nigthly", want: `--select "tag:nigthly": no node has the tag "nigthly" (tags: kpi, nightly); did you mean "nightly"?`},
+		{sel: "path:stagng", want: `--select "path:stagng": no model, seed or test is under "stagng" (folders: models, models/marts, models/staging, seeds); did you mean "staging"?`},
+		{sel: "source:rwa", want: `--select "source:rwa": no source "rwa" (sources: raw, raw.a); did you mean "raw"?`},
+		{sel: "resource_type:modle", want: `resource_type is one of extract, model, seed, source, test, not "modle"; did you mean "model"?`},
+		{sel: "mart", excl: "reprot", want: `--exclude "reprot": no model`},
+		{sel: "a+b", want: `misplaced + or @`},
+		{sel: "tag:", want: `tag: needs a value`},
+	} {
+		var excl []string
+		if tt.excl != "" {
+			excl = []string{tt.excl}
+		}
+		if _, _, err := p.Select([]string{tt.sel}, excl); err == nil || !strings.Contains(err.Error(), tt.want) {
+			t.Errorf("Select(%q, %q) error = %v, want %q", tt.sel, tt.excl, err, tt.want)
+		}
 	}
 }
 

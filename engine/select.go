@@ -17,9 +17,15 @@ import (
 
 var selectorMethods = []string{"path", "resource_type", "source", "tag", "test_name", "test_type"}
 
+// ResourceTypes are the kinds of node, as resource_type: and quarry ls
+// --resource-type name them.
+var ResourceTypes = []ResourceType{Extract, Model, Seed, Source, Test}
+
 // Select returns the unique ids of the nodes chosen by the --select and
-// --exclude expressions, sorted. No --select means every node. Selectors
-// that match nothing are returned as warnings; malformed ones as an error.
+// --exclude expressions, sorted. No --select means every node. A selector
+// that is malformed or matches no node is an error (a typo would otherwise
+// quietly build or skip the wrong nodes); an intersection of selectors that
+// each match something but share nothing is only a warning.
 func (p *Project) Select(selects, excludes []string) (ids []string, warnings []string, err error) {
 	diags := &diag.List{}
 	chosen := map[string]bool{}
@@ -30,7 +36,7 @@ func (p *Project) Select(selects, excludes []string) (ids []string, warnings []s
 		}
 	}
 	for _, term := range terms {
-		set, warn := p.evalTerm(term, diags)
+		set, warn := p.evalTerm("--select", term, diags)
 		warnings = append(warnings, warn...)
 		for id := range set {
 			chosen[id] = true
@@ -38,7 +44,7 @@ func (p *Project) Select(selects, excludes []string) (ids []string, warnings []s
 	}
 	excluded := map[string]bool{}
 	for _, term := range splitTerms(excludes) {
-		set, warn := p.evalTerm(term, diags)
+		set, warn := p.evalTerm("--exclude", term, diags)
 		warnings = append(warnings, warn...)
 		for id := range set {
 			delete(chosen, id)
@@ -76,17 +82,17 @@ func splitTerms(exprs []string) []string {
 	return out
 }
 
-func (p *Project) evalTerm(term string, diags *diag.List) (map[string]bool, []string) {
+// evalTerm evaluates one space-separated term: the intersection of its
+// comma-separated atoms. Every atom is checked, so all problems are listed.
+func (p *Project) evalTerm(flag, term string, diags *diag.List) (map[string]bool, []string) {
 	var result map[string]bool
-	var warnings []string
+	ok := true
 	for _, atom := range strings.Split(term, ",") {
 		set, err := p.evalAtom(atom)
 		if err != nil {
-			diags.Add("", 0, 0, "--select/--exclude %q: %v", atom, err)
-			return nil, nil
-		}
-		if len(set) == 0 {
-			warnings = append(warnings, fmt.Sprintf("the selector %q matches no nodes", atom))
+			diags.Add("", 0, 0, "%s %q: %v", flag, atom, err)
+			ok = false
+			continue
 		}
 		if result == nil {
 			result = set
@@ -98,7 +104,13 @@ func (p *Project) evalTerm(term string, diags *diag.List) (map[string]bool, []st
 			}
 		}
 	}
-	return result, warnings
+	if !ok {
+		return nil, nil
+	}
+	if len(result) == 0 {
+		return nil, []string{fmt.Sprintf("%s %q matches no nodes: each of its parts matches some, but no node matches them all", flag, term)}
+	}
+	return result, nil
 }
 
 func (p *Project) evalAtom(atom string) (map[string]bool, error) {
@@ -121,17 +133,37 @@ func (p *Project) evalAtom(atom string) (map[string]bool, error) {
 	if s == "" {
 		return nil, fmt.Errorf("nothing to select: write a name, tag:x, path:dir or source:name")
 	}
+	if strings.ContainsAny(s, "+@") {
+		return nil, fmt.Errorf("misplaced + or @: write name, +name, name+, 2+name or name+1")
+	}
 	method, value, hasMethod := strings.Cut(s, ":")
 	if !hasMethod {
 		method, value = "name", s
+	} else if value == "" {
+		return nil, fmt.Errorf("%s: needs a value after the colon, e.g. %s:x", method, method)
 	}
 	base := map[string]bool{}
 	var match func(n *Node) bool
+	// none explains an empty match, naming what exists.
+	var none func() error
 	switch method {
 	case "name":
 		match = func(n *Node) bool { return n.Name == value || n.UniqueID == value || globMatch(value, n.Name) }
+		none = func() error {
+			if strings.ContainsAny(value, "*?[") {
+				return fmt.Errorf("no node name matches the pattern")
+			}
+			return fmt.Errorf("no model, seed, test, source or extractor is named %q%s", value, didYouMean(value, p.nodeNames()))
+		}
 	case "tag":
 		match = func(n *Node) bool { return slices.Contains(n.Config.Tags, value) }
+		none = func() error {
+			tags := p.tags()
+			if len(tags) == 0 {
+				return fmt.Errorf("no node has a tag (set them with config \"tags\" or tags: in project.yaml)")
+			}
+			return fmt.Errorf("no node has the tag %q (tags: %s)%s", value, strings.Join(tags, ", "), didYouMean(value, tags))
+		}
 	case "path":
 		clean := strings.TrimSuffix(path.Clean(value), "/")
 		match = func(n *Node) bool {
@@ -142,32 +174,76 @@ func (p *Project) evalAtom(atom string) (map[string]bool, error) {
 			}
 			return false
 		}
+		none = func() error {
+			dirs := p.nodeFolders()
+			// path:staging means models/staging too: suggest either spelling.
+			candidates := slices.Clone(dirs)
+			for _, d := range dirs {
+				if _, rest, ok := strings.Cut(d, "/"); ok {
+					candidates = append(candidates, rest)
+				}
+			}
+			return fmt.Errorf("no model, seed or test is under %q (folders: %s)%s", value, listSome(dirs), didYouMean(clean, candidates))
+		}
 	case "source":
 		match = func(n *Node) bool {
 			return n.Type == Source && (n.SourceName == value || n.SourceName+"."+n.Name == value)
 		}
+		none = func() error {
+			var names []string
+			for _, n := range p.Nodes {
+				if n.Type == Source {
+					names = append(names, n.SourceName, n.SourceName+"."+n.Name)
+				}
+			}
+			slices.Sort(names)
+			names = slices.Compact(names)
+			if len(names) == 0 {
+				return fmt.Errorf("the project declares no sources")
+			}
+			return fmt.Errorf("no source %q (sources: %s)%s", value, listSome(names), didYouMean(value, names))
+		}
 	case "resource_type":
+		types := make([]string, len(ResourceTypes))
+		for i, t := range ResourceTypes {
+			types[i] = string(t)
+		}
+		if !slices.Contains(types, value) {
+			return nil, fmt.Errorf("resource_type is one of %s, not %q%s", strings.Join(types, ", "), value, didYouMean(value, types))
+		}
 		match = func(n *Node) bool { return string(n.Type) == value }
+		none = func() error { return fmt.Errorf("the project has no %s nodes", value) }
 	case "test_type":
 		if value != TestGeneric && value != TestSingular && value != TestFreshness {
 			return nil, fmt.Errorf("test_type is generic, singular or freshness, not %q", value)
 		}
 		match = func(n *Node) bool { return n.TestKind() == value }
+		none = func() error { return fmt.Errorf("the project has no %s tests", value) }
 	case "test_name":
 		match = func(n *Node) bool {
 			return n.Type == Test && (n.test.generic == value || n.test.kind == value || n.Name == value)
 		}
-	default:
-		msg := fmt.Sprintf("unknown selector method %q (methods: %s)", method, strings.Join(selectorMethods, ", "))
-		if s := suggest(method, selectorMethods); s != "" {
-			msg += fmt.Sprintf("; did you mean %q?", s)
+		none = func() error {
+			var names []string
+			for _, n := range p.Nodes {
+				if n.Type == Test && n.test.generic != "" {
+					names = append(names, n.test.generic)
+				}
+			}
+			slices.Sort(names)
+			names = slices.Compact(names)
+			return fmt.Errorf("no test is named %q or uses a test of that name%s", value, didYouMean(value, names))
 		}
-		return nil, fmt.Errorf("%s", msg)
+	default:
+		return nil, fmt.Errorf("unknown selector method %q (methods: %s)%s", method, strings.Join(selectorMethods, ", "), didYouMean(method, selectorMethods))
 	}
 	for id, n := range p.Nodes {
 		if match(n) {
 			base[id] = true
 		}
+	}
+	if len(base) == 0 {
+		return nil, none()
 	}
 	out := map[string]bool{}
 	for id := range base {
@@ -184,6 +260,50 @@ func (p *Project) evalAtom(atom string) (map[string]bool, error) {
 		}
 	}
 	return out, nil
+}
+
+// nodeNames are the names a bare selector can match, sorted.
+func (p *Project) nodeNames() []string {
+	var names []string
+	for _, n := range p.Nodes {
+		names = append(names, n.Name)
+	}
+	slices.Sort(names)
+	return slices.Compact(names)
+}
+
+// tags are every tag of every node, sorted.
+func (p *Project) tags() []string {
+	var tags []string
+	for _, n := range p.Nodes {
+		tags = append(tags, n.Config.Tags...)
+	}
+	slices.Sort(tags)
+	return slices.Compact(tags)
+}
+
+// nodeFolders are the folders holding models, seeds or tests, sorted.
+func (p *Project) nodeFolders() []string {
+	var dirs []string
+	for _, n := range p.Nodes {
+		if n.Type == Source {
+			continue
+		}
+		for d := path.Dir(n.Path); d != "."; d = path.Dir(d) {
+			dirs = append(dirs, d)
+		}
+	}
+	slices.Sort(dirs)
+	return slices.Compact(dirs)
+}
+
+// listSome joins the first dozen items, enough to recognise the right one.
+func listSome(items []string) string {
+	const most = 12
+	if len(items) > most {
+		return strings.Join(items[:most], ", ") + fmt.Sprintf(", ... (%d more)", len(items)-most)
+	}
+	return strings.Join(items, ", ")
 }
 
 // generations walks up to depth steps along next (all when depth < 0).

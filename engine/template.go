@@ -52,15 +52,17 @@ func (p *Project) addDialectFuncs() {
 		}
 		return nil
 	}
+	// Without a dialect the target did not resolve (reported, and the load
+	// fails on it): the unit is still checked, the SQL is not written.
 	p.funcs["dateadd"] = func(u string, n any, expr string) (string, error) {
 		if p.dialect == nil {
-			return "", fmt.Errorf("no target dialect")
+			return "", unit(u)
 		}
 		return p.dialect.DateAdd(u, fmt.Sprint(n), expr), unit(u)
 	}
 	p.funcs["datediff"] = func(u, start, end string) (string, error) {
 		if p.dialect == nil {
-			return "", fmt.Errorf("no target dialect")
+			return "", unit(u)
 		}
 		return p.dialect.DateDiff(u, start, end), unit(u)
 	}

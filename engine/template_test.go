@@ -98,7 +98,7 @@ func TestUnknownTargetAndTopLevelKey(t *testing.T) {
 	msg, _ := loadErr(t, map[string]string{
 		"project.yaml": "name: t\nmodles: {}\ntargets:\n  default: prod\n  dev: {type: duckdb}\n",
 	}, nil)
-	for _, want := range []string{`project.yaml:2:1: unknown key "modles"; did you mean "models"?`, `target "prod" is not defined (targets: dev)`} {
+	for _, want := range []string{`project.yaml:2:1: unknown key "modles"; did you mean "models"?`, `project.yaml:4:12: target "prod" (from targets.default) is not defined (targets: dev)`} {
 		if !strings.Contains(msg, want) {
 			t.Errorf("missing %q in:\n%s", want, msg)
 		}
@@ -122,15 +122,14 @@ func TestTargetAndThreadsPrecedence(t *testing.T) {
 		}
 		return p
 	}
-	if p := load(engine.Options{}); p.Target.Name != "a" || p.Threads != 3 {
+	if p := load(engine.Options{Env: mapEnv(nil)}); p.Target.Name != "a" || p.Threads != 3 {
 		t.Errorf("defaults: target %s threads %d, want a 3", p.Target.Name, p.Threads)
 	}
-	t.Setenv("QUARRY_TARGET", "b")
-	t.Setenv("QUARRY_THREADS", "7")
-	if p := load(engine.Options{}); p.Target.Name != "b" || p.Threads != 7 {
+	env := mapEnv(map[string]string{"QUARRY_TARGET": "b", "QUARRY_THREADS": "7"})
+	if p := load(engine.Options{Env: env}); p.Target.Name != "b" || p.Threads != 7 {
 		t.Errorf("environment: target %s threads %d, want b 7", p.Target.Name, p.Threads)
 	}
-	if p := load(engine.Options{Target: "a", Threads: 2}); p.Target.Name != "a" || p.Threads != 2 {
+	if p := load(engine.Options{Target: "a", Threads: 2, Env: env}); p.Target.Name != "a" || p.Threads != 2 {
 		t.Errorf("flags: target %s threads %d, want a 2", p.Target.Name, p.Threads)
 	}
 }

@@ -35,7 +35,8 @@ func TestDebugChecksCredentialsWithoutPrintingThem(t *testing.T) {
 extractors:
   github: {input: repos, source: github}
 targets:
-  dev: {type: duckdb, path: dbg.duckdb, password: "${DBG_PASSWORD}", user: "${DBG_USER}"}
+  dev: {type: duckdb, path: dbg.duckdb}
+  prod: {type: snowflake, password: "${DBG_PASSWORD}", user: "${DBG_USER}"}
 `,
 		"seeds/repos.csv":    "technology_id,repo_full_name\nx,a/b\n",
 		"models/sources.yml": "sources:\n  - name: github\n    schema: raw\n    tables:\n      - name: github_repositories\n",
@@ -60,8 +61,6 @@ targets:
 		t.Fatalf("debug exited %d (token seen: %v):\n%s", code, sawToken, all)
 	}
 	for _, want := range []string{
-		"  password:        set (from DBG_PASSWORD)",
-		"  user:            analyst (from DBG_USER)",
 		"ok connection: connected and ran a query",
 		"ok GITHUB_TOKEN accepted: 4990 of 5000 requests left this hour",
 		"All checks passed.",
@@ -74,6 +73,31 @@ targets:
 		if strings.Contains(all, secret) {
 			t.Errorf("debug printed the secret %q:\n%s", secret, all)
 		}
+	}
+
+	// A target's secrets show as set or not set. (The connection fails on
+	// the settings left out, before any network: exit 1.)
+	for _, name := range []string{"SNOWFLAKE_ACCOUNT", "SNOWFLAKE_WAREHOUSE", "SNOWFLAKE_DATABASE"} {
+		t.Setenv(name, "")
+	}
+	out.Reset()
+	errb.Reset()
+	code = run([]string{"debug", "--project-dir", dir, "--target", "prod"}, &out, &errb)
+	all = out.String() + errb.String()
+	if code != 1 {
+		t.Errorf("debug --target prod exited %d, want 1:\n%s", code, all)
+	}
+	for _, want := range []string{
+		"  password:        set (from DBG_PASSWORD)",
+		"  user:            analyst (from DBG_USER)",
+		"!! connection: snowflake target prod: missing account, warehouse and database",
+	} {
+		if !strings.Contains(all, want) {
+			t.Errorf("missing %q in:\n%s", want, all)
+		}
+	}
+	if strings.Contains(all, "hunter2hunter2") {
+		t.Errorf("debug printed the password:\n%s", all)
 	}
 
 	// A rejected token is a problem to fix: exit 1, still without the value.

@@ -24,6 +24,44 @@ func (s *selection) register(cmd *cobra.Command) {
 	cmd.Flags().StringArrayVar(&s.excludes, "exclude", nil, "nodes to leave out, same syntax as --select")
 }
 
+// expandSelectArgs lets --select, -s and --exclude take several values, as
+// dbt's do (--select a b): each bare word after one of them, up to the next
+// flag, goes to that flag as if it were repeated. Commands take no
+// positional arguments, so no word is taken from anything else; "--" ends
+// the flags as usual.
+func expandSelectArgs(args []string) []string {
+	out := make([]string, 0, len(args))
+	open := "" // the selection flag the following bare words belong to
+	for i := 0; i < len(args); i++ {
+		arg := args[i]
+		switch {
+		case arg == "--":
+			return append(out, args[i:]...)
+		case arg == "--select" || arg == "-s" || arg == "--exclude":
+			out = append(out, arg)
+			if i+1 < len(args) {
+				out = append(out, args[i+1]) // its first value, whatever it looks like
+				i++
+			}
+			open = arg
+		case strings.HasPrefix(arg, "--select="), strings.HasPrefix(arg, "--exclude="):
+			out = append(out, arg)
+			open, _, _ = strings.Cut(arg, "=")
+		case strings.HasPrefix(arg, "-s") && !strings.HasPrefix(arg, "--"): // -sname, -s=name
+			out = append(out, arg)
+			open = "-s"
+		case strings.HasPrefix(arg, "-") && arg != "-":
+			out = append(out, arg)
+			open = ""
+		case open != "":
+			out = append(out, open, arg)
+		default:
+			out = append(out, arg)
+		}
+	}
+	return out
+}
+
 // choose returns the selected ids of the given resource types.
 func (a *app) choose(p *engine.Project, sel selection, types ...engine.ResourceType) ([]string, error) {
 	ids, warnings, err := p.Select(sel.selects, sel.excludes)

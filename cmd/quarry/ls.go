@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"slices"
+	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -59,12 +60,25 @@ func (a *app) lsCommand() *cobra.Command {
 	}
 	sel.register(cmd)
 	cmd.Flags().StringVarP(&output, "output", "o", "name", "what to print: name, id, path or json")
-	cmd.Flags().StringSliceVar(&types, "resource-type", nil, "only these types: model, seed, source, test")
+	cmd.Flags().StringSliceVar(&types, "resource-type", nil, "only these types: extract, model, seed, source, test (default all but extract)")
 	cmd.PreRunE = func(*cobra.Command, []string) error {
 		if !slices.Contains([]string{"name", "id", "path", "json"}, output) {
 			return &exitError{code: exitLoad, err: fmt.Errorf("--output must be name, id, path or json, not %q", output)}
 		}
+		for _, t := range types {
+			if !slices.Contains(engine.ResourceTypes, engine.ResourceType(t)) {
+				return &exitError{code: exitLoad, err: fmt.Errorf("--resource-type %q: the types are %s", t, resourceTypeList())}
+			}
+		}
 		return nil
 	}
 	return cmd
+}
+
+func resourceTypeList() string {
+	names := make([]string, len(engine.ResourceTypes))
+	for i, t := range engine.ResourceTypes {
+		names[i] = string(t)
+	}
+	return strings.Join(names, ", ")
 }

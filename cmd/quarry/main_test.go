@@ -3,10 +3,12 @@ package main
 import (
 	"database/sql"
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"math/big"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -46,6 +48,7 @@ func scriptParams(dir string, updateScripts bool) testscript.Params {
 		UpdateScripts: updateScripts,
 		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
 			"duckq":     cmdDuckq,
+			"exits":     cmdExits,
 			"jsonq":     cmdJsonq,
 			"progress":  cmdProgress,
 			"techpulse": cmdTechpulse,
@@ -59,6 +62,28 @@ func scriptParams(dir string, updateScripts bool) testscript.Params {
 				time.Sleep(d)
 			},
 		},
+	}
+}
+
+// cmdExits implements `exits CODE PROG ARGS...`: it runs PROG like exec and
+// fails unless it exits with CODE; stdout and stderr are kept for the
+// commands that follow, as after exec. (exec's ! only says "not zero".)
+func cmdExits(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) < 2 {
+		ts.Fatalf("usage: exits CODE PROG [ARGS...]")
+	}
+	want, err := strconv.Atoi(args[0])
+	ts.Check(err)
+	got := 0
+	if err := ts.Exec(args[1], args[2:]...); err != nil {
+		var ee *exec.ExitError
+		if !errors.As(err, &ee) {
+			ts.Fatalf("%s: %v", args[1], err)
+		}
+		got = ee.ExitCode()
+	}
+	if got != want {
+		ts.Fatalf("%s exited %d, want %d", args[1], got, want)
 	}
 }
 

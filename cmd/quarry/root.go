@@ -7,6 +7,8 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"runtime"
+	"strconv"
 	"strings"
 	"syscall"
 
@@ -22,6 +24,7 @@ const (
 	exitOK          = 0
 	exitFailed      = 1 // a node or an error-severity test failed
 	exitLoad        = 2 // the project could not be loaded or compiled; nothing ran
+	exitInternal    = 3 // a bug in quarry: a panic caught by run's last-resort recover
 	exitInterrupted = 130
 )
 
@@ -56,6 +59,19 @@ type app struct {
 
 // run executes the CLI with args and returns the process exit code.
 func run(args []string, stdout, stderr io.Writer) int {
+	return runWith(args, stdout, stderr)
+}
+
+// runWith is run with extra commands added to the root: tests use it to
+// reach paths no user command should, such as a panic.
+func runWith(args []string, stdout, stderr io.Writer, extra ...*cobra.Command) (code int) {
+	// The last resort: a panic on this goroutine is a bug, reported as one
+	// with where it happened, and exit 3 rather than a Go stack trace.
+	defer func() {
+		if r := recover(); r != nil {
+			code = reportPanic(stderr, r)
+		}
+	}()
 	a := &app{stdout: stdout, stderr: stderr, env: os.LookupEnv, environ: os.Environ, drain: make(chan struct{})}
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
@@ -63,7 +79,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 	defer stopSignals()
 
 	root := a.rootCommand()
-	root.SetArgs(args)
+	root.AddCommand(extra...)
+	root.SetArgs(expandSelectArgs(args))
 	root.SetOut(stdout)
 	root.SetErr(stderr)
 	err := root.ExecuteContext(ctx)
@@ -80,6 +97,45 @@ func run(args []string, stdout, stderr io.Writer) int {
 	// cobra's own errors: unknown command, bad flag.
 	fmt.Fprintf(stderr, "Error: %v\nRun 'quarry --help' for usage.\n", err)
 	return exitLoad
+}
+
+// reportPanic prints a panic caught by runWith: its value (quarry's own
+// values carry no secrets) and the first frame of quarry's code on the
+// panicking stack, which is what a bug report needs. It must be called from
+// the deferred function that recovered, while that stack is still there.
+func reportPanic(w io.Writer, r any) int {
+	fmt.Fprintf(w, "internal error (a bug in quarry, please report it): %v\n", r)
+	if f, ok := panicFrame(); ok {
+		fmt.Fprintf(w, "  at %s:%d (%s)\n", f.File, f.Line, f.Function)
+	}
+	return exitInternal
+}
+
+// panicFrame finds, on the stack of a deferred call handling a panic, the
+// first frame below runtime.gopanic that is quarry's code (the runtime's
+// own frames, and libraries quarry called, are skipped).
+func panicFrame() (runtime.Frame, bool) {
+	pcs := make([]uintptr, 64)
+	frames := runtime.CallersFrames(pcs[:runtime.Callers(1, pcs)])
+	panicking := false
+	for {
+		f, more := frames.Next()
+		switch {
+		case f.Function == "runtime.gopanic":
+			panicking = true
+		case panicking && isQuarryFunc(f.Function):
+			return f, true
+		}
+		if !more {
+			return runtime.Frame{}, false
+		}
+	}
+}
+
+// isQuarryFunc tells quarry's functions from the runtime's and libraries':
+// this package's are main.*, the others' carry the module path.
+func isQuarryFunc(name string) bool {
+	return strings.HasPrefix(name, "main.") || strings.HasPrefix(name, "github.com/quarrydev/quarry/")
 }
 
 // handleInterrupts makes the first Ctrl-C drain the run (no new nodes; the
@@ -120,13 +176,36 @@ func (a *app) rootCommand() *cobra.Command {
 	pf := root.PersistentFlags()
 	pf.StringVar(&a.projectDir, "project-dir", ".", "the project's directory (holding project.yaml)")
 	pf.StringVar(&a.target, "target", "", "the target in project.yaml to use (default: QUARRY_TARGET, then targets.default)")
-	pf.IntVar(&a.threads, "threads", 0, "how many nodes run at once (default: QUARRY_THREADS, then the target's threads, then 4)")
+	pf.Var(threadsFlag{&a.threads}, "threads", fmt.Sprintf("how many nodes run at once, %d to %d (default: QUARRY_THREADS, then the target's threads, then 4)", engine.MinThreads, engine.MaxThreads))
 	pf.StringArrayVar(&a.vars, "vars", nil, "set vars: name=value, or a YAML mapping like '{a: 1, b: x}' (repeatable)")
 	root.AddCommand(
 		a.buildCommand(), a.runCommand(), a.seedCommand(), a.extractCommand(), a.testCommand(), a.compileCommand(), a.lsCommand(), a.debugCommand(),
 	)
 	return root
 }
+
+// threadsFlag is --threads, checked as it is parsed: a bad value is a usage
+// error (exit 2) naming the accepted range, never 0 silently meaning "not
+// given".
+type threadsFlag struct{ n *int }
+
+func (f threadsFlag) String() string {
+	if f.n == nil || *f.n == 0 {
+		return ""
+	}
+	return strconv.Itoa(*f.n)
+}
+
+func (f threadsFlag) Set(s string) error {
+	n, err := engine.ParseThreads(s)
+	if err != nil {
+		return err
+	}
+	*f.n = n
+	return nil
+}
+
+func (threadsFlag) Type() string { return "int" }
 
 // parseVars reads --vars values: name=value pairs or YAML mappings. Values
 // are YAML scalars, so numbers and booleans keep their types.
@@ -150,6 +229,12 @@ func parseVars(values []string) (map[string]any, error) {
 		}
 		var val any
 		if err := yaml.Unmarshal([]byte(raw), &val); err != nil || val == nil {
+			// A value that is not YAML is taken as written, unless it
+			// opens a list or mapping: then it is a YAML mistake, and
+			// passing the text on would hide it.
+			if t := strings.TrimSpace(raw); err != nil && (strings.HasPrefix(t, "[") || strings.HasPrefix(t, "{")) {
+				return nil, fmt.Errorf("--vars %q: the value is not valid YAML (%v): fix it, or quote it to pass it as text", v, err)
+			}
 			val = raw
 		}
 		out[strings.TrimSpace(name)] = val

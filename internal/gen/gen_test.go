@@ -8,8 +8,8 @@ import (
 	"testing"
 
 	"github.com/quarrydev/quarry/engine"
-	"github.com/quarrydev/quarry/engine/warehouse/duckdb"
 	"github.com/quarrydev/quarry/internal/gen"
+	"github.com/quarrydev/quarry/internal/targets"
 )
 
 // files returns every file under dir by slash path.
@@ -74,7 +74,7 @@ func load(t *testing.T, o gen.Options) *engine.Project {
 		t.Fatal(err)
 	}
 	p, err := engine.Load(engine.Options{Dir: dir, Env: func(string) (string, bool) { return "", false }},
-		map[string]engine.Adapter{"duckdb": {Dialect: duckdb.Dialect{}}})
+		targets.Adapters())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -113,7 +113,7 @@ func TestTests(t *testing.T) {
 		t.Fatal(err)
 	}
 	p, err := engine.Load(engine.Options{Dir: dir, Env: func(string) (string, bool) { return "", false }},
-		map[string]engine.Adapter{"duckdb": {Dialect: duckdb.Dialect{}}})
+		targets.Adapters())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -4,6 +4,7 @@ package targets
 
 import (
 	"context"
+	"fmt"
 	"path/filepath"
 
 	"github.com/quarrydev/quarry/engine"
@@ -16,17 +17,21 @@ import (
 func Adapters() map[string]engine.Adapter {
 	return map[string]engine.Adapter{
 		"duckdb": {
-			Dialect: duckdb.Dialect{},
-			Open: func(ctx context.Context, dir string, t engine.Target, threads int, env func(string) (string, bool)) (warehouse.Warehouse, error) {
-				path := t.Setting("path", env)
-				if path != ":memory:" && !filepath.IsAbs(path) {
-					path = filepath.Join(dir, path) // relative to the project, not the shell
+			Dialect:  duckdb.Dialect{},
+			Settings: []string{"path"},
+			Check: func(dir string, t engine.Target, env func(string) (string, bool)) []engine.SettingProblem {
+				if err := duckdb.CheckPath(duckdbPath(dir, t, env)); err != nil {
+					return []engine.SettingProblem{{Key: "path", Msg: fmt.Sprintf("path %q: %v (a relative path starts from the project folder)", t.Setting("path", env), err)}}
 				}
-				return duckdb.Open(ctx, path, threads)
+				return nil
+			},
+			Open: func(ctx context.Context, dir string, t engine.Target, threads int, env func(string) (string, bool)) (warehouse.Warehouse, error) {
+				return duckdb.Open(ctx, duckdbPath(dir, t, env), threads)
 			},
 		},
 		"snowflake": {
-			Dialect: snowflake.Dialect{},
+			Dialect:  snowflake.Dialect{},
+			Settings: snowflake.Settings(),
 			Open: func(ctx context.Context, _ string, t engine.Target, threads int, env func(string) (string, bool)) (warehouse.Warehouse, error) {
 				// Every key is expanded here, at connection time, so that
 				// secrets never travel through the engine.
@@ -42,4 +47,14 @@ func Adapters() map[string]engine.Adapter {
 			},
 		},
 	}
+}
+
+// duckdbPath is a DuckDB target's file: relative to the project, not the
+// shell.
+func duckdbPath(dir string, t engine.Target, env func(string) (string, bool)) string {
+	path := t.Setting("path", env)
+	if path != ":memory:" && !filepath.IsAbs(path) {
+		path = filepath.Join(dir, path)
+	}
+	return path
 }

@@ -38,19 +38,18 @@ type Warehouse struct {
 
 var _ warehouse.Warehouse = (*Warehouse)(nil)
 
-// Open opens the DuckDB database at path, creating the file (and its parent
-// directory) if needed. An empty path or ":memory:" opens a private in-memory
-// database. path is handed to duckdb-go as its DSN, so DuckDB settings may
-// follow a "?" (e.g. "x.duckdb?memory_limit=2GB"). threads is the number of workers that will use the warehouse
+// Open opens the DuckDB database at path, creating the file if needed (its
+// folder must exist: see CheckPath). An empty path or ":memory:" opens a
+// private in-memory database. path is handed to duckdb-go as its DSN, so
+// DuckDB settings may follow a "?" (e.g. "x.duckdb?memory_limit=2GB").
+// threads is the number of workers that will use the warehouse
 // concurrently; the connection pool keeps that many connections warm.
 func Open(ctx context.Context, path string, threads int) (*Warehouse, error) {
 	dsn := path
 	if path == "" || path == ":memory:" {
 		dsn = ""
-	} else if dir := filepath.Dir(path); dir != "" {
-		if err := os.MkdirAll(dir, 0o755); err != nil {
-			return nil, fmt.Errorf("open duckdb %s: %w", path, err)
-		}
+	} else if err := CheckPath(path); err != nil {
+		return nil, fmt.Errorf("open duckdb %s: %w", path, err)
 	}
 	// NewConnector + sql.OpenDB (rather than sql.Open) keeps every pooled
 	// connection on the same database instance, which matters for
@@ -71,6 +70,31 @@ func Open(ctx context.Context, path string, threads int) (*Warehouse, error) {
 		return nil, fmt.Errorf("open duckdb %s: %w", path, err)
 	}
 	return &Warehouse{db: db, schemas: make(map[string]bool)}, nil
+}
+
+// CheckPath reports whether a database file can be opened or created at
+// path (a DSN: settings after "?" are ignored). Its folder must exist:
+// creating one silently would turn a mistyped path into a new, empty
+// warehouse somewhere unexpected.
+func CheckPath(path string) error {
+	file, _, _ := strings.Cut(path, "?")
+	if file == "" || file == ":memory:" {
+		return nil
+	}
+	if st, err := os.Stat(file); err == nil && st.IsDir() {
+		return fmt.Errorf("is a folder, not a database file: name a file in it, e.g. %s", filepath.Join(file, "quarry.duckdb"))
+	}
+	dir := filepath.Dir(file)
+	st, err := os.Stat(dir)
+	switch {
+	case errors.Is(err, os.ErrNotExist):
+		return fmt.Errorf("the folder %s does not exist: create it, or fix the path", dir)
+	case err != nil:
+		return err
+	case !st.IsDir():
+		return fmt.Errorf("%s is not a folder: fix the path", dir)
+	}
+	return nil
 }
 
 // Close closes the database; for a file database this also checkpoints the

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"os"
 	"path/filepath"
 	"reflect"
 	"strings"
@@ -421,7 +422,21 @@ func TestConcurrentReplaceSameSchema(t *testing.T) {
 
 func TestFileBackedReopen(t *testing.T) {
 	ctx := context.Background()
-	path := filepath.Join(t.TempDir(), "nested", "dir", "quarry.duckdb")
+	dir := filepath.Join(t.TempDir(), "nested", "dir")
+	path := filepath.Join(dir, "quarry.duckdb")
+	// A missing folder is an error, not silently created.
+	if w, err := Open(ctx, path, 2); err == nil || !strings.Contains(err.Error(), "does not exist: create it, or fix the path") {
+		if w != nil {
+			w.Close()
+		}
+		t.Fatalf("Open in a missing folder: %v", err)
+	}
+	if _, err := os.Stat(dir); !os.IsNotExist(err) {
+		t.Fatalf("Open created %s (stat: %v)", dir, err)
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
 	w, err := Open(ctx, path, 2)
 	if err != nil {
 		t.Fatal(err)

@@ -64,6 +64,10 @@ var knownKeys = []string{
 	keyRequestTimeout, keyRole, keySchema, keyTracing, keyTransient, keyUser, keyWarehouse,
 }
 
+// Settings returns the target keys this package reads, for the engine to
+// refuse any other key when the project is loaded.
+func Settings() []string { return slices.Clone(knownKeys) }
+
 // engineKeys are target keys the engine reads itself.
 var engineKeys = []string{"threads", "type"}
 
