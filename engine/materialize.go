@@ -57,7 +57,10 @@ func (p *Project) runNode(ctx context.Context, wh warehouse.Warehouse, n *Node, 
 		case errors.Is(err, context.Canceled) || ctx.Err() != nil:
 			res.Message = fmt.Sprintf("%s %s: cancelled", n.Type, n.Name)
 		case errors.Is(err, errNotPublished):
-			res.Message = fmt.Sprintf("model %s: %v", n.Name, err)
+			// Its tests failed and are reported as such; publishing was
+			// skipped because of them, which is not a second error.
+			res.Status = StatusSkipped
+			res.Message = fmt.Sprintf("skipped: %v", err)
 		case n.Type == Model:
 			res.Message = fmt.Sprintf("model %s (%s): %v", n.Name, res.CompiledPath, err)
 		default:

@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"container/heap"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"maps"
@@ -20,7 +21,7 @@ type Status string
 const (
 	StatusSuccess Status = "success" // a model or seed was built
 	StatusError   Status = "error"   // it could not run, or its SQL failed
-	StatusSkipped Status = "skipped" // an upstream failed, or the run was interrupted
+	StatusSkipped Status = "skipped" // an upstream failed, the run was interrupted, or an audited table was not published
 	StatusPass    Status = "pass"    // a test found nothing wrong
 	StatusWarn    Status = "warn"    // a test found failures within its warn threshold
 	StatusFail    Status = "fail"    // a test found failures past its error threshold
@@ -275,12 +276,8 @@ func (p *Project) Execute(ctx context.Context, wh warehouse.Warehouse, ids []str
 	run := &RunResult{StartedAt: now()}
 	pr := &printer{w: opts.Progress, total: total, now: now}
 	if err := p.ensureSchemas(ctx, wh, s, opts); err != nil {
-		for _, id := range slices.Sorted(maps.Keys(s.set)) {
-			if n := p.Nodes[id]; executable(n) {
-				t := now()
-				run.Results = append(run.Results, &Result{UniqueID: id, Status: StatusError, Message: err.Error(), node: n, StartedAt: t, CompletedAt: t})
-			}
-		}
+		p.setupFailed(run, pr, s, err, now)
+		run.Interrupted = ctx.Err() != nil
 		run.Elapsed = now().Sub(run.StartedAt)
 		return run
 	}
@@ -305,24 +302,61 @@ func (p *Project) Execute(ctx context.Context, wh warehouse.Warehouse, ids []str
 	done := make(chan *Result)
 	running := 0
 	drained := false
-	finish := func(res *Result) {
+	report := func(res *Result) {
+		run.Results = append(run.Results, res)
+		pr.line(res)
+	}
+	skip := func(n *Node, cause string) *Result {
+		t := now()
+		return &Result{UniqueID: n.UniqueID, Status: StatusSkipped, Message: "skipped: " + cause, node: n, StartedAt: t, CompletedAt: t}
+	}
+	// why is what a finished node tells the nodes that wait on it: why they
+	// must be skipped, or "" when they may run.
+	why := func(res *Result) string {
 		n := res.node
-		for _, t := range res.extra {
-			run.Results = append(run.Results, t)
-			pr.line(t)
-		}
-		if executable(n) {
-			run.Results = append(run.Results, res)
-			pr.line(res)
-		}
-		var cause string
 		switch res.Status {
 		case StatusError:
-			cause = "upstream " + string(n.Type) + " " + n.Name + " failed"
+			return "upstream " + string(n.Type) + " " + n.Name + " failed"
 		case StatusFail:
-			cause = "upstream test " + n.Name + " failed"
-		case StatusSkipped:
-			cause = blocked[n.UniqueID]
+			return "upstream test " + n.Name + " failed"
+		}
+		if res.Status == StatusSkipped && blocked[n.UniqueID] != "" {
+			return blocked[n.UniqueID]
+		}
+		// An audited table is only published when the tests run inside it
+		// pass: what reads it waits on those tests like on any other.
+		for _, t := range res.extra {
+			if t.Status == StatusError || t.Status == StatusFail {
+				return "upstream test " + t.node.Name + " failed"
+			}
+		}
+		if res.Status == StatusSkipped {
+			return "upstream " + string(n.Type) + " " + n.Name + " was skipped"
+		}
+		return ""
+	}
+	finish := func(res *Result) {
+		n := res.node
+		cause := why(res)
+		for _, t := range res.extra {
+			report(t)
+		}
+		// The tests run inside a node are its to report; those it never
+		// reached (its build failed, it was skipped, the run was cancelled)
+		// are skipped for its reason, once.
+		if len(s.inline[n.UniqueID]) > len(res.extra) {
+			reason := cause
+			if res.Status == StatusError && ctx.Err() != nil {
+				reason = "the run was interrupted"
+			}
+			for _, t := range s.inline[n.UniqueID] {
+				if !slices.ContainsFunc(res.extra, func(r *Result) bool { return r.UniqueID == t.UniqueID }) {
+					report(skip(t, reason))
+				}
+			}
+		}
+		if executable(n) {
+			report(res)
 		}
 		for _, child := range s.children[n.UniqueID] {
 			if cause != "" && blocked[child] == "" {
@@ -335,17 +369,26 @@ func (p *Project) Execute(ctx context.Context, wh warehouse.Warehouse, ids []str
 		}
 	}
 	drain, cancelled := opts.Drain, ctx.Done()
+	// stopping reports whether the run was interrupted, without waiting. It
+	// is asked before each node starts, not only in the wait below: a node
+	// finishing as the drain begins may be picked first there, readying its
+	// children, and none of them may start once the drain began.
+	stopping := func() bool {
+		select {
+		case <-drain:
+			drained, drain = true, nil
+		case <-cancelled:
+			drained, cancelled = true, nil
+		default:
+		}
+		return drained
+	}
 	for {
-		for !drained && running < threads && ready.Len() > 0 {
+		for running < threads && ready.Len() > 0 && !stopping() {
 			id := heap.Pop(ready).(string)
 			n := p.Nodes[id]
 			if cause := blocked[id]; cause != "" {
-				t := now()
-				res := &Result{UniqueID: id, Status: StatusSkipped, Message: "skipped: " + cause, node: n, StartedAt: t, CompletedAt: t}
-				for _, test := range s.inline[id] {
-					res.extra = append(res.extra, &Result{UniqueID: test.UniqueID, Status: StatusSkipped, Message: res.Message, node: test, StartedAt: t, CompletedAt: t})
-				}
-				finish(res)
+				finish(skip(n, cause))
 				continue
 			}
 			running++
@@ -364,87 +407,136 @@ func (p *Project) Execute(ctx context.Context, wh warehouse.Warehouse, ids []str
 			drained, cancelled = true, nil
 		}
 	}
-	// Whatever was never started (the run was interrupted) is reported too.
+	// Whatever was never started (the run was interrupted) is reported too,
+	// for the reason it would have been skipped anyway when it had one.
 	reported := map[string]bool{}
 	for _, r := range run.Results {
 		reported[r.UniqueID] = true
 	}
-	var never []*Node
-	for id := range s.set {
-		never = append(never, p.Nodes[id])
-		never = append(never, s.inline[id]...)
+	type unstarted struct {
+		n   *Node
+		via string // the scheduled node it belongs to
 	}
-	slices.SortFunc(never, func(a, b *Node) int { return cmp.Compare(a.UniqueID, b.UniqueID) })
-	for _, n := range never {
-		if executable(n) && !reported[n.UniqueID] {
-			t := now()
-			r := &Result{UniqueID: n.UniqueID, Status: StatusSkipped, Message: "skipped: the run was interrupted", node: n, StartedAt: t, CompletedAt: t}
-			if !drained && ctx.Err() == nil {
-				// Nothing stopped the run, so the schedule itself held a loop:
-				// say so rather than pass it off as an interruption.
-				r.Status, r.Message = StatusError, "never scheduled: its dependencies formed a loop in quarry's plan (a quarry bug; please report it)"
-			}
-			run.Results = append(run.Results, r)
-			pr.line(r)
+	var never []unstarted
+	for id := range s.set {
+		never = append(never, unstarted{p.Nodes[id], id})
+		for _, t := range s.inline[id] {
+			never = append(never, unstarted{t, id})
 		}
+	}
+	slices.SortFunc(never, func(a, b unstarted) int { return cmp.Compare(a.n.UniqueID, b.n.UniqueID) })
+	for _, u := range never {
+		if !executable(u.n) || reported[u.n.UniqueID] {
+			continue
+		}
+		cause := cmp.Or(blocked[u.via], "the run was interrupted")
+		r := skip(u.n, cause)
+		if !drained && ctx.Err() == nil {
+			// Nothing stopped the run, so the schedule itself held a loop:
+			// say so rather than pass it off as an interruption. Every
+			// node is reported above when the plan is sound; this is a
+			// last resort.
+			r.Status, r.Message = StatusError, "never scheduled: its dependencies formed a loop in quarry's plan (a quarry bug; please report it)"
+		}
+		report(r)
 	}
 	run.Interrupted = drained || ctx.Err() != nil
 	run.Elapsed = now().Sub(run.StartedAt)
 	return run
 }
 
+// setupFailed reports a run that could not start because a schema or a
+// landing table could not be created: the node that needed it first
+// carries the error, once, and every other node is skipped for it.
+func (p *Project) setupFailed(run *RunResult, pr *printer, s *schedule, err error, now func() time.Time) {
+	culprit, cause := "", "the warehouse could not be prepared"
+	var se *setupError
+	if errors.As(err, &se) {
+		culprit, cause = se.node, se.cause
+	}
+	var nodes []*Node
+	for id := range s.set {
+		if n := p.Nodes[id]; executable(n) {
+			nodes = append(nodes, n)
+		}
+		nodes = append(nodes, s.inline[id]...)
+	}
+	slices.SortFunc(nodes, func(a, b *Node) int { return cmp.Compare(a.UniqueID, b.UniqueID) })
+	// the error first, then what it stopped
+	if i := slices.IndexFunc(nodes, func(n *Node) bool { return n.UniqueID == culprit }); i > 0 {
+		n := nodes[i]
+		nodes = slices.Insert(slices.Delete(nodes, i, i+1), 0, n)
+	}
+	for i, n := range nodes {
+		t := now()
+		res := &Result{UniqueID: n.UniqueID, Status: StatusSkipped, Message: "skipped: " + cause, node: n, StartedAt: t, CompletedAt: t}
+		if i == 0 {
+			res.Status, res.Message = StatusError, err.Error()
+		}
+		run.Results = append(run.Results, res)
+		pr.line(res)
+	}
+}
+
 // ensureSchemas creates, once and before anything runs, every schema the
 // run writes to and the extractors' landing tables: concurrent CREATE
-// statements for one object conflict.
+// statements for one object conflict. Its error is a *setupError naming
+// the node to charge it to.
 func (p *Project) ensureSchemas(ctx context.Context, wh warehouse.Warehouse, s *schedule, opts RunOptions) error {
-	schemas := map[string]bool{}
+	first := map[string]string{} // schema -> the first node (by id) writing to it
+	need := func(schema, id string) {
+		if cur, ok := first[schema]; !ok || id < cur {
+			first[schema] = id
+		}
+	}
 	for id := range s.set {
 		n := p.Nodes[id]
-		if n.Type == Test {
+		switch {
+		case n.Type == Test:
 			if opts.StoreFailures || n.Config.StoreFailures {
-				schemas[n.Relation.Schema] = true
+				need(n.Relation.Schema, id)
 			}
-			continue
-		}
-		if n.Type == Extract {
+		case n.Type == Extract:
 			for _, src := range n.extract.tables {
-				schemas[src.Relation.Schema] = true
+				need(src.Relation.Schema, id)
 			}
-			continue
-		}
-		if executable(n) {
-			schemas[n.Relation.Schema] = true
+		case executable(n):
+			need(n.Relation.Schema, id)
 		}
 	}
 	for _, tests := range s.inline {
 		for _, t := range tests {
 			if opts.StoreFailures || t.Config.StoreFailures {
-				schemas[t.Relation.Schema] = true
+				need(t.Relation.Schema, t.UniqueID)
 			}
 		}
 	}
-	for _, schema := range slices.Sorted(maps.Keys(schemas)) {
+	for _, schema := range slices.Sorted(maps.Keys(first)) {
 		if err := wh.EnsureSchema(ctx, schema); err != nil {
-			return &schemaError{schema: schema, err: err}
+			return &setupError{node: first[schema], cause: "schema " + schema + " could not be created",
+				err: fmt.Errorf("create schema %s: %w", schema, err)}
 		}
 	}
 	for _, id := range slices.Sorted(maps.Keys(s.set)) {
 		if n := p.Nodes[id]; n.Type == Extract {
 			if err := createLandingTables(ctx, wh, n.extract); err != nil {
-				return fmt.Errorf("extract %s: %w", n.Name, err)
+				return &setupError{node: id, cause: "the landing tables of extract " + n.Name + " could not be created",
+					err: fmt.Errorf("extract %s: %w", n.Name, err)}
 			}
 		}
 	}
 	return nil
 }
 
-type schemaError struct {
-	schema string
-	err    error
+// setupError is a failure to prepare the warehouse before any node runs.
+type setupError struct {
+	node  string // the node the error is reported on
+	cause string // why every other node is skipped
+	err   error
 }
 
-func (e *schemaError) Error() string { return "create schema " + e.schema + ": " + e.err.Error() }
-func (e *schemaError) Unwrap() error { return e.err }
+func (e *setupError) Error() string { return e.err.Error() }
+func (e *setupError) Unwrap() error { return e.err }
 
 // readyHeap orders the nodes ready to run.
 type readyHeap struct {

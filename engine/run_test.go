@@ -208,6 +208,119 @@ func TestDrainFinishesRunningAndSkipsTheRest(t *testing.T) {
 	}
 }
 
+// writerFunc is an io.Writer calling a function.
+type writerFunc func([]byte) (int, error)
+
+func (f writerFunc) Write(b []byte) (int, error) { return f(b) }
+
+// The drain begins while the scheduler reports a finished node, so the
+// children that node readies must not start: deterministic, unlike racing
+// the drain against a node's completion.
+func TestDrainStartsNothingAfterIt(t *testing.T) {
+	p := project(t, map[string]string{
+		"models/a.sql": "select 1",
+		"models/b.sql": "select * from {{ ref \"a\" }}",
+		"models/c.sql": "select * from {{ ref \"a\" }}",
+	})
+	ids, _, _ := p.Select(nil, nil)
+	wh := &fakeWarehouse{}
+	drain := make(chan struct{})
+	var once sync.Once
+	progress := writerFunc(func(b []byte) (int, error) {
+		once.Do(func() { close(drain) }) // Ctrl-C as a's line is printed
+		return len(b), nil
+	})
+	res := p.Execute(context.Background(), wh, ids, engine.RunOptions{Threads: 2, Drain: drain, Progress: progress})
+	if !slices.Equal(wh.order, []string{"a"}) {
+		t.Errorf("ran %v after the drain began, want only a", wh.order)
+	}
+	want := map[string]engine.Status{"a": "success", "b": "skipped", "c": "skipped"}
+	if got := statuses(res); !mapsEqual(got, want) || !res.Interrupted {
+		t.Fatalf("statuses = %v (interrupted=%v), want %v", got, res.Interrupted, want)
+	}
+}
+
+// A mart (audited: its tests run inside its node) whose SQL fails is one
+// error: its tests and what reads it are skipped, naming it.
+func TestFailedMartSkipsItsTestsAndDescendants(t *testing.T) {
+	p := project(t, map[string]string{
+		"project.yaml":         "name: t\nmodels:\n  marts: {materialized: table}\ntargets:\n  dev: {type: duckdb}\n",
+		"models/base.sql":      "select 1 as id",
+		"models/other.sql":     "select 1 as id",
+		"models/marts/m.sql":   "select boom as id from {{ ref \"base\" }}",
+		"models/marts/top.sql": "select * from {{ ref \"m\" }}",
+		"models/props.yml": "models:\n  - name: m\n    columns:\n      - name: id\n        tests:\n          - unique\n          - not_null\n" +
+			"          - relationships: {to: other, field: id}\n",
+	})
+	ids, _, _ := p.Select(nil, nil)
+	var progress strings.Builder
+	res := p.Execute(context.Background(), &fakeWarehouse{}, ids, engine.RunOptions{Threads: 2, Progress: &progress})
+	want := map[string]engine.Status{
+		"base": "success", "other": "success", "m": "error", "top": "skipped",
+		"test.t.unique_m_id": "skipped", "test.t.not_null_m_id": "skipped", "test.t.relationships_m_id__other_id": "skipped",
+	}
+	if got := statuses(res); !mapsEqual(got, want) {
+		t.Fatalf("statuses = %v, want %v", got, want)
+	}
+	for _, r := range res.Results {
+		if r.Status == engine.StatusSkipped && r.Message != "skipped: upstream model m failed" {
+			t.Errorf("%s: %q, want it to name the failed model", r.UniqueID, r.Message)
+		}
+	}
+	if got := res.Summary(); got != "Done. PASS=2 WARN=0 ERROR=1 SKIP=4 TOTAL=7" {
+		t.Errorf("summary %q", got)
+	}
+	if strings.Contains(progress.String(), "never scheduled") {
+		t.Errorf("progress blames the plan:\n%s", progress.String())
+	}
+}
+
+// failingSchema fails to create one schema.
+type failingSchema struct {
+	*fakeWarehouse
+	schema string
+}
+
+func (f failingSchema) EnsureSchema(_ context.Context, schema string) error {
+	if schema == f.schema {
+		return fmt.Errorf("permission denied for database")
+	}
+	return nil
+}
+
+// A schema that cannot be created is one error, on the first node writing
+// there; nothing runs and the rest are skipped, saying why.
+func TestSchemaFailureIsOneError(t *testing.T) {
+	p := project(t, map[string]string{
+		"project.yaml":       "name: t\nmodels:\n  marts: {materialized: table, schema: public}\ntargets:\n  dev: {type: duckdb}\n",
+		"models/a.sql":       "select 1 as id",
+		"models/marts/m.sql": "select * from {{ ref \"a\" }}",
+		"models/marts/n.sql": "select * from {{ ref \"a\" }}",
+		"models/props.yml":   "models:\n  - name: m\n    columns:\n      - name: id\n        tests: [unique]\n",
+	})
+	ids, _, _ := p.Select(nil, nil)
+	wh := failingSchema{&fakeWarehouse{}, "public"}
+	res := p.Execute(context.Background(), wh, ids, engine.RunOptions{Threads: 2})
+	want := map[string]engine.Status{"a": "skipped", "m": "error", "n": "skipped", "test.t.unique_m_id": "skipped"}
+	if got := statuses(res); !mapsEqual(got, want) {
+		t.Fatalf("statuses = %v, want %v", got, want)
+	}
+	for _, r := range res.Results {
+		switch {
+		case r.Status == engine.StatusError && r.Message != "create schema public: permission denied for database":
+			t.Errorf("error %q", r.Message)
+		case r.Status == engine.StatusSkipped && r.Message != "skipped: schema public could not be created":
+			t.Errorf("%s: %q", r.UniqueID, r.Message)
+		}
+	}
+	if len(wh.order) != 0 {
+		t.Errorf("ran %v", wh.order)
+	}
+	if got := res.Summary(); got != "Done. PASS=0 WARN=0 ERROR=1 SKIP=3 TOTAL=4" {
+		t.Errorf("summary %q", got)
+	}
+}
+
 func TestCancelStopsRunningStatements(t *testing.T) {
 	p := project(t, map[string]string{"models/a.sql": "select 1", "models/b.sql": "select 2"})
 	ids, _, _ := p.Select(nil, nil)

@@ -69,7 +69,8 @@ func TestWriteAuditPublishKeepsLiveTable(t *testing.T) {
 	}
 	want := map[string]engine.Status{
 		"seed.wap.orders": engine.StatusSuccess, "test.wap.unique_revenue_id": engine.StatusFail,
-		"model.wap.revenue": engine.StatusError, "model.wap.downstream": engine.StatusSkipped,
+		// not published because its test failed: one failure, reported on the test
+		"model.wap.revenue": engine.StatusSkipped, "model.wap.downstream": engine.StatusSkipped,
 	}
 	if !mapsEqual(got, want) {
 		t.Fatalf("statuses %v, want %v", got, want)
@@ -84,6 +85,12 @@ func TestWriteAuditPublishKeepsLiveTable(t *testing.T) {
 		if r.UniqueID == "model.wap.revenue" && (r.Kept != "public.revenue" || !strings.Contains(r.Message, "keeps its previous version")) {
 			t.Errorf("model result should say the live table was kept: kept=%q message=%q", r.Kept, r.Message)
 		}
+		if r.UniqueID == "model.wap.downstream" && r.Message != "skipped: upstream test unique_revenue_id failed" {
+			t.Errorf("downstream skipped with %q, want it to name the failed test", r.Message)
+		}
+	}
+	if got := res.Summary(); got != "Done. PASS=1 WARN=0 ERROR=1 SKIP=2 TOTAL=4" || !res.Failed() {
+		t.Errorf("summary %q (failed=%v)", got, res.Failed())
 	}
 
 	// Fixed data publishes.
