@@ -9,6 +9,8 @@ import (
 	"text/template"
 	"text/template/parse"
 	"time"
+
+	"github.com/quarrydev/quarry/internal/panics"
 )
 
 // Rendering limits. A template is a program: a careless one (a loop bound
@@ -122,11 +124,19 @@ func (b *budget) funcs() template.FuncMap {
 // be cancelled, and the goroutine stops at its next checkpoint, if any.
 func (b *budget) execute(t *template.Template, data any) (string, error) {
 	done := make(chan error, 1)
-	go func() { done <- t.Execute(b, data) }()
+	go func() {
+		// Raised again below: the command runner reports a panic as a bug.
+		defer panics.Capture(func(e *panics.Error) { done <- e })
+		done <- t.Execute(b, data)
+	}()
 	timer := time.NewTimer(time.Until(b.deadline) + watchdogGrace)
 	defer timer.Stop()
 	select {
 	case err := <-done:
+		var pe *panics.Error
+		if errors.As(err, &pe) {
+			panic(pe)
+		}
 		if err != nil {
 			return "", err
 		}

@@ -22,6 +22,7 @@ import (
 	"github.com/quarrydev/quarry/engine/diag"
 	"github.com/quarrydev/quarry/engine/secret"
 	"github.com/quarrydev/quarry/engine/warehouse"
+	"github.com/quarrydev/quarry/internal/panics"
 )
 
 // Adapter connects the engine to one kind of warehouse without the engine
@@ -500,23 +501,29 @@ func (p *Project) reportMissing(n *Node, m missingCall, diags *diag.List) {
 	diags.Add(path, line, col, "%s", msg)
 }
 
-// parallel runs fn(0..n-1) on GOMAXPROCS goroutines.
+// parallel runs fn(0..n-1) on GOMAXPROCS goroutines. A panic in fn is
+// raised again on the caller's goroutine once the others are done, so that
+// the command runner reports it as a bug instead of the process crashing.
 func parallel(n int, fn func(i int)) {
 	workers := min(runtime.GOMAXPROCS(0), n)
 	var wg sync.WaitGroup
+	var once sync.Once
+	var panicked *panics.Error
 	next := make(chan int, n)
 	for i := range n {
 		next <- i
 	}
 	close(next)
 	for range workers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
+		wg.Go(func() {
+			defer panics.Capture(func(e *panics.Error) { once.Do(func() { panicked = e }) })
 			for i := range next {
 				fn(i)
 			}
-		}()
+		})
 	}
 	wg.Wait()
+	if panicked != nil {
+		panic(panicked)
+	}
 }

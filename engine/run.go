@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/quarrydev/quarry/engine/warehouse"
+	"github.com/quarrydev/quarry/internal/panics"
 )
 
 // Status is the outcome of one node.
@@ -50,8 +51,9 @@ type Result struct {
 	// Notes are lines an extractor printed: its mode, warnings, statistics.
 	Notes []string
 
-	node  *Node
-	extra []*Result // tests run inside this node (write-audit-publish)
+	node     *Node
+	extra    []*Result     // tests run inside this node (write-audit-publish)
+	panicked *panics.Error // runNode panicked: a bug, raised again by Execute
 }
 
 // Node returns the node the result is about.
@@ -392,7 +394,10 @@ func (p *Project) Execute(ctx context.Context, wh warehouse.Warehouse, ids []str
 				continue
 			}
 			running++
-			go func() { done <- p.runNode(ctx, wh, n, s.inline[id], opts) }()
+			go func() {
+				defer panics.Capture(func(e *panics.Error) { done <- &Result{UniqueID: id, node: n, panicked: e} })
+				done <- p.runNode(ctx, wh, n, s.inline[id], opts)
+			}()
 		}
 		if running == 0 {
 			break
@@ -400,6 +405,9 @@ func (p *Project) Execute(ctx context.Context, wh warehouse.Warehouse, ids []str
 		select {
 		case res := <-done:
 			running--
+			if res.panicked != nil {
+				panic(res.panicked) // a bug: the command runner reports it
+			}
 			finish(res)
 		case <-drain:
 			drained, drain = true, nil

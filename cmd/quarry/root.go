@@ -7,7 +7,6 @@ import (
 	"io"
 	"os"
 	"os/signal"
-	"runtime"
 	"strconv"
 	"strings"
 	"syscall"
@@ -17,6 +16,7 @@ import (
 
 	"github.com/quarrydev/quarry/engine"
 	"github.com/quarrydev/quarry/engine/diag"
+	"github.com/quarrydev/quarry/internal/panics"
 )
 
 // Exit codes, as documented in the README.
@@ -102,40 +102,15 @@ func runWith(args []string, stdout, stderr io.Writer, extra ...*cobra.Command) (
 // reportPanic prints a panic caught by runWith: its value (quarry's own
 // values carry no secrets) and the first frame of quarry's code on the
 // panicking stack, which is what a bug report needs. It must be called from
-// the deferred function that recovered, while that stack is still there.
+// the deferred function that recovered, while that stack is still there; a
+// panic handed on from another goroutine carries its own.
 func reportPanic(w io.Writer, r any) int {
-	fmt.Fprintf(w, "internal error (a bug in quarry, please report it): %v\n", r)
-	if f, ok := panicFrame(); ok {
+	e := panics.Recovered(r)
+	fmt.Fprintf(w, "internal error (a bug in quarry, please report it): %v\n", e.Value)
+	if f, ok := e.Frame(); ok {
 		fmt.Fprintf(w, "  at %s:%d (%s)\n", f.File, f.Line, f.Function)
 	}
 	return exitInternal
-}
-
-// panicFrame finds, on the stack of a deferred call handling a panic, the
-// first frame below runtime.gopanic that is quarry's code (the runtime's
-// own frames, and libraries quarry called, are skipped).
-func panicFrame() (runtime.Frame, bool) {
-	pcs := make([]uintptr, 64)
-	frames := runtime.CallersFrames(pcs[:runtime.Callers(1, pcs)])
-	panicking := false
-	for {
-		f, more := frames.Next()
-		switch {
-		case f.Function == "runtime.gopanic":
-			panicking = true
-		case panicking && isQuarryFunc(f.Function):
-			return f, true
-		}
-		if !more {
-			return runtime.Frame{}, false
-		}
-	}
-}
-
-// isQuarryFunc tells quarry's functions from the runtime's and libraries':
-// this package's are main.*, the others' carry the module path.
-func isQuarryFunc(name string) bool {
-	return strings.HasPrefix(name, "main.") || strings.HasPrefix(name, "github.com/quarrydev/quarry/")
 }
 
 // handleInterrupts makes the first Ctrl-C drain the run (no new nodes; the

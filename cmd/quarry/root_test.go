@@ -7,6 +7,8 @@ import (
 	"testing"
 
 	"github.com/spf13/cobra"
+
+	"github.com/quarrydev/quarry/internal/panics"
 )
 
 // A panic is a bug: run reports it as an internal error with the first
@@ -20,6 +22,20 @@ func TestPanicIsAnInternalError(t *testing.T) {
 		{"runtime", "assignment to entry in nil map", func() {
 			var m map[string]int
 			m["x"] = 1
+		}},
+		// Raised on another goroutine and handed on, as the engine's
+		// workers do: the frame reported is where it first happened.
+		{"goroutine", "runtime error: index out of range [3] with length 0", func() {
+			done := make(chan *panics.Error)
+			go func() {
+				defer panics.Capture(func(e *panics.Error) { done <- e })
+				var s []int
+				_ = s[3]
+				done <- nil
+			}()
+			if e := <-done; e != nil {
+				panic(e)
+			}
 		}},
 		// Raised inside a library: the frame reported is quarry's call.
 		{"library", "regexp: Compile(`(`): error parsing regexp: missing closing ): `(`", func() {
@@ -38,7 +54,7 @@ func TestPanicIsAnInternalError(t *testing.T) {
 			if !strings.HasPrefix(got, want) {
 				t.Errorf("stderr:\n%s\nwant it to start with:\n%s", got, want)
 			}
-			frame := regexp.MustCompile(`(?m)^  at .*/cmd/quarry/root_test\.go:\d+ \((main|github\.com/quarrydev/quarry/cmd/quarry)\.TestPanicIsAnInternalError\.func\d+\)$`)
+			frame := regexp.MustCompile(`(?m)^  at .*/cmd/quarry/root_test\.go:\d+ \((main|github\.com/quarrydev/quarry/cmd/quarry)\.TestPanicIsAnInternalError\.func\d+(\.\d+)?\)$`)
 			if !frame.MatchString(got) {
 				t.Errorf("stderr does not name the panicking frame in root_test.go:\n%s", got)
 			}
