@@ -340,12 +340,15 @@ func (p *Project) Execute(ctx context.Context, wh warehouse.Warehouse, ids []str
 	finish := func(res *Result) {
 		n := res.node
 		cause := why(res)
+		// The tests run inside a node ran before it finished: they come
+		// first. Those it never reached (its build failed, it was skipped,
+		// the run was cancelled) are skipped for its reason, once, after it.
 		for _, t := range res.extra {
 			report(t)
 		}
-		// The tests run inside a node are its to report; those it never
-		// reached (its build failed, it was skipped, the run was cancelled)
-		// are skipped for its reason, once.
+		if executable(n) {
+			report(res)
+		}
 		if len(s.inline[n.UniqueID]) > len(res.extra) {
 			reason := cause
 			if res.Status == StatusError && ctx.Err() != nil {
@@ -356,9 +359,6 @@ func (p *Project) Execute(ctx context.Context, wh warehouse.Warehouse, ids []str
 					report(skip(t, reason))
 				}
 			}
-		}
-		if executable(n) {
-			report(res)
 		}
 		for _, child := range s.children[n.UniqueID] {
 			if cause != "" && blocked[child] == "" {
