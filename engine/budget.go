@@ -104,19 +104,18 @@ func (b *budget) mark(at string) {
 	}
 }
 
-func (b *budget) funcs() template.FuncMap {
-	return template.FuncMap{
-		fnLoop: func(at string) (string, error) { return "", b.check(at) },
-		fnEnter: func(at string) (string, error) {
-			b.depth++
-			if b.depth > MaxTemplateDepth {
-				b.mark(at)
-				return "", b.errorf("templates nested more than %d deep: does a macro call itself without end?", MaxTemplateDepth)
-			}
-			return "", b.check(at)
-		},
-		fnLeave: func() string { b.depth--; return "" },
+// addFuncs adds the checkpoint functions instrument calls to f.
+func (b *budget) addFuncs(f template.FuncMap) {
+	f[fnLoop] = func(at string) (string, error) { return "", b.check(at) }
+	f[fnEnter] = func(at string) (string, error) {
+		b.depth++
+		if b.depth > MaxTemplateDepth {
+			b.mark(at)
+			return "", b.errorf("templates nested more than %d deep: does a macro call itself without end?", MaxTemplateDepth)
+		}
+		return "", b.check(at)
 	}
+	f[fnLeave] = func() string { b.depth--; return "" }
 }
 
 // execute runs t into the budget's writer. A render that outlives its time

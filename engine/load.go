@@ -394,10 +394,6 @@ func (p *Project) renderModels(diags *diag.List) {
 			diags.Append(templateDiag(err, n.Path, map[string]string{n.Path: src}))
 			return
 		}
-		if p.sqlIsEmpty(out) {
-			diags.Add(n.Path, 1, 1, "the %s renders to no SQL (is everything inside an if that is false?): %s", n.Type, emptyFix(n))
-			return
-		}
 		n.rendered = out
 		if n.Config.Enabled { // a disabled node never runs: its SQL may be anything
 			p.checkStatements(n, out, diags)

@@ -44,7 +44,9 @@ func (p *Project) checkStatements(n *Node, rendered string, diags *diag.List) {
 	case err != nil:
 		diags.Add(n.Path, 0, 0, "%v", err) // Statements returns no other error
 	case len(spans) == 0:
-		diags.Add(n.Path, 1, 1, "%s must hold exactly one statement: this one holds none, only blanks and comments; write its select, or delete the file", what)
+		// The file itself is not empty (renderModels checks that first):
+		// its template rendered nothing.
+		diags.Add(n.Path, 1, 1, "the %s renders to no SQL (is everything inside an if that is false?): %s", n.Type, emptyFix(n))
 	case len(spans) > 1:
 		second := spans[1]
 		path, line, col, via := p.locate(n, rendered, second.Start)

@@ -102,17 +102,19 @@ type missingCall struct {
 	args []string
 }
 
+// funcs are the functions bound to this render: the quarry functions and
+// the budget's checkpoints. One map, built once per render (a render of
+// every model is the hot path of loading).
 func (r *renderer) funcs(b *budget) template.FuncMap {
-	f := b.funcs()
-	maps.Copy(f, template.FuncMap{
-		"ref":            r.ref,
-		"source":         r.source,
-		"config":         r.configFn,
-		"var":            r.varFn,
-		"env_var":        r.envVar,
-		"this":           func() string { return phThis + phEnd },
-		"is_incremental": func() bool { return r.incr },
-	})
+	f := make(template.FuncMap, 10)
+	b.addFuncs(f)
+	f["ref"] = r.ref
+	f["source"] = r.source
+	f["config"] = r.configFn
+	f["var"] = r.varFn
+	f["env_var"] = r.envVar
+	f["this"] = func() string { return phThis + phEnd }
+	f["is_incremental"] = func() bool { return r.incr }
 	return f
 }
 
