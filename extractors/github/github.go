@@ -228,8 +228,25 @@ func asDuration(v any, expand func(string) string) (time.Duration, bool) {
 // the errors and no error: the engine decides. env.Strict does not change
 // what it returns: the engine applies it.
 func (e *Extractor) Extract(ctx context.Context, env extractors.Env, items []extractors.Item) (*extractors.Result, error) {
+	r, tr, err := e.newRun(env, len(items))
+	if err != nil {
+		return nil, err
+	}
+	rows, itemErrs, nodeErr := r.fetchAll(ctx, items)
+	res := r.result(rows, itemErrs, tr.meter)
+	if nodeErr != nil {
+		return res, errors.New(r.redact(nodeErr.Error()))
+	}
+	return res, nil
+}
+
+// newRun reads the settings and the environment and builds the run's
+// GitHub client: everything a repository's requests share. n, the number
+// of repositories, only sizes the warning about the unauthenticated rate
+// limit.
+func (e *Extractor) newRun(env extractors.Env, n int) (*run, *transport, error) {
 	if env.HTTP == nil {
-		return nil, errors.New("github extractor: no HTTP client in the extractor environment")
+		return nil, nil, errors.New("github extractor: no HTTP client in the extractor environment")
 	}
 	getenv := env.Getenv
 	if getenv == nil {
@@ -237,80 +254,30 @@ func (e *Extractor) Extract(ctx context.Context, env extractors.Env, items []ext
 	}
 	set, unknown, err := parseSettings(env.Settings, getenv)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 
 	token, _ := getenv("GITHUB_TOKEN")
 	token = strings.TrimSpace(token)
-	redact := func(s string) string {
-		// Tokens are long (ghp_ and 36 more); replacing a few characters
-		// would only garble messages without protecting anything.
-		if len(token) < 8 {
-			return s
-		}
-		return strings.ReplaceAll(s, token, "[REDACTED]")
-	}
-	// The engine's Logf appends to a slice: serialize the workers' calls.
-	var logMu sync.Mutex
-	logf := func(format string, args ...any) {
-		if env.Logf == nil {
-			return
-		}
-		msg := redact(fmt.Sprintf(format, args...))
-		logMu.Lock()
-		defer logMu.Unlock()
-		env.Logf("%s", msg)
-	}
+	redact := redactor(token)
+	logf := serialLogf(env.Logf, redact)
 	if len(unknown) > 0 {
 		logf("github: ignoring unknown settings %s (known: %s)", strings.Join(unknown, ", "), strings.Join(knownSettings, ", "))
 	}
 
 	base, overridden, err := baseURL(getenv)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 
 	e2 := e.withDefaults()
-	started := time.Now()
-	now := func() time.Time {
-		if env.Now.IsZero() {
-			return time.Now().UTC()
-		}
-		// The run's clock: in a replay it is the recorded run's clock, so
-		// decisions about weeks and rate-limit resets are reproduced.
-		return env.Now.Add(time.Since(started)).UTC()
-	}
-
-	timeout := set.requestTimeout
-	if timeout == 0 {
-		timeout = env.HTTP.Timeout
-	}
-	if timeout == 0 {
-		timeout = defaultRequestTimeout
-	}
-
-	cacheDir := ""
-	switch {
-	case env.Replaying:
-		// A replay must not depend on what this machine cached: no
-		// conditional requests, and nothing sample-made is stored.
-	case env.CacheDir == "":
-		logf("github: no cache directory, conditional requests (ETags) are off")
-	default:
-		cacheDir = filepath.Join(env.CacheDir, "etags")
-		if err := os.MkdirAll(cacheDir, 0o700); err != nil {
-			logf("github: ETag cache unavailable, every request will be a full one: %v", err)
-			cacheDir = ""
-		}
-	}
-
 	tr := newTransport(env.HTTP.Transport, transportConfig{
 		token:        token,
 		apiHost:      base.Host,
-		cacheDir:     cacheDir,
+		cacheDir:     etagDir(env, logf),
 		tries:        e2.httpTries,
 		retryInitial: e2.retryInitial,
-		timeout:      timeout,
+		timeout:      requestTimeout(set, env.HTTP),
 		maxWait:      set.maxWait,
 		noWait:       env.Replaying,
 		logf:         logf,
@@ -319,20 +286,7 @@ func (e *Extractor) Extract(ctx context.Context, env extractors.Env, items []ext
 	client.BaseURL = base
 	client.UserAgent = userAgent
 
-	mode := "unauthenticated"
-	if token != "" {
-		mode = "authenticated"
-		logf("github: authenticated with GITHUB_TOKEN (GitHub allows 5,000 requests an hour)")
-		if base.Scheme == "http" && !isLoopback(base.Hostname()) {
-			logf("github: warning: GITHUB_API_URL is plain http, so GITHUB_TOKEN travels unencrypted to %s", base.Host)
-		}
-	} else {
-		logf("github: GITHUB_TOKEN is not set: unauthenticated, GitHub allows 60 requests an hour")
-		// Without a token even 304s count against the limit.
-		if need := 5 * len(items); need > 60 {
-			logf("github: %d repositories need about %d requests, more than the 60 an hour allowed without a token; set GITHUB_TOKEN", len(items), need)
-		}
-	}
+	mode := logAccess(logf, token, base, n)
 	if overridden {
 		logf("github: API at %s (GITHUB_API_URL)", base)
 	}
@@ -340,22 +294,123 @@ func (e *Extractor) Extract(ctx context.Context, env extractors.Env, items []ext
 		logf("github: replaying recorded responses")
 	}
 
-	r := &run{
+	return &run{
 		e:        e2,
 		gh:       client,
 		logf:     logf,
 		redact:   redact,
-		now:      now,
+		now:      runClock(env.Now),
 		maxWait:  set.maxWait,
 		mode:     mode,
 		noWait:   env.Replaying,
 		hasToken: token != "",
-	}
 
-	rows := make([][]any, len(items))
-	itemErrs := make([]*extractors.ItemError, len(items))
+		concurrency: set.concurrency,
+	}, tr, nil
+}
+
+// redactor returns a function that blanks token out of a message: every
+// message and error leaving the extractor passes through it.
+func redactor(token string) func(string) string {
+	return func(s string) string {
+		// Tokens are long (ghp_ and 36 more); replacing a few characters
+		// would only garble messages without protecting anything.
+		if len(token) < 8 {
+			return s
+		}
+		return strings.ReplaceAll(s, token, "[REDACTED]")
+	}
+}
+
+// serialLogf wraps the engine's Logf for the workers: redacted, and one
+// call at a time, since the engine's Logf appends to a slice.
+func serialLogf(logf func(string, ...any), redact func(string) string) func(string, ...any) {
+	var mu sync.Mutex
+	return func(format string, args ...any) {
+		if logf == nil {
+			return
+		}
+		msg := redact(fmt.Sprintf(format, args...))
+		mu.Lock()
+		defer mu.Unlock()
+		logf("%s", msg)
+	}
+}
+
+// runClock returns the run's clock: in a replay, start is the recorded
+// run's clock, so decisions about weeks and rate-limit resets are
+// reproduced; a zero start means the machine's clock.
+func runClock(start time.Time) func() time.Time {
+	started := time.Now()
+	return func() time.Time {
+		if start.IsZero() {
+			return time.Now().UTC()
+		}
+		return start.Add(time.Since(started)).UTC()
+	}
+}
+
+// requestTimeout is the limit of one attempt at a request: the
+// request_timeout setting, else the environment's client's timeout, else
+// the default.
+func requestTimeout(set settings, hc *http.Client) time.Duration {
+	if set.requestTimeout != 0 {
+		return set.requestTimeout
+	}
+	if hc.Timeout != 0 {
+		return hc.Timeout
+	}
+	return defaultRequestTimeout
+}
+
+// etagDir is the directory of the ETag cache, or "" for none. A replay
+// must not depend on what this machine cached: no conditional requests,
+// and nothing sample-made is stored.
+func etagDir(env extractors.Env, logf func(string, ...any)) string {
+	switch {
+	case env.Replaying:
+		return ""
+	case env.CacheDir == "":
+		logf("github: no cache directory, conditional requests (ETags) are off")
+		return ""
+	}
+	dir := filepath.Join(env.CacheDir, "etags")
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		logf("github: ETag cache unavailable, every request will be a full one: %v", err)
+		return ""
+	}
+	return dir
+}
+
+// logAccess says which rate limit the run is under, warns about a token
+// sent over plain http or a run too large for the unauthenticated limit,
+// and returns the mode named in rate-limit messages.
+func logAccess(logf func(string, ...any), token string, base *url.URL, repos int) string {
+	if token != "" {
+		logf("github: authenticated with GITHUB_TOKEN (GitHub allows 5,000 requests an hour)")
+		if base.Scheme == "http" && !isLoopback(base.Hostname()) {
+			logf("github: warning: GITHUB_API_URL is plain http, so GITHUB_TOKEN travels unencrypted to %s", base.Host)
+		}
+		return "authenticated"
+	}
+	logf("github: GITHUB_TOKEN is not set: unauthenticated, GitHub allows 60 requests an hour")
+	// Without a token even 304s count against the limit.
+	if need := 5 * repos; need > 60 {
+		logf("github: %d repositories need about %d requests, more than the 60 an hour allowed without a token; set GITHUB_TOKEN", repos, need)
+	}
+	return "unauthenticated"
+}
+
+// fetchAll collects every repository, concurrency at a time. rows and
+// itemErrs are indexed like items, so the result keeps the seed's order
+// whatever order the workers finish in. nodeErr is the first error that
+// ends the whole extraction, or ctx's error when the run was interrupted;
+// a time budget that ran out is not one: it is in the item errors.
+func (r *run) fetchAll(ctx context.Context, items []extractors.Item) (rows [][]any, itemErrs []*extractors.ItemError, nodeErr error) {
+	rows = make([][]any, len(items))
+	itemErrs = make([]*extractors.ItemError, len(items))
 	g, gctx := errgroup.WithContext(ctx)
-	g.SetLimit(set.concurrency)
+	g.SetLimit(r.concurrency)
 	for i, it := range items {
 		g.Go(func() error {
 			if gctx.Err() != nil {
@@ -372,18 +427,24 @@ func (e *Extractor) Extract(ctx context.Context, env extractors.Env, items []ext
 			}
 			rows[i] = row
 			if itemErr != "" {
-				itemErrs[i] = &extractors.ItemError{Item: itemKey(it), Err: redact(itemErr)}
+				itemErrs[i] = &extractors.ItemError{Item: itemKey(it), Err: r.redact(itemErr)}
 			}
 			return nil
 		})
 	}
-	nodeErr := g.Wait()
+	nodeErr = g.Wait()
 	if nodeErr == nil && extractors.OutOfBudget(ctx) == nil {
 		nodeErr = ctx.Err() // interrupted; a budget that ran out is in the item errors
 	}
+	return rows, itemErrs, nodeErr
+}
 
+// result gathers the rows and errors in item order, with the request
+// statistics, which are logged too: they come with an error for the node
+// as well, to show how far the run got.
+func (r *run) result(rows [][]any, itemErrs []*extractors.ItemError, m *meter) *extractors.Result {
 	res := &extractors.Result{Rows: map[string][][]any{TableName: {}}, Source: Source}
-	for i := range items {
+	for i := range rows {
 		if rows[i] != nil {
 			res.Rows[TableName] = append(res.Rows[TableName], rows[i])
 		}
@@ -391,7 +452,7 @@ func (e *Extractor) Extract(ctx context.Context, env extractors.Env, items []ext
 			res.Errors = append(res.Errors, *itemErrs[i])
 		}
 	}
-	requests, notModified, remaining, limit := tr.meter.snapshot()
+	requests, notModified, remaining, limit := m.snapshot()
 	if remaining == "" {
 		remaining = "unknown"
 	}
@@ -400,11 +461,8 @@ func (e *Extractor) Extract(ctx context.Context, env extractors.Env, items []ext
 	if limit != "" {
 		of = " of " + limit
 	}
-	logf("github: %d requests, %d not modified (304), rate limit remaining %s%s", requests, notModified, remaining, of)
-	if nodeErr != nil {
-		return res, errors.New(redact(nodeErr.Error()))
-	}
-	return res, nil
+	r.logf("github: %d requests, %d not modified (304), rate limit remaining %s%s", requests, notModified, remaining, of)
+	return res
 }
 
 func (e *Extractor) withDefaults() *Extractor {
@@ -488,6 +546,8 @@ type run struct {
 	mode     string
 	noWait   bool
 	hasToken bool
+	// concurrency bounds the repositories collected at once.
+	concurrency int
 
 	waitMu      sync.Mutex
 	loggedReset time.Time
@@ -560,7 +620,14 @@ func (r *run) repository(ctx context.Context, it extractors.Item) (row []any, it
 		a, b := commitSums(weeks, r.now())
 		c4, c52 = a, b
 	}
+	return repositoryRow(it, full, repo, release, openPRs, contributors, c4, c52), "", nil
+}
 
+// repositoryRow lays out what repository collected in the landing table's
+// columns. The values go by column name, and a column without one panics:
+// a column added to columns without a value here is a programming error
+// that every test run catches, not a null to land.
+func repositoryRow(it extractors.Item, full string, repo *gh.Repository, release *gh.RepositoryRelease, openPRs, contributors, c4, c52 any) []any {
 	vals := map[string]any{
 		"technology_id":               field(it, "technology_id"),
 		"repo_full_name":              full,
@@ -594,7 +661,7 @@ func (r *run) repository(ctx context.Context, it extractors.Item) (row []any, it
 		// to an SPDX id; that lands as is (a licence exists, unidentified).
 		vals["license"] = strp(repo.License.SPDXID)
 	}
-	row = make([]any, len(columns))
+	row := make([]any, len(columns))
 	for i, c := range columns {
 		v, ok := vals[c.Name]
 		if !ok {
@@ -602,7 +669,7 @@ func (r *run) repository(ctx context.Context, it extractors.Item) (row []any, it
 		}
 		row[i] = v
 	}
-	return row, "", nil
+	return row
 }
 
 // countPulls counts open pull requests with one request: with per_page=1

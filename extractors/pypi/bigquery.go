@@ -368,36 +368,23 @@ func isSystemic(err error) bool {
 	return false
 }
 
+// bqOutcome is what one job read: a package's days or the packages'
+// metadata, and the bytes the job processed and billed.
+type bqOutcome struct {
+	days              []dayCount
+	metas             map[string]*metadata
+	processed, billed int64
+}
+
+// extract lands every package in three steps, each waiting for the one
+// before: plan the queries, dry-run them all against the byte cap, run
+// them, then collect the answers in seed order.
 func (b *bqRun) extract(ctx context.Context, concurrency int) error {
 	if concurrency < 1 {
 		concurrency = 1
 	}
-	var jobs []*bqJob
-	upToDate := 0
-	for _, p := range b.pkgs {
-		if p.upToDate {
-			upToDate++
-			continue
-		}
-		jobs = append(jobs, &bqJob{
-			pkg:    p,
-			sql:    downloadsSQL(b.downloads, p.win),
-			params: []bigquery.QueryParameter{{Name: "package", Value: p.name}},
-		})
-	}
-	names := make([]string, len(b.pkgs))
-	for i, p := range b.pkgs {
-		names[i] = p.name
-	}
-	meta := &bqJob{
-		sql:    metadataSQL(b.metaTable),
-		params: []bigquery.QueryParameter{{Name: "packages", Value: names}},
-	}
+	jobs, meta, upToDate := b.planJobs()
 	all := append(append([]*bqJob(nil), jobs...), meta)
-	if upToDate > 0 {
-		b.env.Logf("pypi: bigquery: %d of %d packages already landed up to %s; not queried",
-			upToDate, len(b.pkgs), b.today.AddDate(0, 0, -1).Format(time.DateOnly))
-	}
 
 	// 1. Dry-run every query; no real job is sent until all estimates are
 	// known to fit under the cap.
@@ -414,137 +401,19 @@ func (b *bqRun) extract(ctx context.Context, concurrency int) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	failed := 0
-	var estimate int64
-	var over []*bqJob
-	for _, j := range all {
-		if j.err != nil {
-			if isSystemic(j.err) {
-				return fmt.Errorf("pypi: bigquery: %w", j.err)
-			}
-			failed++
-			continue
-		}
-		estimate += j.estimate
-		if j.estimate > b.cfg.maxBytes {
-			over = append(over, j)
-		}
+	estimate, err := b.checkEstimates(all)
+	if err != nil {
+		return err
 	}
-	if failed == len(all) {
-		return fmt.Errorf("pypi: bigquery: every dry run failed: %w", all[0].err)
-	}
-	if len(over) > 0 {
-		j := over[0]
-		what := "the metadata query"
-		if j.pkg != nil {
-			what = fmt.Sprintf("the downloads query for %s (%s to %s)", j.pkg.label,
-				j.pkg.win.start.Format(time.DateOnly), j.pkg.win.end.Format(time.DateOnly))
-		}
-		msg := fmt.Sprintf("pypi: bigquery: refusing to run: dry run of %s estimates %d bytes (%s), over maximum_bytes_billed %d bytes (%s)",
-			what, j.estimate, humanBytes(j.estimate), b.cfg.maxBytes, humanBytes(b.cfg.maxBytes))
-		if len(over) > 1 {
-			msg += fmt.Sprintf("; %d more queries are over it too", len(over)-1)
-		}
-		return errors.New(msg + "; raise extractors.pypi.maximum_bytes_billed or lower lookback_days")
-	}
-	b.env.Logf("pypi: bigquery: %d queries, dry-run estimate %s in total (cap %s per query)",
-		len(all)-failed, humanBytes(estimate), humanBytes(b.cfg.maxBytes))
 
 	// 2. Run them.
-	type outcome struct {
-		days              []dayCount
-		metas             map[string]*metadata
-		processed, billed int64
-	}
-	outcomes := make(map[*bqJob]*outcome, len(all))
-	var mu sync.Mutex
 	var todo []*bqJob
 	for _, j := range all {
 		if j.err == nil {
 			todo = append(todo, j)
 		}
 	}
-	forEach(todo, concurrency, func(j *bqJob) {
-		o := &outcome{}
-		var err error
-		if j.pkg != nil {
-			o.processed, o.billed, err = b.read(ctx, j, func(it *bigquery.RowIterator) error {
-				seen := map[civil.Date]bool{}
-				for first := true; ; first = false {
-					var row downloadRow
-					err := it.Next(&row)
-					if first && (err == nil || err == iterator.Done) {
-						if err := checkSchema(it.Schema, downloadsSchema); err != nil {
-							return err
-						}
-					}
-					if err == iterator.Done {
-						return nil
-					}
-					if err != nil {
-						return err
-					}
-					switch {
-					case row.Downloads < 0:
-						return fmt.Errorf("the answer holds negative downloads (%d) on %s", row.Downloads, row.Day)
-					case seen[row.Day]:
-						return fmt.Errorf("the answer holds %s twice", row.Day)
-					}
-					seen[row.Day] = true
-					o.days = append(o.days, dayCount{
-						day:       time.Date(row.Day.Year, row.Day.Month, row.Day.Day, 0, 0, 0, 0, time.UTC),
-						downloads: row.Downloads,
-					})
-				}
-			})
-		} else {
-			o.metas = map[string]*metadata{}
-			o.processed, o.billed, err = b.read(ctx, j, func(it *bigquery.RowIterator) error {
-				for first := true; ; first = false {
-					var row metadataRow
-					err := it.Next(&row)
-					if first && (err == nil || err == iterator.Done) {
-						if err := checkSchema(it.Schema, metadataSchema); err != nil {
-							return err
-						}
-					}
-					if err == iterator.Done {
-						return nil
-					}
-					if err != nil {
-						return err
-					}
-					switch {
-					case row.Package == "":
-						return errors.New("the answer holds a row without package")
-					case row.Releases < 0:
-						return fmt.Errorf("the answer holds negative releases (%d) for %s", row.Releases, row.Package)
-					}
-					m := &metadata{
-						latestVersion:  row.LatestVersion.StringVal,
-						requiresPython: row.RequiresPython.StringVal,
-						license:        row.License.StringVal,
-						summary:        row.Summary.StringVal,
-						releases:       row.Releases,
-					}
-					if row.UploadedAt.Valid {
-						m.uploadedAt = row.UploadedAt.Timestamp.UTC()
-					}
-					o.metas[normalizeName(row.Package)] = m
-				}
-			})
-		}
-		mu.Lock()
-		defer mu.Unlock()
-		if err != nil {
-			if be := extractors.OutOfBudget(ctx); be != nil {
-				err = be // cut off, not failed
-			}
-			j.err = err
-			return
-		}
-		outcomes[j] = o
-	})
+	outcomes := b.runJobs(ctx, todo, concurrency)
 	if err := ctx.Err(); err != nil && extractors.OutOfBudget(ctx) == nil {
 		return err
 	}
@@ -560,6 +429,204 @@ func (b *bqRun) extract(ctx context.Context, concurrency int) error {
 		processed += o.processed
 		billed += o.billed
 	}
+	rows := b.collect(jobs, meta, outcomes)
+	b.env.Logf("pypi: bigquery: %d download rows; %s processed, %s billed", rows, humanBytes(processed), humanBytes(billed))
+	b.res.Stats = append(b.res.Stats,
+		fmt.Sprintf("backend=bigquery queries=%d up_to_date=%d rows=%d", len(todo), upToDate, rows),
+		fmt.Sprintf("bytes_estimated=%d bytes_processed=%d bytes_billed=%d", estimate, processed, billed),
+	)
+	return nil
+}
+
+// planJobs builds one downloads query per package not yet landed up to
+// yesterday, and the one metadata query for every package: metadata is
+// refreshed even for packages whose downloads are up to date.
+func (b *bqRun) planJobs() (jobs []*bqJob, meta *bqJob, upToDate int) {
+	for _, p := range b.pkgs {
+		if p.upToDate {
+			upToDate++
+			continue
+		}
+		jobs = append(jobs, &bqJob{
+			pkg:    p,
+			sql:    downloadsSQL(b.downloads, p.win),
+			params: []bigquery.QueryParameter{{Name: "package", Value: p.name}},
+		})
+	}
+	names := make([]string, len(b.pkgs))
+	for i, p := range b.pkgs {
+		names[i] = p.name
+	}
+	meta = &bqJob{
+		sql:    metadataSQL(b.metaTable),
+		params: []bigquery.QueryParameter{{Name: "packages", Value: names}},
+	}
+	if upToDate > 0 {
+		b.env.Logf("pypi: bigquery: %d of %d packages already landed up to %s; not queried",
+			upToDate, len(b.pkgs), b.today.AddDate(0, 0, -1).Format(time.DateOnly))
+	}
+	return jobs, meta, upToDate
+}
+
+// checkEstimates judges the dry runs while nothing is billed yet: a
+// systemic failure (credentials, permissions), every dry run failing, or
+// any query estimated over maximum_bytes_billed ends the node before a
+// single real job is sent. It returns the total estimate of the queries
+// that can run.
+func (b *bqRun) checkEstimates(all []*bqJob) (int64, error) {
+	failed := 0
+	var estimate int64
+	var over []*bqJob
+	for _, j := range all {
+		if j.err != nil {
+			if isSystemic(j.err) {
+				return 0, fmt.Errorf("pypi: bigquery: %w", j.err)
+			}
+			failed++
+			continue
+		}
+		estimate += j.estimate
+		if j.estimate > b.cfg.maxBytes {
+			over = append(over, j)
+		}
+	}
+	if failed == len(all) {
+		return 0, fmt.Errorf("pypi: bigquery: every dry run failed: %w", all[0].err)
+	}
+	if len(over) > 0 {
+		j := over[0]
+		what := "the metadata query"
+		if j.pkg != nil {
+			what = fmt.Sprintf("the downloads query for %s (%s to %s)", j.pkg.label,
+				j.pkg.win.start.Format(time.DateOnly), j.pkg.win.end.Format(time.DateOnly))
+		}
+		msg := fmt.Sprintf("pypi: bigquery: refusing to run: dry run of %s estimates %d bytes (%s), over maximum_bytes_billed %d bytes (%s)",
+			what, j.estimate, humanBytes(j.estimate), b.cfg.maxBytes, humanBytes(b.cfg.maxBytes))
+		if len(over) > 1 {
+			msg += fmt.Sprintf("; %d more queries are over it too", len(over)-1)
+		}
+		return 0, errors.New(msg + "; raise extractors.pypi.maximum_bytes_billed or lower lookback_days")
+	}
+	b.env.Logf("pypi: bigquery: %d queries, dry-run estimate %s in total (cap %s per query)",
+		len(all)-failed, humanBytes(estimate), humanBytes(b.cfg.maxBytes))
+	return estimate, nil
+}
+
+// runJobs runs the jobs, at most concurrency at a time, and returns the
+// outcome of each that succeeded; a failed job keeps its error in j.err,
+// the time budget's own error when the budget cut it off, so that the
+// package reads as not extracted rather than failed.
+func (b *bqRun) runJobs(ctx context.Context, todo []*bqJob, concurrency int) map[*bqJob]*bqOutcome {
+	outcomes := make(map[*bqJob]*bqOutcome, len(todo))
+	var mu sync.Mutex
+	forEach(todo, concurrency, func(j *bqJob) {
+		var o *bqOutcome
+		var err error
+		if j.pkg != nil {
+			o, err = b.readDownloads(ctx, j)
+		} else {
+			o, err = b.readMetadata(ctx, j)
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		if err != nil {
+			if be := extractors.OutOfBudget(ctx); be != nil {
+				err = be // cut off, not failed
+			}
+			j.err = err
+			return
+		}
+		outcomes[j] = o
+	})
+	return outcomes
+}
+
+// readDownloads runs a package's downloads query. An answer without the
+// query's columns, with a negative count or with a day twice is refused
+// whole: landing part of it would pass a wrong number for a measurement.
+func (b *bqRun) readDownloads(ctx context.Context, j *bqJob) (*bqOutcome, error) {
+	o := &bqOutcome{}
+	var err error
+	o.processed, o.billed, err = b.read(ctx, j, func(it *bigquery.RowIterator) error {
+		seen := map[civil.Date]bool{}
+		for first := true; ; first = false {
+			var row downloadRow
+			err := it.Next(&row)
+			if first && (err == nil || err == iterator.Done) {
+				if err := checkSchema(it.Schema, downloadsSchema); err != nil {
+					return err
+				}
+			}
+			if err == iterator.Done {
+				return nil
+			}
+			if err != nil {
+				return err
+			}
+			switch {
+			case row.Downloads < 0:
+				return fmt.Errorf("the answer holds negative downloads (%d) on %s", row.Downloads, row.Day)
+			case seen[row.Day]:
+				return fmt.Errorf("the answer holds %s twice", row.Day)
+			}
+			seen[row.Day] = true
+			o.days = append(o.days, dayCount{
+				day:       time.Date(row.Day.Year, row.Day.Month, row.Day.Day, 0, 0, 0, 0, time.UTC),
+				downloads: row.Downloads,
+			})
+		}
+	})
+	return o, err
+}
+
+// readMetadata runs the metadata query, keyed by normalized package name.
+// As for downloads, an answer without the query's columns or with a row
+// that cannot be a package's is refused whole.
+func (b *bqRun) readMetadata(ctx context.Context, j *bqJob) (*bqOutcome, error) {
+	o := &bqOutcome{metas: map[string]*metadata{}}
+	var err error
+	o.processed, o.billed, err = b.read(ctx, j, func(it *bigquery.RowIterator) error {
+		for first := true; ; first = false {
+			var row metadataRow
+			err := it.Next(&row)
+			if first && (err == nil || err == iterator.Done) {
+				if err := checkSchema(it.Schema, metadataSchema); err != nil {
+					return err
+				}
+			}
+			if err == iterator.Done {
+				return nil
+			}
+			if err != nil {
+				return err
+			}
+			switch {
+			case row.Package == "":
+				return errors.New("the answer holds a row without package")
+			case row.Releases < 0:
+				return fmt.Errorf("the answer holds negative releases (%d) for %s", row.Releases, row.Package)
+			}
+			m := &metadata{
+				latestVersion:  row.LatestVersion.StringVal,
+				requiresPython: row.RequiresPython.StringVal,
+				license:        row.License.StringVal,
+				summary:        row.Summary.StringVal,
+				releases:       row.Releases,
+			}
+			if row.UploadedAt.Valid {
+				m.uploadedAt = row.UploadedAt.Timestamp.UTC()
+			}
+			o.metas[normalizeName(row.Package)] = m
+		}
+	})
+	return o, err
+}
+
+// collect hands every package its downloads and metadata, or the errors
+// of the queries that failed for it, in seed order so that rows and errors
+// come out in a stable order whatever order the jobs finished in. It
+// returns the number of download rows landed.
+func (b *bqRun) collect(jobs []*bqJob, meta *bqJob, outcomes map[*bqJob]*bqOutcome) int {
 	byPkg := map[*pkg]*bqJob{}
 	for _, j := range jobs {
 		byPkg[j.pkg] = j
@@ -582,12 +649,7 @@ func (b *bqRun) extract(ctx context.Context, concurrency int) error {
 			b.addPackage(p, outcomes[meta].metas[p.name])
 		}
 	}
-	b.env.Logf("pypi: bigquery: %d download rows; %s processed, %s billed", rows, humanBytes(processed), humanBytes(billed))
-	b.res.Stats = append(b.res.Stats,
-		fmt.Sprintf("backend=bigquery queries=%d up_to_date=%d rows=%d", len(todo), upToDate, rows),
-		fmt.Sprintf("bytes_estimated=%d bytes_processed=%d bytes_billed=%d", estimate, processed, billed),
-	)
-	return nil
+	return rows
 }
 
 // forEach calls f for every job, at most limit at a time.
