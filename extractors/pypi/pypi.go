@@ -91,15 +91,19 @@ type Extractor struct {
 	// limiter paces pypistats.org requests; nil means a fresh limiter
 	// per Extract call (see newPypistatsLimiter).
 	limiter *rate.Limiter
-	// sleep waits d or until ctx ends (replaced in tests).
-	sleep func(ctx context.Context, d time.Duration) error
+	// spendWait maps a wait between pypistats attempts to the time
+	// backoff.Retry's timer really spends on it, and noteWait is told each
+	// wait as scheduled: backoff/v5 takes no fake clock, so tests spend
+	// nothing and note the waits. nil: waits are spent in full.
+	spendWait func(time.Duration) time.Duration
+	noteWait  func(time.Duration)
 	// bqConcurrency bounds concurrent BigQuery jobs.
 	bqConcurrency int
 }
 
 // New returns a PyPI extractor.
 func New() *Extractor {
-	return &Extractor{sleep: sleepCtx, bqConcurrency: 4}
+	return &Extractor{bqConcurrency: 4}
 }
 
 // Factory makes a PyPI extractor; it has the type extractors.Factory.
@@ -596,20 +600,6 @@ func nullable(s string) any {
 		return nil
 	}
 	return s
-}
-
-func sleepCtx(ctx context.Context, d time.Duration) error {
-	if d <= 0 {
-		return ctx.Err()
-	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
 }
 
 // humanBytes renders n bytes in binary units, e.g. "1.5 GiB".

@@ -105,11 +105,11 @@ func testExtractor() (*Extractor, *[]time.Duration) {
 	sleeps := &[]time.Duration{}
 	e := New()
 	e.limiter = rate.NewLimiter(rate.Inf, 1)
-	e.sleep = func(ctx context.Context, d time.Duration) error {
+	e.spendWait = func(time.Duration) time.Duration { return 0 }
+	e.noteWait = func(d time.Duration) {
 		mu.Lock()
 		defer mu.Unlock()
 		*sleeps = append(*sleeps, d)
-		return ctx.Err()
 	}
 	return e, sleeps
 }

@@ -15,6 +15,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/cenkalti/backoff/v5"
 	"golang.org/x/time/rate"
 
 	"github.com/quarrydev/quarry/extractors"
@@ -64,31 +65,12 @@ type pypistatsStats struct {
 }
 
 func (e *Extractor) extractPypistats(ctx context.Context, r *run) error {
-	base := lookup(r.getenv, "PYPISTATS_API_URL")
-	if base == "" {
-		base = DefaultPypistatsURL
-	}
-	u, err := url.Parse(base)
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return fmt.Errorf("pypi: PYPISTATS_API_URL %q is not an http(s) URL", base)
-	}
-	base = strings.TrimRight(base, "/")
-	limiter := e.limiter
-	switch {
-	case limiter != nil:
-	case r.env.Replaying:
-		// A replay sends nothing to pypistats.org: no need to pace it.
-		limiter = rate.NewLimiter(rate.Inf, 1)
-	default:
-		limiter = newPypistatsLimiter()
-	}
-	sleep := e.sleep
-	if sleep == nil {
-		sleep = sleepCtx
+	c, err := e.newPypistatsClient(r)
+	if err != nil {
+		return err
 	}
 	r.env.Logf("pypi: pypistats lands daily downloads only; the metadata columns of %s stay null (they need the bigquery backend)", TablePackages)
 
-	var st pypistatsStats
 	upToDate, rows := 0, 0
 	var down []string // the server errors of the packages that failed in a row
 	// One request at a time: the API is small and rate limited, and a
@@ -112,7 +94,7 @@ func (e *Extractor) extractPypistats(ctx context.Context, r *run) error {
 		if len(down) > 0 {
 			attempts = 1
 		}
-		days, err := fetchOverall(ctx, r.http, limiter, sleep, base, p, attempts, &st)
+		days, err := c.fetchOverall(ctx, p, attempts)
 		if err != nil {
 			if be := extractors.OutOfBudget(ctx); be != nil {
 				r.addItemError(p, "pypi: pypistats: %v", be)
@@ -139,8 +121,48 @@ func (e *Extractor) extractPypistats(ctx context.Context, r *run) error {
 			upToDate, len(r.pkgs), r.today.AddDate(0, 0, -1).Format(time.DateOnly))
 	}
 	r.res.Stats = append(r.res.Stats, fmt.Sprintf("backend=pypistats requests=%d retries=%d up_to_date=%d rows=%d",
-		st.requests, st.retries, upToDate, rows))
+		c.st.requests, c.st.retries, upToDate, rows))
 	return nil
+}
+
+// pypistatsClient is what the requests of one extraction share: the API's
+// address, the pace, how waits between attempts pass, and the counts.
+type pypistatsClient struct {
+	http      *http.Client
+	limiter   *rate.Limiter
+	base      string // the API's address, without a trailing slash
+	spendWait func(time.Duration) time.Duration
+	noteWait  func(time.Duration)
+	st        pypistatsStats
+}
+
+// newPypistatsClient checks PYPISTATS_API_URL and picks the pace: the
+// extractor's limiter if it has one, none in a replay (nothing is sent to
+// pypistats.org), else pypistats.org's own limit.
+func (e *Extractor) newPypistatsClient(r *run) (*pypistatsClient, error) {
+	base := lookup(r.getenv, "PYPISTATS_API_URL")
+	if base == "" {
+		base = DefaultPypistatsURL
+	}
+	u, err := url.Parse(base)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return nil, fmt.Errorf("pypi: PYPISTATS_API_URL %q is not an http(s) URL", base)
+	}
+	limiter := e.limiter
+	switch {
+	case limiter != nil:
+	case r.env.Replaying:
+		limiter = rate.NewLimiter(rate.Inf, 1)
+	default:
+		limiter = newPypistatsLimiter()
+	}
+	return &pypistatsClient{
+		http:      r.http,
+		limiter:   limiter,
+		base:      strings.TrimRight(base, "/"),
+		spendWait: e.spendWait,
+		noteWait:  e.noteWait,
+	}, nil
 }
 
 // serverError is a failure of pypistats.org rather than of one package:
@@ -149,76 +171,172 @@ type serverError struct{ msg string }
 
 func (e *serverError) Error() string { return e.msg }
 
+// retryableStatus is a 429 or 5xx answer to one attempt: backoff.Retry
+// tries again after the backoff, or after retryAfter when the answer named
+// its wait (then the error wraps a *backoff.RetryAfterError, which Retry
+// waits instead).
+type retryableStatus struct {
+	status     string
+	retryAfter time.Duration // 0: none asked for
+	wait       error         // *backoff.RetryAfterError or nil
+}
+
+func (e *retryableStatus) Error() string { return e.status }
+func (e *retryableStatus) Unwrap() error { return e.wait }
+
+// pypistatsSchedule is the backoff between attempts at one package: 2s,
+// doubled each time up to a minute, no jitter (one request at a time,
+// nothing to spread out). backoff.Retry resets its BackOff after a
+// Retry-After wait; this one keeps counting through them, as a server that
+// asked for a pause is no healthier for it, so Reset does nothing and each
+// package gets a fresh schedule.
+type pypistatsSchedule struct {
+	exp   backoff.ExponentialBackOff
+	spend func(time.Duration) time.Duration
+	last  time.Duration // the latest backoff, before spend
+}
+
+func newPypistatsSchedule(spend func(time.Duration) time.Duration) *pypistatsSchedule {
+	return &pypistatsSchedule{
+		exp: backoff.ExponentialBackOff{
+			InitialInterval: pypistatsBackoff,
+			Multiplier:      2,
+			MaxInterval:     pypistatsMaxBackoff,
+		},
+		spend: spend,
+	}
+}
+
+func (s *pypistatsSchedule) NextBackOff() time.Duration {
+	s.last = s.exp.NextBackOff()
+	return s.spend(s.last)
+}
+
+func (s *pypistatsSchedule) Reset() {}
+
+// spend is the time backoff.Retry's timer really waits for a wait d.
+func (c *pypistatsClient) spend(d time.Duration) time.Duration {
+	if c.spendWait == nil {
+		return d
+	}
+	return c.spendWait(d)
+}
+
 // fetchOverall returns p's daily downloads without mirrors in p's window,
-// making at most attempts requests.
-func fetchOverall(ctx context.Context, client *http.Client, limiter *rate.Limiter,
-	sleep func(context.Context, time.Duration) error, base string, p *pkg, attempts int, st *pypistatsStats) ([]dayCount, error) {
-	endpoint := base + "/packages/" + url.PathEscape(p.name) + "/overall?mirrors=false"
-	backoff := pypistatsBackoff
-	var waited time.Duration // in backoffs, for messages: the time this package actually took
-	for attempt := 1; ; attempt++ {
-		if err := limiter.Wait(ctx); err != nil {
-			return nil, err
-		}
-		req, err := http.NewRequestWithContext(ctx, http.MethodGet, endpoint, nil)
-		if err != nil {
-			return nil, err
-		}
-		req.Header.Set("Accept", "application/json")
-		req.Header.Set("User-Agent", "quarry (https://github.com/quarrydev/quarry)")
-		st.requests++
-		resp, err := client.Do(req)
-		if err != nil {
-			if ctx.Err() != nil {
-				return nil, ctx.Err()
-			}
-			return nil, &serverError{err.Error()}
-		}
-		body, err := io.ReadAll(io.LimitReader(resp.Body, pypistatsMaxBody+1))
-		resp.Body.Close()
-		if err != nil {
-			return nil, fmt.Errorf("reading the response: %w", err)
-		}
-		if len(body) > pypistatsMaxBody {
-			return nil, fmt.Errorf("%s with more than %d bytes, far more than a package's statistics: is PYPISTATS_API_URL the API's address?", resp.Status, pypistatsMaxBody)
-		}
-		switch {
-		case resp.StatusCode == http.StatusOK:
-			if err := checkJSON(resp, body); err != nil {
-				return nil, err
-			}
-			return parseOverall(body, p.name)
-		case resp.StatusCode == http.StatusNotFound:
-			return nil, fmt.Errorf("package %s is unknown to pypistats.org (404)", p.name)
-		case resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode >= 500:
-			if attempt >= attempts {
-				msg := fmt.Sprintf("%s after %d attempts", resp.Status, attempt)
-				if waited > 0 {
-					msg += fmt.Sprintf(" over %s", waited)
-				}
-				return nil, &serverError{msg}
-			}
-			wait := backoff
-			if ra, ok := retryAfter(resp.Header); ok {
-				wait = ra
-			}
-			if wait > pypistatsMaxWait {
-				return nil, &serverError{fmt.Sprintf("%s: asked to wait %s, longer than %s; giving up", resp.Status, wait, pypistatsMaxWait)}
-			}
-			if dl, ok := ctx.Deadline(); ok && time.Until(dl) < wait {
-				// The wait would outlast the extractor's time budget.
-				return nil, &serverError{fmt.Sprintf("%s after %d attempts; the next, in %s, would come after the time budget runs out",
-					resp.Status, attempt, wait)}
-			}
-			backoff = min(backoff*2, pypistatsMaxBackoff)
-			st.retries++
-			if err := sleep(ctx, wait); err != nil {
-				return nil, err
-			}
+// making at most attempts requests: 429 and 5xx answers are tried again
+// after the backoff or the Retry-After asked for, as long as the wait
+// ends within the extractor's time budget; anything else is final.
+func (c *pypistatsClient) fetchOverall(ctx context.Context, p *pkg, attempts int) ([]dayCount, error) {
+	endpoint := c.base + "/packages/" + url.PathEscape(p.name) + "/overall?mirrors=false"
+	sched := newPypistatsSchedule(c.spend)
+	attempt := 0
+	var waited time.Duration     // between attempts, for messages: the time this package took
+	var maxElapsed time.Duration // 0: no limit but attempts
+	if dl, ok := ctx.Deadline(); ok {
+		maxElapsed = max(time.Until(dl), time.Nanosecond)
+	}
+	days, err := backoff.Retry(ctx, func() ([]dayCount, error) {
+		attempt++
+		return c.attemptOverall(ctx, endpoint, p.name, attempt < attempts)
+	},
+		backoff.WithBackOff(sched),
+		backoff.WithMaxTries(uint(attempts)),
+		backoff.WithMaxElapsedTime(maxElapsed),
+		backoff.WithNotify(func(err error, _ time.Duration) {
+			wait := nextWait(err, sched)
+			c.st.retries++
 			waited += wait
-		default:
-			return nil, fmt.Errorf("unexpected %s: %s", resp.Status, snippet(body))
+			if c.noteWait != nil {
+				c.noteWait(wait)
+			}
+		}))
+	var perm *backoff.PermanentError
+	if errors.As(err, &perm) {
+		// Retry hands back a final answer to the last attempt as it is.
+		err = perm.Unwrap()
+	}
+	var rs *retryableStatus
+	switch {
+	case !errors.As(err, &rs):
+		return days, err
+	case attempt >= attempts:
+		msg := fmt.Sprintf("%s after %d attempts", rs.status, attempt)
+		if waited > 0 {
+			msg += fmt.Sprintf(" over %s", waited)
 		}
+		return nil, &serverError{msg}
+	default:
+		// Retry stopped early: the wait would outlast the time budget.
+		return nil, &serverError{fmt.Sprintf("%s after %d attempts; the next, in %s, would come after the time budget runs out",
+			rs.status, attempt, nextWait(err, sched))}
+	}
+}
+
+// nextWait is the wait backoff.Retry chose after err, as scheduled: the
+// Retry-After asked for, else the backoff.
+func nextWait(err error, sched *pypistatsSchedule) time.Duration {
+	var rs *retryableStatus
+	if errors.As(err, &rs) && rs.wait != nil {
+		return rs.retryAfter
+	}
+	return sched.last
+}
+
+// attemptOverall makes one request for a package's statistics. Errors
+// that another attempt cannot mend are backoff.Permanent; a 429 or 5xx is
+// a *retryableStatus, and when retry is false (this was the last attempt),
+// Retry-After is not looked at.
+func (c *pypistatsClient) attemptOverall(ctx context.Context, endpoint, name string, retry bool) ([]dayCount, error) {
+	if err := c.limiter.Wait(ctx); err != nil {
+		return nil, backoff.Permanent(err)
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, endpoint, nil)
+	if err != nil {
+		return nil, backoff.Permanent(err)
+	}
+	req.Header.Set("Accept", "application/json")
+	req.Header.Set("User-Agent", "quarry (https://github.com/quarrydev/quarry)")
+	c.st.requests++
+	resp, err := c.http.Do(req)
+	if err != nil {
+		if ctx.Err() != nil {
+			return nil, backoff.Permanent(ctx.Err())
+		}
+		return nil, backoff.Permanent(&serverError{err.Error()})
+	}
+	body, err := io.ReadAll(io.LimitReader(resp.Body, pypistatsMaxBody+1))
+	resp.Body.Close()
+	if err != nil {
+		return nil, backoff.Permanent(fmt.Errorf("reading the response: %w", err))
+	}
+	if len(body) > pypistatsMaxBody {
+		return nil, backoff.Permanent(fmt.Errorf("%s with more than %d bytes, far more than a package's statistics: is PYPISTATS_API_URL the API's address?", resp.Status, pypistatsMaxBody))
+	}
+	switch {
+	case resp.StatusCode == http.StatusOK:
+		if err := checkJSON(resp, body); err != nil {
+			return nil, backoff.Permanent(err)
+		}
+		days, err := parseOverall(body, name)
+		if err != nil {
+			return nil, backoff.Permanent(err)
+		}
+		return days, nil
+	case resp.StatusCode == http.StatusNotFound:
+		return nil, backoff.Permanent(fmt.Errorf("package %s is unknown to pypistats.org (404)", name))
+	case resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode >= 500:
+		rs := &retryableStatus{status: resp.Status}
+		if ra, ok := retryAfter(resp.Header); ok && retry {
+			if ra > pypistatsMaxWait {
+				return nil, backoff.Permanent(&serverError{fmt.Sprintf("%s: asked to wait %s, longer than %s; giving up", resp.Status, ra, pypistatsMaxWait)})
+			}
+			// backoff.RetryAfter's error, built from a duration: it takes
+			// whole seconds, which a test's shrunk wait is not.
+			rs.retryAfter, rs.wait = ra, &backoff.RetryAfterError{Duration: c.spend(ra)}
+		}
+		return nil, rs
+	default:
+		return nil, backoff.Permanent(fmt.Errorf("unexpected %s: %s", resp.Status, snippet(body)))
 	}
 }
 
