@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -498,6 +499,14 @@ func newFakePypistats(t *testing.T) *fakePypistats {
 	return f
 }
 
+// seen returns the requests served so far. A handler may still be running
+// when the extractor returns (a request it gave up on), so reads lock too.
+func (f *fakePypistats) seen() []string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return slices.Clone(f.requests)
+}
+
 func (f *fakePypistats) serve(w http.ResponseWriter, r *http.Request) {
 	f.mu.Lock()
 	f.requests = append(f.requests, r.URL.RequestURI())
@@ -591,7 +600,7 @@ func TestPypistatsHappyPath(t *testing.T) {
 		t.Errorf("pypi_packages rows (-want +got):\n%s", d)
 	}
 	wantReq := []string{"/api/packages/dbt-core/overall?mirrors=false", "/api/packages/pandas/overall?mirrors=false"}
-	if d := cmp.Diff(wantReq, f.requests); d != "" {
+	if d := cmp.Diff(wantReq, f.seen()); d != "" {
 		t.Errorf("requests (-want +got):\n%s", d)
 	}
 	for _, a := range f.accept {
@@ -666,7 +675,7 @@ func TestPypistats429ThenSuccess(t *testing.T) {
 		t.Errorf("waits (-want +got):\n%s", d)
 	}
 	n := 0
-	for _, r := range f.requests {
+	for _, r := range f.seen() {
 		if strings.Contains(r, "/prefect/") {
 			n++
 		}
@@ -763,7 +772,7 @@ func TestPypistatsUpToDateSkipped(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if d := cmp.Diff([]string{"/api/packages/dbt-core/overall?mirrors=false"}, f.requests); d != "" {
+	if d := cmp.Diff([]string{"/api/packages/dbt-core/overall?mirrors=false"}, f.seen()); d != "" {
 		t.Errorf("requests (-want +got):\n%s", d)
 	}
 	if d := cmp.Diff([][]any{dl("dbt", "dbt-core", "2024-03-08", 80), dl("dbt", "dbt-core", "2024-03-09", 90)},
@@ -891,8 +900,8 @@ func TestAutoBackendEndToEnd(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if res.Source != "pypistats" || len(f.requests) != 1 {
-			t.Errorf("Source = %q, %d pypistats requests; want pypistats with 1", res.Source, len(f.requests))
+		if res.Source != "pypistats" || len(f.seen()) != 1 {
+			t.Errorf("Source = %q, %d pypistats requests; want pypistats with 1", res.Source, len(f.seen()))
 		}
 		if !strings.Contains(h.logText(), "backend auto: using pypistats (GOOGLE_CLOUD_PROJECT is not set)") {
 			t.Errorf("log does not explain the choice:\n%s", h.logText())
@@ -930,7 +939,7 @@ func TestInvalidPackageNames(t *testing.T) {
 	if len(res.Errors) != 2 {
 		t.Errorf("Errors = %v, want 2", res.Errors)
 	}
-	if d := cmp.Diff([]string{"/api/packages/pandas/overall?mirrors=false"}, f.requests); d != "" {
+	if d := cmp.Diff([]string{"/api/packages/pandas/overall?mirrors=false"}, f.seen()); d != "" {
 		t.Errorf("requests (-want +got):\n%s", d)
 	}
 }
