@@ -2,7 +2,7 @@ package engine_test
 
 // Benchmarks for the performance targets; BENCHMARKS.md has the figures.
 // Peak memory is not measured here (a test binary's RSS includes the
-// harness and earlier benchmarks): `go run ./internal/bench` measures it in
+// harness and earlier benchmarks): `go run ./cmd/quarry-bench` measures it in
 // a fresh process.
 //
 //	go test -run '^$' -bench . -benchtime 5x ./engine/
@@ -18,7 +18,7 @@ import (
 	"github.com/quarrydev/quarry/engine"
 	"github.com/quarrydev/quarry/engine/warehouse"
 	"github.com/quarrydev/quarry/engine/warehouse/duckdb"
-	"github.com/quarrydev/quarry/internal/bench/benchkit"
+	"github.com/quarrydev/quarry/internal/benchkit"
 	"github.com/quarrydev/quarry/internal/gen"
 )
 
@@ -43,7 +43,7 @@ func noEnv(string) (string, bool) { return "", false }
 
 // BenchmarkLoad10k measures load + compile of a generated project of
 // 10,000 models, each ref-ing one to three earlier ones, with property
-// files (target: at most 1 s; peak memory is measured by internal/bench).
+// files (target: at most 1 s; peak memory is measured by cmd/quarry-bench).
 func BenchmarkLoad10k(b *testing.B) {
 	dir := generate(b, gen.Options{Models: 10000, Seed: 1})
 	b.ReportAllocs()

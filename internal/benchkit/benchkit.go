@@ -1,5 +1,5 @@
 // Package benchkit holds the measurements shared by the Go benchmarks
-// (engine/bench_test.go) and the bench command (internal/bench): a build as
+// (engine/bench_test.go) and the bench command (cmd/quarry-bench): a build as
 // `quarry build` does it, the same DDL run directly against DuckDB, and the
 // process's peak memory.
 package benchkit
