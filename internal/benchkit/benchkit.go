@@ -9,7 +9,6 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
-	"io"
 	"maps"
 	"os"
 	"slices"
@@ -72,7 +71,7 @@ func Build(ctx context.Context, dir string, threads int) (BuildTiming, error) {
 		return t, err
 	}
 	exec := time.Now()
-	res := p.Execute(ctx, wh, ids, engine.RunOptions{Threads: p.Threads, Progress: io.Discard, WriteCompiled: true})
+	res := p.Execute(ctx, wh, ids, engine.RunOptions{Threads: p.Threads, WriteCompiled: true})
 	t.Execute = time.Since(exec)
 	if err := p.WriteRunResults("build", map[string]any{"threads": p.Threads}, res, time.Now()); err != nil {
 		wh.Close()
