@@ -2,7 +2,7 @@ package engine_test
 
 // Benchmarks for the performance targets; BENCHMARKS.md has the figures.
 // Peak memory is not measured here (a test binary's RSS includes the
-// harness and earlier benchmarks): `go run ./internal/bench` measures it in
+// harness and earlier benchmarks): `go run ./cmd/quarry-bench` measures it in
 // a fresh process.
 //
 //	go test -run '^$' -bench . -benchtime 5x ./engine/
@@ -10,7 +10,6 @@ package engine_test
 import (
 	"context"
 	"fmt"
-	"io"
 	"path/filepath"
 	"testing"
 	"time"
@@ -18,7 +17,7 @@ import (
 	"github.com/quarrydev/quarry/engine"
 	"github.com/quarrydev/quarry/engine/warehouse"
 	"github.com/quarrydev/quarry/engine/warehouse/duckdb"
-	"github.com/quarrydev/quarry/internal/bench/benchkit"
+	"github.com/quarrydev/quarry/internal/benchkit"
 	"github.com/quarrydev/quarry/internal/gen"
 )
 
@@ -43,7 +42,7 @@ func noEnv(string) (string, bool) { return "", false }
 
 // BenchmarkLoad10k measures load + compile of a generated project of
 // 10,000 models, each ref-ing one to three earlier ones, with property
-// files (target: at most 1 s; peak memory is measured by internal/bench).
+// files (target: at most 1 s; peak memory is measured by cmd/quarry-bench).
 func BenchmarkLoad10k(b *testing.B) {
 	dir := generate(b, gen.Options{Models: 10000, Seed: 1})
 	b.ReportAllocs()
@@ -179,8 +178,8 @@ func (nopWarehouse) Query(context.Context, string, int) (*warehouse.Result, erro
 func (nopWarehouse) Close() error { return nil }
 
 // BenchmarkSchedule10k runs Execute over 10,000 views against a warehouse
-// that does nothing, so that ms/op is the scheduler's own cost (progress
-// lines formatted and discarded, no compiled SQL written): flat is a
+// that does nothing, so that ms/op is the scheduler's own cost (no progress
+// lines, no compiled SQL written): flat is a
 // fan-out with no refs, deep the 1-3 refs graph of BenchmarkLoad10k, and
 // deep+tests the same with a not_null test on every model (20,000 nodes).
 func BenchmarkSchedule10k(b *testing.B) {
@@ -200,7 +199,7 @@ func BenchmarkSchedule10k(b *testing.B) {
 				b.Fatal(err)
 			}
 			for b.Loop() {
-				res := p.Execute(context.Background(), nopWarehouse{}, ids, engine.RunOptions{Threads: 4, Progress: io.Discard})
+				res := p.Execute(context.Background(), nopWarehouse{}, ids, engine.RunOptions{Threads: 4})
 				if err := benchkit.Failed(res); err != nil {
 					b.Fatal(err)
 				}

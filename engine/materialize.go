@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/quarrydev/quarry/engine/warehouse"
+	"github.com/quarrydev/quarry/internal/english"
 )
 
 // runNode runs one node (and, for an audited table, its tests) and reports
@@ -109,20 +110,13 @@ func (p *Project) writeAuditPublish(ctx context.Context, wh warehouse.Warehouse,
 		live := n.Relation.Schema + "." + n.Relation.Name
 		res.Kept = live
 		return nil, fmt.Errorf("%w: %s %s failed, so %s keeps its previous version",
-			errNotPublished, pluralWord(len(failed), "test", "tests"), strings.Join(failed, ", "), live)
+			errNotPublished, english.Plural(len(failed), "test", "tests"), strings.Join(failed, ", "), live)
 	}
 	if err := wh.Publish(ctx, audit, n.Relation); err != nil {
 		_ = wh.Drop(context.WithoutCancel(ctx), audit)
 		return nil, fmt.Errorf("publish %s: %w", n.Relation.Name, err)
 	}
 	return &count, nil
-}
-
-func pluralWord(n int, one, many string) string {
-	if n == 1 {
-		return one
-	}
-	return many
 }
 
 func (p *Project) materialize(ctx context.Context, wh warehouse.Warehouse, n *Node, opts RunOptions) (*int64, error) {

@@ -6,7 +6,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"maps"
 	"net/http"
 	"slices"
@@ -97,8 +96,13 @@ type RunOptions struct {
 	// Drain, when closed, stops scheduling new nodes; those already running
 	// finish unless ctx is cancelled too.
 	Drain <-chan struct{}
-	// Progress receives one line per finished node; nil discards them.
-	Progress io.Writer
+	// OnResult, when set, is told of every finished node (the tests run
+	// inside an audited model each count as one) with how far the run has
+	// come. It is called on Execute's goroutine, in finishing order and
+	// never concurrently, before the nodes waiting on that one are started:
+	// it should return quickly, and what it does (closing Drain, say) is
+	// seen by the scheduler before anything else starts.
+	OnResult func(*Result, Progress)
 	// WriteCompiled writes each executed model's and test's SQL under
 	// target/compiled.
 	WriteCompiled bool
@@ -261,8 +265,8 @@ func (p *Project) Execute(ctx context.Context, wh warehouse.Warehouse, ids []str
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
-	// opts.Now is the data's clock (replayed in --replay runs); timings and
-	// progress lines use the real one.
+	// opts.Now is the data's clock (replayed in --replay runs); timings use
+	// the real one.
 	now := time.Now
 	threads := max(opts.Threads, 1)
 	s := p.plan(ids)
@@ -276,9 +280,16 @@ func (p *Project) Execute(ctx context.Context, wh warehouse.Warehouse, ids []str
 		total += len(tests)
 	}
 	run := &RunResult{StartedAt: now()}
-	pr := &printer{w: opts.Progress, total: total, now: now}
+	finished := 0
+	report := func(res *Result) {
+		run.Results = append(run.Results, res)
+		finished++
+		if opts.OnResult != nil {
+			opts.OnResult(res, Progress{Done: finished, Total: total})
+		}
+	}
 	if err := p.ensureSchemas(ctx, wh, s, opts); err != nil {
-		p.setupFailed(run, pr, s, err, now)
+		p.setupFailed(report, s, err, now)
 		run.Interrupted = ctx.Err() != nil
 		run.Elapsed = now().Sub(run.StartedAt)
 		return run
@@ -304,10 +315,6 @@ func (p *Project) Execute(ctx context.Context, wh warehouse.Warehouse, ids []str
 	done := make(chan *Result)
 	running := 0
 	drained := false
-	report := func(res *Result) {
-		run.Results = append(run.Results, res)
-		pr.line(res)
-	}
 	skip := func(n *Node, cause string) *Result {
 		t := now()
 		return &Result{UniqueID: n.UniqueID, Status: StatusSkipped, Message: "skipped: " + cause, node: n, StartedAt: t, CompletedAt: t}
@@ -456,7 +463,7 @@ func (p *Project) Execute(ctx context.Context, wh warehouse.Warehouse, ids []str
 // setupFailed reports a run that could not start because a schema or a
 // landing table could not be created: the node that needed it first
 // carries the error, once, and every other node is skipped for it.
-func (p *Project) setupFailed(run *RunResult, pr *printer, s *schedule, err error, now func() time.Time) {
+func (p *Project) setupFailed(report func(*Result), s *schedule, err error, now func() time.Time) {
 	culprit, cause := "", "the warehouse could not be prepared"
 	var se *setupError
 	if errors.As(err, &se) {
@@ -481,8 +488,7 @@ func (p *Project) setupFailed(run *RunResult, pr *printer, s *schedule, err erro
 		if i == 0 {
 			res.Status, res.Message = StatusError, err.Error()
 		}
-		run.Results = append(run.Results, res)
-		pr.line(res)
+		report(res)
 	}
 }
 

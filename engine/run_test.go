@@ -208,11 +208,6 @@ func TestDrainFinishesRunningAndSkipsTheRest(t *testing.T) {
 	}
 }
 
-// writerFunc is an io.Writer calling a function.
-type writerFunc func([]byte) (int, error)
-
-func (f writerFunc) Write(b []byte) (int, error) { return f(b) }
-
 // The drain begins while the scheduler reports a finished node, so the
 // children that node readies must not start: deterministic, unlike racing
 // the drain against a node's completion.
@@ -226,11 +221,10 @@ func TestDrainStartsNothingAfterIt(t *testing.T) {
 	wh := &fakeWarehouse{}
 	drain := make(chan struct{})
 	var once sync.Once
-	progress := writerFunc(func(b []byte) (int, error) {
-		once.Do(func() { close(drain) }) // Ctrl-C as a's line is printed
-		return len(b), nil
-	})
-	res := p.Execute(context.Background(), wh, ids, engine.RunOptions{Threads: 2, Drain: drain, Progress: progress})
+	onResult := func(*engine.Result, engine.Progress) {
+		once.Do(func() { close(drain) }) // Ctrl-C as a's result is reported
+	}
+	res := p.Execute(context.Background(), wh, ids, engine.RunOptions{Threads: 2, Drain: drain, OnResult: onResult})
 	if !slices.Equal(wh.order, []string{"a"}) {
 		t.Errorf("ran %v after the drain began, want only a", wh.order)
 	}
@@ -253,8 +247,9 @@ func TestFailedMartSkipsItsTestsAndDescendants(t *testing.T) {
 			"          - relationships: {to: other, field: id}\n",
 	})
 	ids, _, _ := p.Select(nil, nil)
-	var progress strings.Builder
-	res := p.Execute(context.Background(), &fakeWarehouse{}, ids, engine.RunOptions{Threads: 2, Progress: &progress})
+	var reported []*engine.Result
+	onResult := func(r *engine.Result, _ engine.Progress) { reported = append(reported, r) }
+	res := p.Execute(context.Background(), &fakeWarehouse{}, ids, engine.RunOptions{Threads: 2, OnResult: onResult})
 	want := map[string]engine.Status{
 		"base": "success", "other": "success", "m": "error", "top": "skipped",
 		"test.t.unique_m_id": "skipped", "test.t.not_null_m_id": "skipped", "test.t.relationships_m_id__other_id": "skipped",
@@ -270,8 +265,10 @@ func TestFailedMartSkipsItsTestsAndDescendants(t *testing.T) {
 	if got := res.Summary(); got != "Done. PASS=2 WARN=0 ERROR=1 SKIP=4 TOTAL=7" {
 		t.Errorf("summary %q", got)
 	}
-	if strings.Contains(progress.String(), "never scheduled") {
-		t.Errorf("progress blames the plan:\n%s", progress.String())
+	for _, r := range reported {
+		if strings.Contains(r.Message, "never scheduled") {
+			t.Errorf("%s: reported as %q, blaming the plan", r.UniqueID, r.Message)
+		}
 	}
 }
 
@@ -453,5 +450,43 @@ func TestCrossingTestsDoNotDeadlock(t *testing.T) {
 		}
 	case <-time.After(10 * time.Second):
 		t.Fatal("the run never finished")
+	}
+}
+
+// OnResult hears of every result, once, in the order of RunResult.Results,
+// with a count that reaches the total: also when the run cannot start.
+func TestOnResultReportsEveryNodeInOrder(t *testing.T) {
+	files := map[string]string{
+		"project.yaml":       "name: t\nmodels:\n  marts: {materialized: table, schema: public}\ntargets:\n  dev: {type: duckdb}\n",
+		"models/a.sql":       "select 1 as id",
+		"models/marts/m.sql": "select boom as id from {{ ref \"a\" }}",
+		"models/marts/n.sql": "select * from {{ ref \"a\" }}",
+		"models/props.yml":   "models:\n  - name: m\n    config: {publish: audited}\n    columns:\n      - name: id\n        tests: [unique]\n",
+	}
+	for _, tc := range []struct {
+		name string
+		wh   warehouse.Warehouse
+	}{
+		{"run", &fakeWarehouse{}},
+		{"setup failed", failingSchema{&fakeWarehouse{}, "public"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			p := project(t, files)
+			ids, _, _ := p.Select(nil, nil)
+			var reported []*engine.Result
+			var progress []engine.Progress
+			res := p.Execute(context.Background(), tc.wh, ids, engine.RunOptions{Threads: 2, OnResult: func(r *engine.Result, pr engine.Progress) {
+				reported = append(reported, r)
+				progress = append(progress, pr)
+			}})
+			if len(res.Results) != 4 || !slices.Equal(reported, res.Results) {
+				t.Fatalf("reported %d results, want the run's %d in its order", len(reported), len(res.Results))
+			}
+			for i, pr := range progress {
+				if want := (engine.Progress{Done: i + 1, Total: 4}); pr != want {
+					t.Errorf("result %d (%s): progress %+v, want %+v", i, reported[i].UniqueID, pr, want)
+				}
+			}
+		})
 	}
 }

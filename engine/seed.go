@@ -23,6 +23,7 @@ import (
 
 	"github.com/quarrydev/quarry/engine/diag"
 	"github.com/quarrydev/quarry/engine/warehouse"
+	"github.com/quarrydev/quarry/internal/english"
 )
 
 // addSeeds registers every seed by name. Its CSV is read later, by
@@ -162,7 +163,7 @@ func (s *seedReader) problem(line, col int, format string, args ...any) {
 func (s *seedReader) flush() {
 	if more := s.problems - maxSeedProblems; more > 0 {
 		line, col := s.pos(s.moreAt[0], s.moreAt[1])
-		s.diags.Add(s.n.Path, line, col, "%d more %s from here on, not shown: fix the ones above and run again", more, pluralWord(more, "problem", "problems"))
+		s.diags.Add(s.n.Path, line, col, "%d more %s from here on, not shown: fix the ones above and run again", more, english.Plural(more, "problem", "problems"))
 		s.problems = maxSeedProblems // reported
 	}
 }
@@ -414,7 +415,7 @@ func (s *seedReader) rows(r *csv.Reader, header []string) {
 		var pe *csv.ParseError
 		if errors.As(err, &pe) && errors.Is(pe.Err, csv.ErrFieldCount) {
 			s.problem(pe.StartLine, 1, "this row has %d %s, the header has %d (%s): add or remove values (a value holding a comma must be in double quotes)",
-				len(rec), pluralWord(len(rec), "value", "values"), len(header), strings.Join(header, ", "))
+				len(rec), english.Plural(len(rec), "value", "values"), len(header), strings.Join(header, ", "))
 			continue
 		}
 		if err != nil {

@@ -7,6 +7,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/quarrydev/quarry/engine"
+	"github.com/quarrydev/quarry/internal/english"
 )
 
 func (a *app) compileCommand() *cobra.Command {
@@ -41,7 +42,7 @@ not look at the warehouse.`,
 			if err := p.WriteManifest("compile", time.Now()); err != nil {
 				return &exitError{code: exitFailed, err: err}
 			}
-			fmt.Fprintf(a.stderr, "Compiled %d %s to target/compiled/\n", len(ids), plural(len(ids), "model", "models"))
+			fmt.Fprintf(a.stderr, "Compiled %d %s to target/compiled/\n", len(ids), english.Plural(len(ids), "model", "models"))
 			return nil
 		},
 	}

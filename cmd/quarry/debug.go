@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+
+	"github.com/quarrydev/quarry/internal/english"
 )
 
 // secretSettings are target keys whose values are never printed.
@@ -37,7 +39,7 @@ fixed, and says what.`,
 			}
 			fmt.Fprintf(a.stdout, "project:  %s (%s)\n", p.Name, p.Dir)
 			fmt.Fprintf(a.stdout, "found:    %s\n", inventory(p))
-			fmt.Fprintf(a.stdout, "target:   %s (%s), %d %s\n", p.Target.Name, p.Target.Type, p.Threads, plural(p.Threads, "thread", "threads"))
+			fmt.Fprintf(a.stdout, "target:   %s (%s), %d %s\n", p.Target.Name, p.Target.Type, p.Threads, english.Plural(p.Threads, "thread", "threads"))
 			keys := make([]string, 0, len(p.Target.Settings))
 			for k := range p.Target.Settings {
 				if k != "type" && k != "threads" {
@@ -80,7 +82,7 @@ fixed, and says what.`,
 				}
 			}
 			if problems > 0 {
-				return &exitError{code: exitFailed, err: fmt.Errorf("%d %s to fix (marked !!)", problems, plural(problems, "thing", "things"))}
+				return &exitError{code: exitFailed, err: fmt.Errorf("%d %s to fix (marked !!)", problems, english.Plural(problems, "thing", "things"))}
 			}
 			fmt.Fprintln(a.stdout, "All checks passed.")
 			return nil

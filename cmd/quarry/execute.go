@@ -12,6 +12,7 @@ import (
 
 	"github.com/quarrydev/quarry/engine"
 	"github.com/quarrydev/quarry/extractors/httprec"
+	"github.com/quarrydev/quarry/internal/english"
 )
 
 // selection holds the --select/--exclude flags of a command.
@@ -124,11 +125,11 @@ func (a *app) execute(ctx context.Context, spec execSpec) error {
 		return &exitError{code: exitFailed, err: err}
 	}
 	fmt.Fprintf(a.stdout, "%s  quarry %s · project %s · target %s (%s) · %d %s\n",
-		start.Format("15:04:05"), engine.Version, p.Name, p.Target.Name, p.Target.Type, p.Threads, plural(p.Threads, "thread", "threads"))
+		start.Format("15:04:05"), engine.Version, p.Name, p.Target.Name, p.Target.Type, p.Threads, english.Plural(p.Threads, "thread", "threads"))
 	fmt.Fprintf(a.stdout, "%s  Found %s\n", start.Format("15:04:05"), inventory(p))
 	opts := engine.RunOptions{
 		FullRefresh: spec.fullRefresh, StoreFailures: spec.storeFailures, Threads: p.Threads, Drain: a.drain,
-		Progress: a.stdout, WriteCompiled: true, Strict: spec.extract.strict,
+		OnResult: printProgress(a.stdout), WriteCompiled: true, Strict: spec.extract.strict,
 	}
 	sess, err := spec.extract.session(start)
 	if err != nil {
@@ -195,7 +196,7 @@ func (a *app) report(res *engine.RunResult) {
 		}
 	}
 	if len(problems) > 0 {
-		fmt.Fprintf(a.stdout, "\nCompleted with %d %s:\n", len(problems), plural(len(problems), "problem", "problems"))
+		fmt.Fprintf(a.stdout, "\nCompleted with %d %s:\n", len(problems), english.Plural(len(problems), "problem", "problems"))
 		for _, r := range problems {
 			fmt.Fprintln(a.stdout)
 			if r.Failures == nil {
@@ -231,7 +232,7 @@ func (a *app) reportTest(r *engine.Result) {
 		fmt.Fprintf(a.stdout, "    %s\n", r.Message)
 	default:
 		fmt.Fprintf(a.stdout, "    got %d failing %s; the test %s if the count is %s\n", *r.Failures,
-			plural(int(*r.Failures), "row", "rows"), map[engine.Status]string{engine.StatusFail: "fails", engine.StatusWarn: "warns"}[r.Status], r.Threshold)
+			english.Plural(int(*r.Failures), "row", "rows"), map[engine.Status]string{engine.StatusFail: "fails", engine.StatusWarn: "warns"}[r.Status], r.Threshold)
 		if r.Message != "" {
 			fmt.Fprintf(a.stdout, "    %s\n", r.Message)
 		}
@@ -282,7 +283,7 @@ func inventory(p *engine.Project) string {
 		{engine.Test, "test", "tests"}, {engine.Source, "source", "sources"},
 	} {
 		if c := counts[k.t]; c > 0 || k.t == engine.Model {
-			parts = append(parts, fmt.Sprintf("%d %s", c, plural(c, k.one, k.many)))
+			parts = append(parts, fmt.Sprintf("%d %s", c, english.Plural(c, k.one, k.many)))
 		}
 	}
 	return strings.Join(parts, ", ")

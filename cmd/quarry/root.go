@@ -16,6 +16,7 @@ import (
 
 	"github.com/quarrydev/quarry/engine"
 	"github.com/quarrydev/quarry/engine/diag"
+	"github.com/quarrydev/quarry/internal/english"
 	"github.com/quarrydev/quarry/internal/panics"
 )
 
@@ -230,17 +231,10 @@ func (a *app) load() (*engine.Project, error) {
 		if errors.As(err, &de) {
 			fmt.Fprintln(a.stderr, de.Error())
 			n := len(de.Diagnostics)
-			fmt.Fprintf(a.stderr, "\n%d %s found; nothing ran. Fix %s and run again.\n", n, plural(n, "problem", "problems"), plural(n, "it", "them"))
+			fmt.Fprintf(a.stderr, "\n%d %s found; nothing ran. Fix %s and run again.\n", n, english.Plural(n, "problem", "problems"), english.Plural(n, "it", "them"))
 			return nil, &exitError{code: exitLoad}
 		}
 		return nil, &exitError{code: exitLoad, err: err}
 	}
 	return p, nil
-}
-
-func plural(n int, one, many string) string {
-	if n == 1 {
-		return one
-	}
-	return many
 }

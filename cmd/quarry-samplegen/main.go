@@ -1,4 +1,4 @@
-// Command samplegen writes the sample recording under testdata/sample that
+// Command quarry-samplegen writes the sample recording under testdata/sample that
 // lets `quarry build --replay testdata/sample` run the whole pipeline
 // offline. It serves invented but plausible answers from local fake GitHub
 // and pypistats servers, in the exact shapes of the real APIs, runs the real
@@ -6,7 +6,7 @@
 // under the public URLs. The recording is marked as a sample: its numbers
 // are made up and must never be read as measurements.
 //
-//	go run ./internal/samplegen -out testdata/sample
+//	go run ./cmd/quarry-samplegen -out testdata/sample
 package main
 
 import (
@@ -52,7 +52,7 @@ func run(out, seedDir string) error {
 	if err != nil {
 		return err
 	}
-	sess.MarkSample("Invented, plausible answers in the real APIs' shapes, written by go run ./internal/samplegen for offline runs. Not measurements.")
+	sess.MarkSample("Invented, plausible answers in the real APIs' shapes, written by go run ./cmd/quarry-samplegen for offline runs. Not measurements.")
 	ctx := context.Background()
 	for _, x := range []struct {
 		ex       extractors.Extractor

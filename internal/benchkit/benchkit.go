@@ -1,5 +1,5 @@
 // Package benchkit holds the measurements shared by the Go benchmarks
-// (engine/bench_test.go) and the bench command (internal/bench): a build as
+// (engine/bench_test.go) and the bench command (cmd/quarry-bench): a build as
 // `quarry build` does it, the same DDL run directly against DuckDB, and the
 // process's peak memory.
 package benchkit
@@ -9,7 +9,6 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
-	"io"
 	"maps"
 	"os"
 	"slices"
@@ -72,7 +71,7 @@ func Build(ctx context.Context, dir string, threads int) (BuildTiming, error) {
 		return t, err
 	}
 	exec := time.Now()
-	res := p.Execute(ctx, wh, ids, engine.RunOptions{Threads: p.Threads, Progress: io.Discard, WriteCompiled: true})
+	res := p.Execute(ctx, wh, ids, engine.RunOptions{Threads: p.Threads, WriteCompiled: true})
 	t.Execute = time.Since(exec)
 	if err := p.WriteRunResults("build", map[string]any{"threads": p.Threads}, res, time.Now()); err != nil {
 		wh.Close()

@@ -1,4 +1,4 @@
-// Command bench measures quarry against its performance targets and prints
+// Command quarry-bench measures quarry against its performance targets and prints
 // the figures (BENCHMARKS.md explains them):
 //
 //  1. load: load + compile of a generated 10,000-model project, each run in
@@ -10,10 +10,10 @@
 //
 // Usage:
 //
-//	go run ./internal/bench                    # everything, print only
-//	go run ./internal/bench -check             # exit 1 when a target is missed
-//	go run ./internal/bench -only load -models 10000 -runs 5
-//	go run ./internal/bench -gen DIR -models 1000 -refs -1   # write a project and exit
+//	go run ./cmd/quarry-bench                    # everything, print only
+//	go run ./cmd/quarry-bench -check             # exit 1 when a target is missed
+//	go run ./cmd/quarry-bench -only load -models 10000 -runs 5
+//	go run ./cmd/quarry-bench -gen DIR -models 1000 -refs -1   # write a project and exit
 //
 // Generated projects and databases live in a temporary directory that is
 // removed on exit.
@@ -35,7 +35,7 @@ import (
 
 	duckdbdriver "github.com/duckdb/duckdb-go/v2"
 
-	"github.com/quarrydev/quarry/internal/bench/benchkit"
+	"github.com/quarrydev/quarry/internal/benchkit"
 	"github.com/quarrydev/quarry/internal/gen"
 )
 

@@ -1,0 +1,68 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	"github.com/quarrydev/quarry/engine"
+	"github.com/quarrydev/quarry/internal/english"
+)
+
+// lineWidth is where the dots of a progress line end, so that the details
+// of short labels line up.
+const lineWidth = 64
+
+var statusWords = map[engine.Status]string{
+	engine.StatusSuccess: "OK", engine.StatusError: "ERROR", engine.StatusSkipped: "SKIP",
+	engine.StatusPass: "PASS", engine.StatusWarn: "WARN", engine.StatusFail: "FAIL",
+}
+
+// printProgress returns the engine's OnResult for w: one line per finished
+// node, stamped with the wall clock (not the replayed one), then the
+// extractor's notes indented under it.
+func printProgress(w io.Writer) func(*engine.Result, engine.Progress) {
+	return func(res *engine.Result, p engine.Progress) {
+		fmt.Fprint(w, formatProgress(time.Now(), res, p))
+	}
+}
+
+// formatProgress formats one finished node: time, count, status, label, dots
+// and a detail (its duration, rows, or why it was skipped).
+func formatProgress(at time.Time, res *engine.Result, p engine.Progress) string {
+	label := describe(res.Node())
+	dots := strings.Repeat(".", max(3, lineWidth-len(label)))
+	detail := fmt.Sprintf("%.2fs", res.Duration.Seconds())
+	switch {
+	case res.Status == engine.StatusSkipped:
+		detail = strings.TrimPrefix(res.Message, "skipped: ")
+	case res.Failures != nil && *res.Failures > 0:
+		detail = fmt.Sprintf("%d %s, %s", *res.Failures, english.Plural(int(*res.Failures), "row", "rows"), detail)
+	case res.RowsAffected != nil && res.Status == engine.StatusSuccess:
+		detail = fmt.Sprintf("%d %s, %s", *res.RowsAffected, english.Plural(int(*res.RowsAffected), "row", "rows"), detail)
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s  %d of %d %-4s %s %s [%s]\n", at.Format("15:04:05"), p.Done, p.Total, statusWords[res.Status], label, dots, detail)
+	for _, note := range res.Notes {
+		fmt.Fprintf(&b, "          %s\n", note)
+	}
+	return b.String()
+}
+
+// describe is how a node is named in progress lines: its materialization
+// and relation, or "test NAME".
+func describe(n *engine.Node) string {
+	rel := n.Relation.Schema + "." + n.Relation.Name
+	switch n.Type {
+	case engine.Seed:
+		return "seed " + rel
+	case engine.Model:
+		return n.Config.Materialized + " " + rel
+	case engine.Test:
+		return "test " + n.Name
+	case engine.Extract:
+		return "extract " + n.Name
+	}
+	return string(n.Type) + " " + n.Name
+}
