@@ -81,29 +81,3 @@ WHERE keyword_category IN ('reserved', 'type_function') ORDER BY keyword_name`, 
 		t.Error("keywords must be sorted for binary search")
 	}
 }
-
-// TestQuotedNamesWork checks that whatever QuoteIdent renders is accepted
-// by DuckDB as a schema, table and column name, for every keyword and for
-// awkward names.
-func TestQuotedNamesWork(t *testing.T) {
-	w := openMem(t)
-	ctx := context.Background()
-	names := append([]string{"Mixed Case", `quo"te`, "ünïcödé", "orders"}, keywords...)
-	for _, n := range names {
-		rel := warehouse.Relation{Schema: n, Name: n}
-		if err := w.EnsureSchema(ctx, n); err != nil {
-			t.Fatal(err)
-		}
-		col := w.QuoteIdent(n)
-		if _, err := w.CreateTable(ctx, rel, "SELECT 42 AS "+col); err != nil {
-			t.Fatalf("%q: %v", n, err)
-		}
-		res, err := w.Query(ctx, "SELECT "+col+" FROM "+w.RelationSQL(rel), 0)
-		if err != nil {
-			t.Fatalf("%q: %v", n, err)
-		}
-		if len(res.Rows) != 1 || res.Rows[0][0] != int32(42) {
-			t.Fatalf("%q: got %v", n, res.Rows)
-		}
-	}
-}

@@ -9,69 +9,7 @@ import (
 	duckdb "github.com/duckdb/duckdb-go/v2"
 
 	"github.com/quarrydev/quarry/engine/sqlscan"
-	"github.com/quarrydev/quarry/engine/warehouse"
 )
-
-// TestRefusesSeveralStatements checks the second line of defence: every
-// entry point that embeds the caller's SQL refuses a text with a second
-// statement before running anything, so the statement never runs.
-func TestRefusesSeveralStatements(t *testing.T) {
-	w := openMem(t)
-	ctx := context.Background()
-	keep := warehouse.Relation{Schema: "main", Name: "keep"}
-	if _, err := w.CreateTable(ctx, keep, "select 1 as id union all select 2"); err != nil {
-		t.Fatal(err)
-	}
-	inc := warehouse.Relation{Schema: "main", Name: "inc"}
-	if _, err := w.CreateTable(ctx, inc, "select 1 as id"); err != nil {
-		t.Fatal(err)
-	}
-	const smuggled = "select 3 as id; drop table main.keep"
-	view := warehouse.Relation{Schema: "main", Name: "v"}
-	for name, call := range map[string]func() error{
-		"create view": func() error { return w.CreateView(ctx, view, smuggled) },
-		"create table": func() error {
-			_, err := w.CreateTable(ctx, warehouse.Relation{Schema: "main", Name: "t"}, smuggled)
-			return err
-		},
-		"incremental": func() error { _, err := w.Incremental(ctx, inc, smuggled, []string{"id"}); return err },
-		"query":       func() error { _, err := w.Query(ctx, smuggled, 0); return err },
-	} {
-		err := call()
-		var me *sqlscan.MultipleError
-		if !errors.As(err, &me) || !strings.HasPrefix(err.Error(), name) || !strings.Contains(err.Error(), "(`drop table main.keep`)") {
-			t.Errorf("%s: err = %v, want a refusal naming the second statement", name, err)
-		}
-	}
-	assertRows(t, w, "select id from main.keep order by id", [][]any{{int32(1)}, {int32(2)}})
-	assertRows(t, w, "select id from main.inc", [][]any{{int32(1)}})
-	assertKind(t, w, view, warehouse.KindNone)
-	assertKind(t, w, warehouse.Relation{Schema: "main", Name: "t"}, warehouse.KindNone)
-
-	// Unterminated quotes and empty text are refused too.
-	if err := w.CreateView(ctx, view, "select 'x as id"); err == nil || !strings.Contains(err.Error(), "unterminated string literal") {
-		t.Errorf("unterminated: err = %v", err)
-	}
-	if err := w.CreateView(ctx, view, "-- nothing\n;"); !errors.Is(err, sqlscan.ErrEmpty) {
-		t.Errorf("empty: err = %v", err)
-	}
-
-	// A terminating semicolon, even followed by a comment, is fine, and
-	// semicolons inside strings, comments and dollar quotes are no
-	// statements.
-	if _, err := w.CreateTable(ctx, warehouse.Relation{Schema: "main", Name: "t"}, "select 'a;b' as s /* ; */, $$;$$ as d; -- done"); err != nil {
-		t.Fatal(err)
-	}
-	assertRows(t, w, "select s, d from main.t;", [][]any{{"a;b", ";"}})
-	if err := w.CreateView(ctx, view, "select 1 as id -- no newline after me;"); err != nil {
-		t.Fatal(err)
-	}
-	assertRows(t, w, "select id from main.v", [][]any{{int32(1)}})
-	if _, err := w.Incremental(ctx, inc, "select 2 as id;\n", []string{"id"}); err != nil {
-		t.Fatal(err)
-	}
-	assertRows(t, w, "select id from main.inc order by id", [][]any{{int32(1)}, {int32(2)}})
-}
 
 // TestSyntaxMatchesDuckDB checks the scanner's rules (Dialect.Syntax)
 // against DuckDB's own parser: for each text, whether it holds exactly one

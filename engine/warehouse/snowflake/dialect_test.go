@@ -3,7 +3,6 @@ package snowflake
 import (
 	"context"
 	"slices"
-	"strings"
 	"testing"
 
 	"github.com/quarrydev/quarry/engine/warehouse"
@@ -84,76 +83,6 @@ func TestRelationSQLAndDates(t *testing.T) {
 	if got, want := d.DateDiff("week", "a", "b"), "datediff(week, a, b)"; got != want {
 		t.Errorf("DateDiff = %s, want %s", got, want)
 	}
-}
-
-// TestQuotedNamesWork checks against the emulator that whatever QuoteIdent
-// renders works as a schema, table and column name, and that Lookup finds
-// the relation under the name quarry gave it.
-func TestQuotedNamesWork(t *testing.T) {
-	w, _ := openEmu(t)
-	ctx := context.Background()
-	for _, n := range []string{"Mixed Case", `quo"te`, "ünïcödé", "orders", "ORDERS", "order", "select", "qualify", "x.y"} {
-		rel := warehouse.Relation{Schema: n, Name: n}
-		if strings.ContainsAny(n, `".`) {
-			// The emulator fails on a schema name holding a double quote or
-			// a dot (it switches schemas with an unescaped SET schema);
-			// Snowflake accepts both.
-			rel.Schema = "tests"
-		}
-		if err := w.EnsureSchema(ctx, rel.Schema); err != nil {
-			t.Fatal(err)
-		}
-		col := w.QuoteIdent(n)
-		if _, err := w.CreateTable(ctx, rel, "SELECT 42 AS "+col); err != nil {
-			t.Fatalf("%q: %v", n, err)
-		}
-		assertKind(t, w, rel, warehouse.KindTable)
-		res, err := w.Query(ctx, "SELECT "+col+" FROM "+w.RelationSQL(rel), 0)
-		if err != nil {
-			t.Fatalf("%q: %v", n, err)
-		}
-		if len(res.Rows) != 1 || res.Rows[0][0] != int64(42) {
-			t.Fatalf("%q: got %v", n, res.Rows)
-		}
-		if res.Columns[0] != folded(n) {
-			t.Errorf("%q: column is named %q, want %q", n, res.Columns[0], folded(n))
-		}
-	}
-}
-
-// TestCaseFolding checks that quarry's names resolve exactly like a user's
-// unquoted SQL: a bare lower-case name is the upper-case relation, while a
-// quoted mixed-case one is a different relation.
-func TestCaseFolding(t *testing.T) {
-	w, _ := openEmu(t)
-	ctx := context.Background()
-	if err := w.EnsureSchema(ctx, "analytics"); err != nil {
-		t.Fatal(err)
-	}
-	rel := warehouse.Relation{Schema: "analytics", Name: "orders"}
-	if _, err := w.CreateTable(ctx, rel, "select 1 as order_id"); err != nil {
-		t.Fatal(err)
-	}
-	for _, q := range []string{
-		"select order_id from analytics.orders",
-		"select ORDER_ID from ANALYTICS.ORDERS",
-		`select "ORDER_ID" from "ANALYTICS"."ORDERS"`,
-		"select Order_Id from Analytics.Orders",
-	} {
-		assertRows(t, w, q, [][]any{{int64(1)}})
-	}
-	assertKind(t, w, warehouse.Relation{Schema: "ANALYTICS", Name: "ORDERS"}, warehouse.KindTable)
-	assertKind(t, w, warehouse.Relation{Schema: "analytics", Name: "Orders"}, warehouse.KindNone)
-	assertKind(t, w, warehouse.Relation{Schema: "analytics", Name: "order"}, warehouse.KindNone)
-	// Relations without a schema are in the target's schema.
-	if _, err := w.CreateTable(ctx, warehouse.Relation{Name: "plain"}, "select 1 as x"); err != nil {
-		t.Fatal(err)
-	}
-	assertKind(t, w, warehouse.Relation{Name: "plain"}, warehouse.KindTable)
-	assertKind(t, w, warehouse.Relation{Schema: "tests", Name: "plain"}, warehouse.KindTable)
-	assertKind(t, w, warehouse.Relation{Schema: "analytics", Name: "plain"}, warehouse.KindNone)
-	// A schema that does not exist holds nothing.
-	assertKind(t, w, warehouse.Relation{Schema: "nowhere", Name: "orders"}, warehouse.KindNone)
 }
 
 // TestDateHelpers runs the date helpers: a date stays a date, and DATEDIFF
