@@ -549,20 +549,7 @@ func (b *bqRun) readDownloads(ctx context.Context, j *bqJob) (*bqOutcome, error)
 	var err error
 	o.processed, o.billed, err = b.read(ctx, j, func(it *bigquery.RowIterator) error {
 		seen := map[civil.Date]bool{}
-		for first := true; ; first = false {
-			var row downloadRow
-			err := it.Next(&row)
-			if first && (err == nil || err == iterator.Done) {
-				if err := checkSchema(it.Schema, downloadsSchema); err != nil {
-					return err
-				}
-			}
-			if err == iterator.Done {
-				return nil
-			}
-			if err != nil {
-				return err
-			}
+		return eachRow(it, downloadsSchema, func(row *downloadRow) error {
 			switch {
 			case row.Downloads < 0:
 				return fmt.Errorf("the answer holds negative downloads (%d) on %s", row.Downloads, row.Day)
@@ -574,7 +561,8 @@ func (b *bqRun) readDownloads(ctx context.Context, j *bqJob) (*bqOutcome, error)
 				day:       time.Date(row.Day.Year, row.Day.Month, row.Day.Day, 0, 0, 0, 0, time.UTC),
 				downloads: row.Downloads,
 			})
-		}
+			return nil
+		})
 	})
 	return o, err
 }
@@ -586,20 +574,7 @@ func (b *bqRun) readMetadata(ctx context.Context, j *bqJob) (*bqOutcome, error) 
 	o := &bqOutcome{metas: map[string]*metadata{}}
 	var err error
 	o.processed, o.billed, err = b.read(ctx, j, func(it *bigquery.RowIterator) error {
-		for first := true; ; first = false {
-			var row metadataRow
-			err := it.Next(&row)
-			if first && (err == nil || err == iterator.Done) {
-				if err := checkSchema(it.Schema, metadataSchema); err != nil {
-					return err
-				}
-			}
-			if err == iterator.Done {
-				return nil
-			}
-			if err != nil {
-				return err
-			}
+		return eachRow(it, metadataSchema, func(row *metadataRow) error {
 			switch {
 			case row.Package == "":
 				return errors.New("the answer holds a row without package")
@@ -617,9 +592,34 @@ func (b *bqRun) readMetadata(ctx context.Context, j *bqJob) (*bqOutcome, error) 
 				m.uploadedAt = row.UploadedAt.Timestamp.UTC()
 			}
 			o.metas[normalizeName(row.Package)] = m
-		}
+			return nil
+		})
 	})
 	return o, err
+}
+
+// eachRow reads every row of an answer into a T and visits it, after
+// checking that the answer has the query's columns: the iterator knows its
+// schema only once the first row (or the end) has been read.
+func eachRow[T any](it *bigquery.RowIterator, schema map[string]bigquery.FieldType, visit func(*T) error) error {
+	for first := true; ; first = false {
+		var row T
+		err := it.Next(&row)
+		if first && (err == nil || err == iterator.Done) {
+			if err := checkSchema(it.Schema, schema); err != nil {
+				return err
+			}
+		}
+		if err == iterator.Done {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		if err := visit(&row); err != nil {
+			return err
+		}
+	}
 }
 
 // collect hands every package its downloads and metadata, or the errors
