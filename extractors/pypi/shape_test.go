@@ -134,13 +134,15 @@ func TestPypistatsBudget(t *testing.T) {
 	f.script["dbt-core"] = []func(http.ResponseWriter){func(w http.ResponseWriter) { <-release }}
 	h := pypistatsHarness(t, f, map[string]any{"backend": "pypistats", "lookback_days": 1})
 	e, _ := testExtractor()
-	ctx, cancel := extractors.WithBudget(context.Background(), Name, 200*time.Millisecond)
+	// Long enough for pandas to land even on a busy machine (CI runs this
+	// under -race beside other packages' tests).
+	ctx, cancel := extractors.WithBudget(context.Background(), Name, 2*time.Second)
 	defer cancel()
 	res, err := e.Extract(ctx, h.env, seed("p", "pandas", "d", "dbt-core", "x", "polars"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := "pypi: pypistats: not extracted: the extractor's time budget of 200ms ran out; raise extractors.pypi.timeout in project.yaml"
+	want := "pypi: pypistats: not extracted: the extractor's time budget of 2s ran out; raise extractors.pypi.timeout in project.yaml"
 	if d := cmp.Diff(map[string]string{"dbt-core": want, "polars": want}, errorItems(res)); d != "" {
 		t.Errorf("errors (-want +got):\n%s", d)
 	}
