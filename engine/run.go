@@ -2,7 +2,6 @@ package engine
 
 import (
 	"cmp"
-	"container/heap"
 	"context"
 	"errors"
 	"fmt"
@@ -11,8 +10,8 @@ import (
 	"slices"
 	"time"
 
+	"github.com/quarrydev/quarry/engine/dag"
 	"github.com/quarrydev/quarry/engine/warehouse"
-	"github.com/quarrydev/quarry/internal/panics"
 )
 
 // Status is the outcome of one node.
@@ -50,9 +49,8 @@ type Result struct {
 	// Notes are lines an extractor printed: its mode, warnings, statistics.
 	Notes []string
 
-	node     *Node
-	extra    []*Result     // tests run inside this node (write-audit-publish)
-	panicked *panics.Error // runNode panicked: a bug, raised again by Execute
+	node  *Node
+	extra []*Result // tests run inside this node (write-audit-publish)
 }
 
 // Node returns the node the result is about.
@@ -126,10 +124,8 @@ func audited(n *Node) bool {
 // schedule is the work of one run: the nodes to run and the order between
 // them.
 type schedule struct {
-	set      map[string]bool     // nodes scheduled
-	parents  map[string][]string // within set
-	children map[string][]string
-	inline   map[string][]*Node // audited model -> tests run inside it
+	graph  *dag.Graph         // nodes scheduled, each waiting on its parents
+	inline map[string][]*Node // audited model -> tests run inside it
 }
 
 // plan decides what runs and in which order. Tests gate their model's
@@ -137,24 +133,25 @@ type schedule struct {
 // severity failure stops bad data from flowing downstream. An audited
 // table's tests run inside its node, against the unpublished copy.
 func (p *Project) plan(ids []string) *schedule {
-	s := &schedule{set: map[string]bool{}, parents: map[string][]string{}, children: map[string][]string{}, inline: map[string][]*Node{}}
+	s := &schedule{graph: dag.New(), inline: map[string][]*Node{}}
+	set := map[string]bool{} // nodes scheduled
 	for _, id := range ids {
 		if n := p.Nodes[id]; n != nil && executable(n) {
-			s.set[id] = true
+			set[id] = true
 		}
 	}
 	// Ephemeral models join as no-ops, so that an ordering through them
 	// (a -> ephemeral -> b) is still respected.
 	for id, n := range p.Nodes {
 		if n.Type == Model && n.Config.Materialized == "ephemeral" {
-			s.set[id] = true
+			set[id] = true
 		}
 	}
 	// Tests of an audited model run inside it, against its unpublished
 	// copy, when everything else they read is upstream of it (so already
 	// built when it runs). The others run as nodes of their own, after all
 	// they read, against what is live.
-	for _, id := range slices.Sorted(maps.Keys(s.set)) {
+	for _, id := range slices.Sorted(maps.Keys(set)) {
 		n := p.Nodes[id]
 		if n.Type != Test {
 			continue
@@ -163,26 +160,23 @@ func (p *Project) plan(ids []string) *schedule {
 		if n.TestKind() == TestSingular {
 			// a singular test belongs to the audited model it reads, if one
 			for _, parent := range p.Graph.Parents(id) {
-				if s.set[parent] && audited(p.Nodes[parent]) {
+				if set[parent] && audited(p.Nodes[parent]) {
 					m = p.Nodes[parent]
 					break
 				}
 			}
 		}
-		if m == nil || !s.set[m.UniqueID] || !audited(m) {
+		if m == nil || !set[m.UniqueID] || !audited(m) {
 			continue
 		}
 		up := p.Graph.Ancestors(m.UniqueID)
 		if !slices.ContainsFunc(p.Graph.Parents(id), func(q string) bool { return q != m.UniqueID && !up[q] }) {
 			s.inline[m.UniqueID] = append(s.inline[m.UniqueID], n)
-			delete(s.set, id)
+			delete(set, id)
 		}
 	}
-	addEdge := func(from, to string) {
-		if !slices.Contains(s.parents[to], from) {
-			s.parents[to] = append(s.parents[to], from)
-			s.children[from] = append(s.children[from], to)
-		}
+	for id := range set {
+		s.graph.AddNode(id)
 	}
 	// A source passes its extractor on: a model reading a source waits
 	// for the extract node that lands it.
@@ -190,14 +184,14 @@ func (p *Project) plan(ids []string) *schedule {
 	link = func(id, via string) {
 		for _, parent := range p.Graph.Parents(via) {
 			switch {
-			case s.set[parent]:
-				addEdge(parent, id)
+			case set[parent]:
+				s.graph.AddEdge(parent, id)
 			case p.Nodes[parent].Type == Source:
 				link(id, parent)
 			}
 		}
 	}
-	for id := range s.set {
+	for id := range set {
 		link(id, id)
 	}
 	// A test gates the children of what it tests: they wait for it, so an
@@ -205,7 +199,7 @@ func (p *Project) plan(ids []string) *schedule {
 	// that reads several nodes (relationships, many singular tests) could
 	// close a loop through another such test; those edges are added only
 	// where they cannot.
-	for _, id := range slices.Sorted(maps.Keys(s.set)) {
+	for _, id := range slices.Sorted(maps.Keys(set)) {
 		if p.Nodes[id].Type != Test {
 			continue
 		}
@@ -223,40 +217,18 @@ func (p *Project) plan(ids []string) *schedule {
 		}
 		for _, t := range tested {
 			for _, child := range p.Graph.Children(t) {
-				if !s.set[child] || p.Nodes[child].Type == Test || ancestors[child] {
+				if !set[child] || p.Nodes[child].Type == Test || ancestors[child] {
 					continue
 				}
-				if len(parents) > 1 && s.reaches(child, id) {
+				// the edge would close a loop through the schedule
+				if len(parents) > 1 && s.graph.Descendants(child)[id] {
 					continue
 				}
-				addEdge(id, child)
+				s.graph.AddEdge(id, child)
 			}
 		}
-	}
-	for id := range s.children {
-		slices.Sort(s.children[id])
 	}
 	return s
-}
-
-// reaches reports whether to can be reached from from in the schedule.
-func (s *schedule) reaches(from, to string) bool {
-	seen := map[string]bool{}
-	stack := []string{from}
-	for len(stack) > 0 {
-		cur := stack[len(stack)-1]
-		stack = stack[:len(stack)-1]
-		if cur == to {
-			return true
-		}
-		for _, c := range s.children[cur] {
-			if !seen[c] {
-				seen[c] = true
-				stack = append(stack, c)
-			}
-		}
-	}
-	return false
 }
 
 // Execute runs the selected nodes against wh in dependency order on
@@ -271,7 +243,7 @@ func (p *Project) Execute(ctx context.Context, wh warehouse.Warehouse, ids []str
 	threads := max(opts.Threads, 1)
 	s := p.plan(ids)
 	total := 0
-	for id := range s.set {
+	for _, id := range s.graph.Nodes() {
 		if executable(p.Nodes[id]) {
 			total++
 		}
@@ -295,26 +267,6 @@ func (p *Project) Execute(ctx context.Context, wh warehouse.Warehouse, ids []str
 		return run
 	}
 
-	indeg := map[string]int{}
-	blocked := map[string]string{} // node -> why it must be skipped
-	// Tests first, so that they run right after what they test.
-	ready := &readyHeap{less: func(a, b string) bool {
-		ta, tb := p.Nodes[a].Type == Test, p.Nodes[b].Type == Test
-		if ta != tb {
-			return ta
-		}
-		return a < b
-	}}
-	for id := range s.set {
-		indeg[id] = len(s.parents[id])
-		if indeg[id] == 0 {
-			ready.ids = append(ready.ids, id)
-		}
-	}
-	heap.Init(ready)
-	done := make(chan *Result)
-	running := 0
-	drained := false
 	skip := func(n *Node, cause string) *Result {
 		t := now()
 		return &Result{UniqueID: n.UniqueID, Status: StatusSkipped, Message: "skipped: " + cause, node: n, StartedAt: t, CompletedAt: t}
@@ -329,9 +281,6 @@ func (p *Project) Execute(ctx context.Context, wh warehouse.Warehouse, ids []str
 		case StatusFail:
 			return "upstream test " + n.Name + " failed"
 		}
-		if res.Status == StatusSkipped && blocked[n.UniqueID] != "" {
-			return blocked[n.UniqueID]
-		}
 		// An audited table is only published when the tests run inside it
 		// pass: what reads it waits on those tests like on any other.
 		for _, t := range res.extra {
@@ -344,9 +293,9 @@ func (p *Project) Execute(ctx context.Context, wh warehouse.Warehouse, ids []str
 		}
 		return ""
 	}
-	finish := func(res *Result) {
+	// finish reports a node that ended, run or skipped for cause.
+	finish := func(res *Result, cause string) {
 		n := res.node
-		cause := why(res)
 		// The tests run inside a node ran before it finished: they come
 		// first. Those it never reached (its build failed, it was skipped,
 		// the run was cancelled) are skipped for its reason, once, after it.
@@ -367,86 +316,46 @@ func (p *Project) Execute(ctx context.Context, wh warehouse.Warehouse, ids []str
 				}
 			}
 		}
-		for _, child := range s.children[n.UniqueID] {
-			if cause != "" && blocked[child] == "" {
-				blocked[child] = cause
-			}
-			indeg[child]--
-			if indeg[child] == 0 {
-				heap.Push(ready, child)
-			}
-		}
 	}
-	drain, cancelled := opts.Drain, ctx.Done()
-	// stopping reports whether the run was interrupted, without waiting. It
-	// is asked before each node starts, not only in the wait below: a node
-	// finishing as the drain begins may be picked first there, readying its
-	// children, and none of them may start once the drain began.
-	stopping := func() bool {
-		select {
-		case <-drain:
-			drained, drain = true, nil
-		case <-cancelled:
-			drained, cancelled = true, nil
-		default:
+	// Tests first, so that they run right after what they test.
+	walker := dag.Walker{Threads: threads, Drain: opts.Drain, Less: func(a, b string) bool {
+		ta, tb := p.Nodes[a].Type == Test, p.Nodes[b].Type == Test
+		if ta != tb {
+			return ta
 		}
-		return drained
-	}
-	for {
-		for running < threads && ready.Len() > 0 && !stopping() {
-			id := heap.Pop(ready).(string)
-			n := p.Nodes[id]
-			if cause := blocked[id]; cause != "" {
-				finish(skip(n, cause))
-				continue
+		return a < b
+	}}
+	walked := walker.Walk(ctx, s.graph, dag.Visitor{
+		Visit: func(ctx context.Context, id string) func() dag.Outcome {
+			res := p.runNode(ctx, wh, p.Nodes[id], s.inline[id], opts)
+			return func() dag.Outcome {
+				cause := why(res)
+				finish(res, cause)
+				return dag.Failed(cause)
 			}
-			running++
-			go func() {
-				defer panics.Capture(func(e *panics.Error) { done <- &Result{UniqueID: id, node: n, panicked: e} })
-				done <- p.runNode(ctx, wh, n, s.inline[id], opts)
-			}()
-		}
-		if running == 0 {
-			break
-		}
-		select {
-		case res := <-done:
-			running--
-			if res.panicked != nil {
-				panic(res.panicked) // a bug: the command runner reports it
-			}
-			finish(res)
-		case <-drain:
-			drained, drain = true, nil
-		case <-cancelled:
-			drained, cancelled = true, nil
-		}
-	}
+		},
+		Skip: func(id, cause string) { finish(skip(p.Nodes[id], cause), cause) },
+	})
 	// Whatever was never started (the run was interrupted) is reported too,
 	// for the reason it would have been skipped anyway when it had one.
-	reported := map[string]bool{}
-	for _, r := range run.Results {
-		reported[r.UniqueID] = true
-	}
 	type unstarted struct {
-		n   *Node
-		via string // the scheduled node it belongs to
+		n     *Node
+		cause string // why the scheduled node it belongs to was blocked
 	}
 	var never []unstarted
-	for id := range s.set {
-		never = append(never, unstarted{p.Nodes[id], id})
-		for _, t := range s.inline[id] {
-			never = append(never, unstarted{t, id})
+	for _, ns := range walked.NotStarted {
+		never = append(never, unstarted{p.Nodes[ns.ID], ns.Cause})
+		for _, t := range s.inline[ns.ID] {
+			never = append(never, unstarted{t, ns.Cause})
 		}
 	}
 	slices.SortFunc(never, func(a, b unstarted) int { return cmp.Compare(a.n.UniqueID, b.n.UniqueID) })
 	for _, u := range never {
-		if !executable(u.n) || reported[u.n.UniqueID] {
+		if !executable(u.n) {
 			continue
 		}
-		cause := cmp.Or(blocked[u.via], "the run was interrupted")
-		r := skip(u.n, cause)
-		if !drained && ctx.Err() == nil {
+		r := skip(u.n, cmp.Or(u.cause, "the run was interrupted"))
+		if !walked.Stopped && ctx.Err() == nil {
 			// Nothing stopped the run, so the schedule itself held a loop:
 			// say so rather than pass it off as an interruption. Every
 			// node is reported above when the plan is sound; this is a
@@ -455,7 +364,7 @@ func (p *Project) Execute(ctx context.Context, wh warehouse.Warehouse, ids []str
 		}
 		report(r)
 	}
-	run.Interrupted = drained || ctx.Err() != nil
+	run.Interrupted = walked.Stopped || ctx.Err() != nil
 	run.Elapsed = now().Sub(run.StartedAt)
 	return run
 }
@@ -470,7 +379,7 @@ func (p *Project) setupFailed(report func(*Result), s *schedule, err error, now 
 		culprit, cause = se.node, se.cause
 	}
 	var nodes []*Node
-	for id := range s.set {
+	for _, id := range s.graph.Nodes() {
 		if n := p.Nodes[id]; executable(n) {
 			nodes = append(nodes, n)
 		}
@@ -503,7 +412,7 @@ func (p *Project) ensureSchemas(ctx context.Context, wh warehouse.Warehouse, s *
 			first[schema] = id
 		}
 	}
-	for id := range s.set {
+	for _, id := range s.graph.Nodes() {
 		n := p.Nodes[id]
 		switch {
 		case n.Type == Test:
@@ -531,7 +440,7 @@ func (p *Project) ensureSchemas(ctx context.Context, wh warehouse.Warehouse, s *
 				err: fmt.Errorf("create schema %s: %w", schema, err)}
 		}
 	}
-	for _, id := range slices.Sorted(maps.Keys(s.set)) {
+	for _, id := range s.graph.Nodes() {
 		if n := p.Nodes[id]; n.Type == Extract {
 			if err := createLandingTables(ctx, wh, n.extract); err != nil {
 				return &setupError{node: id, cause: "the landing tables of extract " + n.Name + " could not be created",
@@ -551,19 +460,3 @@ type setupError struct {
 
 func (e *setupError) Error() string { return e.err.Error() }
 func (e *setupError) Unwrap() error { return e.err }
-
-// readyHeap orders the nodes ready to run.
-type readyHeap struct {
-	ids  []string
-	less func(a, b string) bool
-}
-
-func (h *readyHeap) Len() int           { return len(h.ids) }
-func (h *readyHeap) Less(i, j int) bool { return h.less(h.ids[i], h.ids[j]) }
-func (h *readyHeap) Swap(i, j int)      { h.ids[i], h.ids[j] = h.ids[j], h.ids[i] }
-func (h *readyHeap) Push(x any)         { h.ids = append(h.ids, x.(string)) }
-func (h *readyHeap) Pop() any {
-	last := h.ids[len(h.ids)-1]
-	h.ids = h.ids[:len(h.ids)-1]
-	return last
-}

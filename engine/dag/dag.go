@@ -1,6 +1,7 @@
 // Package dag is a directed acyclic graph of string ids with the operations
-// a build needs: cycle reports in a stable order, topological order, and
-// ancestor/descendant walks.
+// a build needs: cycle reports in a stable order, topological order,
+// ancestor/descendant walks, and a Walker that visits the nodes in
+// dependency order on several goroutines.
 package dag
 
 import (
@@ -219,7 +220,7 @@ func (g *Graph) walk(edges map[string][]string, ids []string) map[string]bool {
 // left out.
 func (g *Graph) TopoOrder() []string {
 	indeg := make(map[string]int, len(g.nodes))
-	ready := &idHeap{}
+	ready := &readyHeap{less: func(a, b string) bool { return a < b }}
 	for id := range g.nodes {
 		indeg[id] = len(g.parents[id])
 		if indeg[id] == 0 {
@@ -239,17 +240,4 @@ func (g *Graph) TopoOrder() []string {
 		}
 	}
 	return out
-}
-
-// idHeap is a min-heap of ids for deterministic topological order.
-type idHeap struct{ ids []string }
-
-func (h *idHeap) Len() int           { return len(h.ids) }
-func (h *idHeap) Less(i, j int) bool { return h.ids[i] < h.ids[j] }
-func (h *idHeap) Swap(i, j int)      { h.ids[i], h.ids[j] = h.ids[j], h.ids[i] }
-func (h *idHeap) Push(x any)         { h.ids = append(h.ids, x.(string)) }
-func (h *idHeap) Pop() any {
-	last := h.ids[len(h.ids)-1]
-	h.ids = h.ids[:len(h.ids)-1]
-	return last
 }
