@@ -77,27 +77,33 @@ func loadFuzz(t *testing.T, replace map[string]string) *engine.Project {
 }
 
 func FuzzProjectYAML(f *testing.F) {
-	f.Add(fuzzProject["project.yaml"])
-	f.Add("name: fuzz\ntargets:\n  default: dev\n  dev: {type: duckdb, path: x.duckdb, threads: 2}\n")
-	f.Add("name: fuzz\ntargets:\n  default: nosuch\n")
-	f.Add("name: [1, 2]\n")
-	f.Add("name: fuzz\nname: again\n")
-	f.Add("name: fuzz\nvars: {a: 1, b: [x]}\nseeds: {schema: s}\ntests: {schema: t}\n")
-	f.Fuzz(func(t *testing.T, src string) {
-		loadFuzz(t, map[string]string{"project.yaml": src})
-	})
+	fuzzFile(f, "project.yaml",
+		"name: fuzz\ntargets:\n  default: dev\n  dev: {type: duckdb, path: x.duckdb, threads: 2}\n",
+		"name: fuzz\ntargets:\n  default: nosuch\n",
+		"name: [1, 2]\n",
+		"name: fuzz\nname: again\n",
+		"name: fuzz\nvars: {a: 1, b: [x]}\nseeds: {schema: s}\ntests: {schema: t}\n")
 }
 
 func FuzzPropertyFile(f *testing.F) {
-	f.Add(fuzzProject["models/marts/marts.yml"])
-	f.Add("models:\n  - name: big_countries\n    description: x\n    config: {materialized: view, tags: [a]}\n" +
-		"    tests:\n      - row_count: {min: 1}\n      - expression_is_true: {expression: \"population > 0\", severity: warn}\n")
-	f.Add("sources:\n  - name: raw\n    tables:\n      - name: t\n        loaded_at_field: _loaded_at\n        freshness: {warn_after: 24h}\n")
-	f.Add("models:\n  - name: big_countries\n    columns:\n      - name: code\n        tests:\n          - accepted_values: {values: [fr, de]}\n          - relationships: {to: countries, field: code}\n")
-	f.Add("models: x\n")
-	f.Add("models:\n  - name: [1]\n")
+	fuzzFile(f, "models/marts/marts.yml",
+		"models:\n  - name: big_countries\n    description: x\n    config: {materialized: view, tags: [a]}\n"+
+			"    tests:\n      - row_count: {min: 1}\n      - expression_is_true: {expression: \"population > 0\", severity: warn}\n",
+		"sources:\n  - name: raw\n    tables:\n      - name: t\n        loaded_at_field: _loaded_at\n        freshness: {warn_after: 24h}\n",
+		"models:\n  - name: big_countries\n    columns:\n      - name: code\n        tests:\n          - accepted_values: {values: [fr, de]}\n          - relationships: {to: countries, field: code}\n",
+		"models: x\n",
+		"models:\n  - name: [1]\n")
+}
+
+// fuzzFile fuzzes one text file of the base project: its own content and
+// seeds are the starting inputs, the checked-in corpus adds the rest.
+func fuzzFile(f *testing.F, file string, seeds ...string) {
+	f.Add(fuzzProject[file])
+	for _, s := range seeds {
+		f.Add(s)
+	}
 	f.Fuzz(func(t *testing.T, src string) {
-		loadFuzz(t, map[string]string{"models/marts/marts.yml": src})
+		loadFuzz(t, map[string]string{file: src})
 	})
 }
 
