@@ -3,11 +3,11 @@ package main
 import (
 	"github.com/spf13/cobra"
 
-	"github.com/quarrydev/quarry/engine"
+	"github.com/quarrydev/quarry/engine/project"
 )
 
 func (a *app) buildCommand() *cobra.Command {
-	spec := execSpec{command: "build", types: []engine.ResourceType{engine.Seed, engine.Extract, engine.Model, engine.Test}}
+	spec := execSpec{command: "build", types: []project.ResourceType{project.Seed, project.Extract, project.Model, project.Test}}
 	cmd := &cobra.Command{
 		Use:   "build",
 		Short: "Load seeds, run extractors, build models and run their tests, in dependency order",

@@ -6,7 +6,8 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/quarrydev/quarry/engine"
+	"github.com/quarrydev/quarry/engine/artifacts"
+	"github.com/quarrydev/quarry/engine/project"
 	"github.com/quarrydev/quarry/internal/english"
 )
 
@@ -26,7 +27,7 @@ not look at the warehouse.`,
 			if err != nil {
 				return err
 			}
-			ids, err := a.choose(p, sel, engine.Model, engine.Test)
+			ids, err := a.choose(p, sel, project.Model, project.Test)
 			if err != nil {
 				return err
 			}
@@ -36,10 +37,10 @@ not look at the warehouse.`,
 					return &exitError{code: exitFailed, err: err}
 				}
 				if show {
-					fmt.Fprintf(a.stdout, "-- %s\n%s\n\n", engine.CompiledPath(n), n.Compiled)
+					fmt.Fprintf(a.stdout, "-- %s\n%s\n\n", project.CompiledPath(n), n.Compiled)
 				}
 			}
-			if err := p.WriteManifest("compile", time.Now()); err != nil {
+			if err := artifacts.WriteManifest(p, "compile", time.Now()); err != nil {
 				return &exitError{code: exitFailed, err: err}
 			}
 			fmt.Fprintf(a.stderr, "Compiled %d %s to target/compiled/\n", len(ids), english.Plural(len(ids), "model", "models"))

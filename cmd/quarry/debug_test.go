@@ -55,7 +55,7 @@ targets:
 	t.Setenv("GITHUB_API_URL", gh.URL)
 	t.Setenv("GITHUB_TOKEN", "ghp_debugsecret123")
 	var out, errb bytes.Buffer
-	code := run([]string{"debug", "--project-dir", dir}, &out, &errb)
+	code := cli([]string{"debug", "--project-dir", dir}, &out, &errb)
 	all := out.String() + errb.String()
 	if code != 0 || !sawToken {
 		t.Fatalf("debug exited %d (token seen: %v):\n%s", code, sawToken, all)
@@ -82,7 +82,7 @@ targets:
 	}
 	out.Reset()
 	errb.Reset()
-	code = run([]string{"debug", "--project-dir", dir, "--target", "prod"}, &out, &errb)
+	code = cli([]string{"debug", "--project-dir", dir, "--target", "prod"}, &out, &errb)
 	all = out.String() + errb.String()
 	if code != 1 {
 		t.Errorf("debug --target prod exited %d, want 1:\n%s", code, all)
@@ -104,7 +104,7 @@ targets:
 	t.Setenv("GITHUB_TOKEN", "ghp_wrongtoken456")
 	out.Reset()
 	errb.Reset()
-	code = run([]string{"debug", "--project-dir", dir}, &out, &errb)
+	code = cli([]string{"debug", "--project-dir", dir}, &out, &errb)
 	all = out.String() + errb.String()
 	if code != 1 || !strings.Contains(all, "!! GITHUB_TOKEN was rejected (401)") || strings.Contains(all, "ghp_wrongtoken456") {
 		t.Errorf("rejected token: exit %d:\n%s", code, all)

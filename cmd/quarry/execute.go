@@ -10,7 +10,9 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/quarrydev/quarry/engine"
+	"github.com/quarrydev/quarry/engine/artifacts"
+	"github.com/quarrydev/quarry/engine/project"
+	"github.com/quarrydev/quarry/engine/run"
 	"github.com/quarrydev/quarry/extractors/httprec"
 	"github.com/quarrydev/quarry/internal/english"
 )
@@ -64,7 +66,7 @@ func expandSelectArgs(args []string) []string {
 }
 
 // choose returns the selected ids of the given resource types.
-func (a *app) choose(p *engine.Project, sel selection, types ...engine.ResourceType) ([]string, error) {
+func (a *app) choose(p *project.Project, sel selection, types ...project.ResourceType) ([]string, error) {
 	ids, warnings, err := p.Select(sel.selects, sel.excludes)
 	for _, w := range warnings {
 		fmt.Fprintf(a.stderr, "warning: %s\n", w)
@@ -79,7 +81,7 @@ func (a *app) choose(p *engine.Project, sel selection, types ...engine.ResourceT
 // execSpec describes one of the commands that change the warehouse.
 type execSpec struct {
 	command       string
-	types         []engine.ResourceType
+	types         []project.ResourceType
 	sel           selection
 	fullRefresh   bool
 	storeFailures bool
@@ -121,13 +123,13 @@ func (a *app) execute(ctx context.Context, spec execSpec) error {
 	if err != nil {
 		return err
 	}
-	if err := p.WriteManifest(spec.command, start); err != nil {
+	if err := artifacts.WriteManifest(p, spec.command, start); err != nil {
 		return &exitError{code: exitFailed, err: err}
 	}
 	fmt.Fprintf(a.stdout, "%s  quarry %s · project %s · target %s (%s) · %d %s\n",
-		start.Format("15:04:05"), engine.Version, p.Name, p.Target.Name, p.Target.Type, p.Threads, english.Plural(p.Threads, "thread", "threads"))
+		start.Format("15:04:05"), artifacts.Version, p.Name, p.Target.Name, p.Target.Type, p.Threads, english.Plural(p.Threads, "thread", "threads"))
 	fmt.Fprintf(a.stdout, "%s  Found %s\n", start.Format("15:04:05"), inventory(p))
-	opts := engine.RunOptions{
+	opts := run.Options{
 		FullRefresh: spec.fullRefresh, StoreFailures: spec.storeFailures, Threads: p.Threads, Drain: a.drain,
 		OnResult: printProgress(a.stdout), WriteCompiled: true, Strict: spec.extract.strict,
 	}
@@ -168,11 +170,11 @@ func (a *app) execute(ctx context.Context, spec execSpec) error {
 	}
 	defer wh.Close()
 
-	res := p.Execute(ctx, wh, ids, opts)
+	res := run.Execute(ctx, p, wh, ids, opts)
 	args := map[string]any{"select": nonNil(spec.sel.selects), "exclude": nonNil(spec.sel.excludes), "full_refresh": spec.fullRefresh,
 		"store_failures": spec.storeFailures, "threads": p.Threads, "target": p.Target.Name,
 		"strict": spec.extract.strict, "record": spec.extract.record, "replay": spec.extract.replay}
-	if err := p.WriteRunResults(spec.command, args, res, time.Now()); err != nil {
+	if err := artifacts.WriteRunResults(p, spec.command, args, res, time.Now()); err != nil {
 		fmt.Fprintf(a.stderr, "warning: %v\n", err)
 	}
 	a.report(res)
@@ -187,11 +189,11 @@ func (a *app) execute(ctx context.Context, spec execSpec) error {
 
 // report prints what went wrong in a run (errors, failed and warning
 // tests with their first rows), then the summary line.
-func (a *app) report(res *engine.RunResult) {
-	var problems []*engine.Result
+func (a *app) report(res *run.Report) {
+	var problems []*run.Result
 	for _, r := range res.Results {
 		switch r.Status {
-		case engine.StatusError, engine.StatusFail, engine.StatusWarn:
+		case run.StatusError, run.StatusFail, run.StatusWarn:
 			problems = append(problems, r)
 		}
 	}
@@ -223,16 +225,16 @@ func (a *app) report(res *engine.RunResult) {
 
 // reportTest prints a failed or warning test: its count and threshold, its
 // first rows, and where its query is.
-func (a *app) reportTest(r *engine.Result) {
+func (a *app) reportTest(r *run.Result) {
 	n := r.Node()
-	word := map[engine.Status]string{engine.StatusFail: "Failure", engine.StatusWarn: "Warning"}[r.Status]
+	word := map[run.Status]string{run.StatusFail: "Failure", run.StatusWarn: "Warning"}[r.Status]
 	fmt.Fprintf(a.stdout, "  %s in test %s (%s)\n", word, n.Name, n.Path)
 	switch {
-	case r.Message != "" && n.TestKind() == engine.TestFreshness:
+	case r.Message != "" && n.TestKind() == project.TestFreshness:
 		fmt.Fprintf(a.stdout, "    %s\n", r.Message)
 	default:
 		fmt.Fprintf(a.stdout, "    got %d failing %s; the test %s if the count is %s\n", *r.Failures,
-			english.Plural(int(*r.Failures), "row", "rows"), map[engine.Status]string{engine.StatusFail: "fails", engine.StatusWarn: "warns"}[r.Status], r.Threshold)
+			english.Plural(int(*r.Failures), "row", "rows"), map[run.Status]string{run.StatusFail: "fails", run.StatusWarn: "warns"}[r.Status], r.Threshold)
 		if r.Message != "" {
 			fmt.Fprintf(a.stdout, "    %s\n", r.Message)
 		}
@@ -269,20 +271,20 @@ func cellText(v any) string {
 }
 
 // inventory says what the project holds, e.g. "3 models, 1 seed, 4 tests".
-func inventory(p *engine.Project) string {
-	counts := map[engine.ResourceType]int{}
+func inventory(p *project.Project) string {
+	counts := map[project.ResourceType]int{}
 	for _, n := range p.Nodes {
 		counts[n.Type]++
 	}
 	var parts []string
 	for _, k := range []struct {
-		t         engine.ResourceType
+		t         project.ResourceType
 		one, many string
 	}{
-		{engine.Extract, "extractor", "extractors"}, {engine.Model, "model", "models"}, {engine.Seed, "seed", "seeds"},
-		{engine.Test, "test", "tests"}, {engine.Source, "source", "sources"},
+		{project.Extract, "extractor", "extractors"}, {project.Model, "model", "models"}, {project.Seed, "seed", "seeds"},
+		{project.Test, "test", "tests"}, {project.Source, "source", "sources"},
 	} {
-		if c := counts[k.t]; c > 0 || k.t == engine.Model {
+		if c := counts[k.t]; c > 0 || k.t == project.Model {
 			parts = append(parts, fmt.Sprintf("%d %s", c, english.Plural(c, k.one, k.many)))
 		}
 	}

@@ -3,11 +3,11 @@ package main
 import (
 	"github.com/spf13/cobra"
 
-	"github.com/quarrydev/quarry/engine"
+	"github.com/quarrydev/quarry/engine/project"
 )
 
 func (a *app) extractCommand() *cobra.Command {
-	spec := execSpec{command: "extract", types: []engine.ResourceType{engine.Extract}}
+	spec := execSpec{command: "extract", types: []project.ResourceType{project.Extract}}
 	cmd := &cobra.Command{
 		Use:   "extract",
 		Short: "Run the extractors: append a new load of outside data to the landing tables",

@@ -8,7 +8,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/quarrydev/quarry/engine"
+	"github.com/quarrydev/quarry/engine/project"
 )
 
 func (a *app) lsCommand() *cobra.Command {
@@ -25,11 +25,11 @@ func (a *app) lsCommand() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			want := []engine.ResourceType{engine.Model, engine.Seed, engine.Source, engine.Test}
+			want := []project.ResourceType{project.Model, project.Seed, project.Source, project.Test}
 			if len(types) > 0 {
 				want = nil
 				for _, t := range types {
-					want = append(want, engine.ResourceType(t))
+					want = append(want, project.ResourceType(t))
 				}
 			}
 			ids, err := a.choose(p, sel, want...)
@@ -40,7 +40,7 @@ func (a *app) lsCommand() *cobra.Command {
 				n := p.Nodes[id]
 				switch output {
 				case "name":
-					if n.Type == engine.Source {
+					if n.Type == project.Source {
 						fmt.Fprintf(a.stdout, "source:%s.%s\n", n.SourceName, n.Name)
 					} else {
 						fmt.Fprintln(a.stdout, n.Name)
@@ -66,7 +66,7 @@ func (a *app) lsCommand() *cobra.Command {
 			return &exitError{code: exitLoad, err: fmt.Errorf("--output must be name, id, path or json, not %q", output)}
 		}
 		for _, t := range types {
-			if !slices.Contains(engine.ResourceTypes, engine.ResourceType(t)) {
+			if !slices.Contains(project.ResourceTypes, project.ResourceType(t)) {
 				return &exitError{code: exitLoad, err: fmt.Errorf("--resource-type %q: the types are %s", t, resourceTypeList())}
 			}
 		}
@@ -76,8 +76,8 @@ func (a *app) lsCommand() *cobra.Command {
 }
 
 func resourceTypeList() string {
-	names := make([]string, len(engine.ResourceTypes))
-	for i, t := range engine.ResourceTypes {
+	names := make([]string, len(project.ResourceTypes))
+	for i, t := range project.ResourceTypes {
 		names[i] = string(t)
 	}
 	return strings.Join(names, ", ")

@@ -29,7 +29,7 @@ var (
 // binary as the command, which calls run exactly as main does.
 func TestMain(m *testing.M) {
 	testscript.Main(m, map[string]func(){
-		"quarry": func() { os.Exit(run(os.Args[1:], os.Stdout, os.Stderr)) },
+		"quarry": func() { os.Exit(cli(os.Args[1:], os.Stdout, os.Stderr)) },
 	})
 }
 

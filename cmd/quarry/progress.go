@@ -6,7 +6,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/quarrydev/quarry/engine"
+	"github.com/quarrydev/quarry/engine/project"
+	"github.com/quarrydev/quarry/engine/run"
 	"github.com/quarrydev/quarry/internal/english"
 )
 
@@ -14,32 +15,32 @@ import (
 // of short labels line up.
 const lineWidth = 64
 
-var statusWords = map[engine.Status]string{
-	engine.StatusSuccess: "OK", engine.StatusError: "ERROR", engine.StatusSkipped: "SKIP",
-	engine.StatusPass: "PASS", engine.StatusWarn: "WARN", engine.StatusFail: "FAIL",
+var statusWords = map[run.Status]string{
+	run.StatusSuccess: "OK", run.StatusError: "ERROR", run.StatusSkipped: "SKIP",
+	run.StatusPass: "PASS", run.StatusWarn: "WARN", run.StatusFail: "FAIL",
 }
 
 // printProgress returns the engine's OnResult for w: one line per finished
 // node, stamped with the wall clock (not the replayed one), then the
 // extractor's notes indented under it.
-func printProgress(w io.Writer) func(*engine.Result, engine.Progress) {
-	return func(res *engine.Result, p engine.Progress) {
+func printProgress(w io.Writer) func(*run.Result, run.Progress) {
+	return func(res *run.Result, p run.Progress) {
 		fmt.Fprint(w, formatProgress(time.Now(), res, p))
 	}
 }
 
 // formatProgress formats one finished node: time, count, status, label, dots
 // and a detail (its duration, rows, or why it was skipped).
-func formatProgress(at time.Time, res *engine.Result, p engine.Progress) string {
+func formatProgress(at time.Time, res *run.Result, p run.Progress) string {
 	label := describe(res.Node())
 	dots := strings.Repeat(".", max(3, lineWidth-len(label)))
 	detail := fmt.Sprintf("%.2fs", res.Duration.Seconds())
 	switch {
-	case res.Status == engine.StatusSkipped:
+	case res.Status == run.StatusSkipped:
 		detail = strings.TrimPrefix(res.Message, "skipped: ")
 	case res.Failures != nil && *res.Failures > 0:
 		detail = fmt.Sprintf("%d %s, %s", *res.Failures, english.Plural(int(*res.Failures), "row", "rows"), detail)
-	case res.RowsAffected != nil && res.Status == engine.StatusSuccess:
+	case res.RowsAffected != nil && res.Status == run.StatusSuccess:
 		detail = fmt.Sprintf("%d %s, %s", *res.RowsAffected, english.Plural(int(*res.RowsAffected), "row", "rows"), detail)
 	}
 	var b strings.Builder
@@ -52,16 +53,16 @@ func formatProgress(at time.Time, res *engine.Result, p engine.Progress) string 
 
 // describe is how a node is named in progress lines: its materialization
 // and relation, or "test NAME".
-func describe(n *engine.Node) string {
+func describe(n *project.Node) string {
 	rel := n.Relation.Schema + "." + n.Relation.Name
 	switch n.Type {
-	case engine.Seed:
+	case project.Seed:
 		return "seed " + rel
-	case engine.Model:
+	case project.Model:
 		return n.Config.Materialized + " " + rel
-	case engine.Test:
+	case project.Test:
 		return "test " + n.Name
-	case engine.Extract:
+	case project.Extract:
 		return "extract " + n.Name
 	}
 	return string(n.Type) + " " + n.Name

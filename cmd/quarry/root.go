@@ -14,8 +14,9 @@ import (
 	"github.com/spf13/cobra"
 	"gopkg.in/yaml.v3"
 
-	"github.com/quarrydev/quarry/engine"
+	"github.com/quarrydev/quarry/engine/artifacts"
 	"github.com/quarrydev/quarry/engine/diag"
+	"github.com/quarrydev/quarry/engine/project"
 	"github.com/quarrydev/quarry/internal/english"
 	"github.com/quarrydev/quarry/internal/panics"
 )
@@ -58,8 +59,8 @@ type app struct {
 	drain chan struct{}
 }
 
-// run executes the CLI with args and returns the process exit code.
-func run(args []string, stdout, stderr io.Writer) int {
+// cli executes the CLI with args and returns the process exit code.
+func cli(args []string, stdout, stderr io.Writer) int {
 	return runWith(args, stdout, stderr)
 }
 
@@ -145,14 +146,14 @@ func (a *app) rootCommand() *cobra.Command {
 	root := &cobra.Command{
 		Use:           "quarry",
 		Short:         "quarry builds a SQL-first data project into DuckDB or Snowflake",
-		Version:       engine.Version,
+		Version:       artifacts.Version,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
 	pf := root.PersistentFlags()
 	pf.StringVar(&a.projectDir, "project-dir", ".", "the project's directory (holding project.yaml)")
 	pf.StringVar(&a.target, "target", "", "the target in project.yaml to use (default: QUARRY_TARGET, then targets.default)")
-	pf.Var(threadsFlag{&a.threads}, "threads", fmt.Sprintf("how many nodes run at once, %d to %d (default: QUARRY_THREADS, then the target's threads, then 4)", engine.MinThreads, engine.MaxThreads))
+	pf.Var(threadsFlag{&a.threads}, "threads", fmt.Sprintf("how many nodes run at once, %d to %d (default: QUARRY_THREADS, then the target's threads, then 4)", project.MinThreads, project.MaxThreads))
 	pf.StringArrayVar(&a.vars, "vars", nil, "set vars: name=value, or a YAML mapping like '{a: 1, b: x}' (repeatable)")
 	root.AddCommand(
 		a.buildCommand(), a.runCommand(), a.seedCommand(), a.extractCommand(), a.testCommand(), a.compileCommand(), a.lsCommand(), a.debugCommand(),
@@ -173,7 +174,7 @@ func (f threadsFlag) String() string {
 }
 
 func (f threadsFlag) Set(s string) error {
-	n, err := engine.ParseThreads(s)
+	n, err := project.ParseThreads(s)
 	if err != nil {
 		return err
 	}
@@ -219,12 +220,12 @@ func parseVars(values []string) (map[string]any, error) {
 }
 
 // load reads and compiles the project, printing every problem on failure.
-func (a *app) load() (*engine.Project, error) {
+func (a *app) load() (*project.Project, error) {
 	vars, err := parseVars(a.vars)
 	if err != nil {
 		return nil, &exitError{code: exitLoad, err: err}
 	}
-	p, err := engine.Load(engine.Options{Dir: a.projectDir, Target: a.target, Threads: a.threads, Vars: vars, Env: a.env, Environ: a.environ,
+	p, err := project.Load(project.Options{Dir: a.projectDir, Target: a.target, Threads: a.threads, Vars: vars, Env: a.env, Environ: a.environ,
 		Extractors: extractorRegistry()}, adapters())
 	if err != nil {
 		var de *diag.Error

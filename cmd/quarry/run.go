@@ -3,11 +3,11 @@ package main
 import (
 	"github.com/spf13/cobra"
 
-	"github.com/quarrydev/quarry/engine"
+	"github.com/quarrydev/quarry/engine/project"
 )
 
 func (a *app) runCommand() *cobra.Command {
-	spec := execSpec{command: "run", types: []engine.ResourceType{engine.Model}}
+	spec := execSpec{command: "run", types: []project.ResourceType{project.Model}}
 	cmd := &cobra.Command{
 		Use:   "run",
 		Short: "Build the selected models (not seeds)",

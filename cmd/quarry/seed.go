@@ -3,11 +3,11 @@ package main
 import (
 	"github.com/spf13/cobra"
 
-	"github.com/quarrydev/quarry/engine"
+	"github.com/quarrydev/quarry/engine/project"
 )
 
 func (a *app) seedCommand() *cobra.Command {
-	spec := execSpec{command: "seed", types: []engine.ResourceType{engine.Seed}}
+	spec := execSpec{command: "seed", types: []project.ResourceType{project.Seed}}
 	cmd := &cobra.Command{
 		Use:   "seed",
 		Short: "Load the selected CSV seeds into tables",

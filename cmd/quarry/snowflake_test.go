@@ -34,7 +34,7 @@ const emulatorPassword = "pw-5c1f0e-must-never-be-printed"
 func quarryRun(t *testing.T, args ...string) (int, string) {
 	t.Helper()
 	var stdout, stderr bytes.Buffer
-	code := run(args, &stdout, &stderr)
+	code := cli(args, &stdout, &stderr)
 	out := stdout.String() + stderr.String()
 	if strings.Contains(out, emulatorPassword) {
 		t.Errorf("quarry %s printed the password:\n%s", strings.Join(args, " "), out)

@@ -3,11 +3,11 @@ package main
 import (
 	"github.com/spf13/cobra"
 
-	"github.com/quarrydev/quarry/engine"
+	"github.com/quarrydev/quarry/engine/project"
 )
 
 func (a *app) testCommand() *cobra.Command {
-	spec := execSpec{command: "test", types: []engine.ResourceType{engine.Test}}
+	spec := execSpec{command: "test", types: []project.ResourceType{project.Test}}
 	cmd := &cobra.Command{
 		Use:   "test",
 		Short: "Run the selected data tests against what is in the warehouse",

@@ -1,5 +1,5 @@
 // Package benchkit holds the measurements shared by the Go benchmarks
-// (engine/bench_test.go) and the bench command (cmd/quarry-bench): a build as
+// (engine/run/bench_test.go) and the bench command (cmd/quarry-bench): a build as
 // `quarry build` does it, the same DDL run directly against DuckDB, and the
 // process's peak memory.
 package benchkit
@@ -20,7 +20,9 @@ import (
 
 	duckdbdriver "github.com/duckdb/duckdb-go/v2"
 
-	"github.com/quarrydev/quarry/engine"
+	"github.com/quarrydev/quarry/engine/artifacts"
+	"github.com/quarrydev/quarry/engine/project"
+	"github.com/quarrydev/quarry/engine/run"
 	"github.com/quarrydev/quarry/engine/warehouse/duckdb"
 	"github.com/quarrydev/quarry/internal/targets"
 )
@@ -30,15 +32,15 @@ import (
 const SlowBody = "(select sum(hash(i)) from range(25000000) t(i))"
 
 // Adapters wires the warehouses the way cmd/quarry does.
-func Adapters() map[string]engine.Adapter { return targets.Adapters() }
+func Adapters() map[string]project.Adapter { return targets.Adapters() }
 
 // noEnv keeps QUARRY_TARGET, QUARRY_THREADS and the like in the caller's
 // environment from changing what is measured.
 func noEnv(string) (string, bool) { return "", false }
 
 // Load loads and compiles the project in dir.
-func Load(dir string, threads int) (*engine.Project, error) {
-	return engine.Load(engine.Options{Dir: dir, Threads: threads, Env: noEnv}, Adapters())
+func Load(dir string, threads int) (*project.Project, error) {
+	return project.Load(project.Options{Dir: dir, Threads: threads, Env: noEnv}, Adapters())
 }
 
 // BuildTiming is how long a build took, whole and its Execute part.
@@ -63,7 +65,7 @@ func Build(ctx context.Context, dir string, threads int) (BuildTiming, error) {
 	if err != nil {
 		return t, err
 	}
-	if err := p.WriteManifest("build", start); err != nil {
+	if err := artifacts.WriteManifest(p, "build", start); err != nil {
 		return t, err
 	}
 	wh, err := Adapters()[p.Target.Type].Open(ctx, p.Dir, p.Target, p.Threads, noEnv)
@@ -71,9 +73,9 @@ func Build(ctx context.Context, dir string, threads int) (BuildTiming, error) {
 		return t, err
 	}
 	exec := time.Now()
-	res := p.Execute(ctx, wh, ids, engine.RunOptions{Threads: p.Threads, WriteCompiled: true})
+	res := run.Execute(ctx, p, wh, ids, run.Options{Threads: p.Threads, WriteCompiled: true})
 	t.Execute = time.Since(exec)
-	if err := p.WriteRunResults("build", map[string]any{"threads": p.Threads}, res, time.Now()); err != nil {
+	if err := artifacts.WriteRunResults(p, "build", map[string]any{"threads": p.Threads}, res, time.Now()); err != nil {
 		wh.Close()
 		return t, err
 	}
@@ -86,10 +88,10 @@ func Build(ctx context.Context, dir string, threads int) (BuildTiming, error) {
 
 // Failed returns the first node that errored, failed or was skipped, or
 // nil when everything succeeded (or, for tests, passed or warned).
-func Failed(res *engine.RunResult) error {
+func Failed(res *run.Report) error {
 	for _, r := range res.Results {
 		switch r.Status {
-		case engine.StatusError, engine.StatusFail, engine.StatusSkipped:
+		case run.StatusError, run.StatusFail, run.StatusSkipped:
 			return fmt.Errorf("%s: %s %s", r.UniqueID, r.Status, r.Message)
 		}
 	}
@@ -105,13 +107,13 @@ type DDL struct {
 // ViewDDL returns the statements that building p's models as views
 // executes, exactly as the DuckDB warehouse writes them. The views must not
 // depend on each other: Direct runs them in any order.
-func ViewDDL(p *engine.Project) (DDL, error) {
+func ViewDDL(p *project.Project) (DDL, error) {
 	var d DDL
 	var dialect duckdb.Dialect
 	schemas := map[string]bool{}
 	for _, id := range slices.Sorted(maps.Keys(p.Nodes)) {
 		n := p.Nodes[id]
-		if n.Type != engine.Model {
+		if n.Type != project.Model {
 			continue
 		}
 		if len(n.DependsOn) > 0 {

@@ -7,7 +7,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/quarrydev/quarry/engine"
+	"github.com/quarrydev/quarry/engine/project"
 	"github.com/quarrydev/quarry/internal/gen"
 	"github.com/quarrydev/quarry/internal/targets"
 )
@@ -67,13 +67,13 @@ func TestRefusesNonEmptyDir(t *testing.T) {
 	}
 }
 
-func load(t *testing.T, o gen.Options) *engine.Project {
+func load(t *testing.T, o gen.Options) *project.Project {
 	t.Helper()
 	dir := t.TempDir()
 	if err := gen.Project(dir, o); err != nil {
 		t.Fatal(err)
 	}
-	p, err := engine.Load(engine.Options{Dir: dir, Env: func(string) (string, bool) { return "", false }},
+	p, err := project.Load(project.Options{Dir: dir, Env: func(string) (string, bool) { return "", false }},
 		targets.Adapters())
 	if err != nil {
 		t.Fatal(err)
@@ -112,14 +112,14 @@ func TestTests(t *testing.T) {
 	if err := gen.Project(dir, gen.Options{Models: 20, Seed: 1, Tests: true}); err != nil {
 		t.Fatal(err)
 	}
-	p, err := engine.Load(engine.Options{Dir: dir, Env: func(string) (string, bool) { return "", false }},
+	p, err := project.Load(project.Options{Dir: dir, Env: func(string) (string, bool) { return "", false }},
 		targets.Adapters())
 	if err != nil {
 		t.Fatal(err)
 	}
 	tests := 0
 	for _, n := range p.Nodes {
-		if n.Type == engine.Test {
+		if n.Type == project.Test {
 			tests++
 		}
 	}

@@ -1,0 +1,183 @@
+package artifacts
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"time"
+
+	"github.com/quarrydev/quarry/engine/project"
+	"github.com/quarrydev/quarry/engine/run"
+)
+
+// Artifacts are JSON files under target/ that describe the project and the
+// last run, for tools and people; docs/artifacts.md documents them.
+
+// SchemaVersion changes whenever an artifact changes incompatibly.
+const SchemaVersion = 1
+
+// Version is quarry's version, written into artifacts.
+const Version = "0.1.0"
+
+type artifactMeta struct {
+	SchemaVersion int       `json:"schema_version"`
+	QuarryVersion string    `json:"quarry_version"`
+	GeneratedAt   time.Time `json:"generated_at"`
+	ProjectName   string    `json:"project_name"`
+	TargetName    string    `json:"target_name"`
+	TargetType    string    `json:"target_type"`
+	Command       string    `json:"command,omitempty"`
+}
+
+type manifestNode struct {
+	UniqueID     string              `json:"unique_id"`
+	Name         string              `json:"name"`
+	ResourceType string              `json:"resource_type"`
+	Path         string              `json:"path"`
+	Checksum     string              `json:"checksum,omitempty"`
+	Config       project.Config      `json:"config"`
+	Relation     string              `json:"relation"`
+	Schema       string              `json:"schema"`
+	Identifier   string              `json:"identifier"`
+	DependsOn    []string            `json:"depends_on"`
+	Description  string              `json:"description,omitempty"`
+	Columns      []project.ColumnDoc `json:"columns,omitempty"`
+	CompiledPath string              `json:"compiled_path,omitempty"`
+	SourceName   string              `json:"source_name,omitempty"`
+	Test         *testMeta           `json:"test,omitempty"`
+}
+
+// testMeta describes what a test node checks.
+type testMeta struct {
+	Kind     string         `json:"kind"`
+	Name     string         `json:"name,omitempty"`
+	Attached string         `json:"attached_node,omitempty"`
+	Column   string         `json:"column,omitempty"`
+	Args     map[string]any `json:"args,omitempty"`
+}
+
+type manifest struct {
+	Metadata  artifactMeta            `json:"metadata"`
+	Nodes     map[string]manifestNode `json:"nodes"`
+	Sources   map[string]manifestNode `json:"sources"`
+	ParentMap map[string][]string     `json:"parent_map"`
+	ChildMap  map[string][]string     `json:"child_map"`
+}
+
+func meta(p *project.Project, command string, now time.Time) artifactMeta {
+	return artifactMeta{SchemaVersion: SchemaVersion, QuarryVersion: Version, GeneratedAt: now.UTC(),
+		ProjectName: p.Name, TargetName: p.Target.Name, TargetType: p.Target.Type, Command: command}
+}
+
+// WriteManifest writes target/manifest.json describing every node.
+func WriteManifest(p *project.Project, command string, now time.Time) error {
+	m := manifest{Metadata: meta(p, command, now), Nodes: map[string]manifestNode{}, Sources: map[string]manifestNode{},
+		ParentMap: map[string][]string{}, ChildMap: map[string][]string{}}
+	for id, n := range p.Nodes {
+		mn := manifestNode{UniqueID: id, Name: n.Name, ResourceType: string(n.Type), Path: n.Path, Checksum: n.Checksum,
+			Config: n.Config, Relation: p.Dialect.RelationSQL(n.Relation), Schema: n.Relation.Schema, Identifier: n.Relation.Name,
+			DependsOn: nonNil(n.DependsOn), Description: n.Description, Columns: n.Columns, SourceName: n.SourceName}
+		if mn.Config.Tags == nil {
+			mn.Config.Tags = []string{}
+		}
+		if n.Type == project.Model || n.Type == project.Test {
+			mn.CompiledPath = project.CompiledPath(n)
+		}
+		if t := n.Test; t != nil {
+			mn.Test = &testMeta{Kind: t.Kind, Name: t.Generic, Column: t.Column, Args: t.Args}
+			if t.Attached != nil {
+				mn.Test.Attached = t.Attached.UniqueID
+			}
+		}
+		if n.Type == project.Source {
+			m.Sources[id] = mn
+		} else {
+			m.Nodes[id] = mn
+		}
+		m.ParentMap[id] = nonNil(p.Graph.Parents(id))
+		m.ChildMap[id] = nonNil(p.Graph.Children(id))
+	}
+	return writeArtifact(p, "manifest.json", m)
+}
+
+type runResultJSON struct {
+	UniqueID      string     `json:"unique_id"`
+	Status        run.Status `json:"status"`
+	StartedAt     string     `json:"started_at"`
+	CompletedAt   string     `json:"completed_at"`
+	ExecutionTime float64    `json:"execution_time"`
+	RowsAffected  *int64     `json:"rows_affected"`
+	Failures      *int64     `json:"failures"`
+	Message       string     `json:"message"`
+	CompiledPath  string     `json:"compiled_path,omitempty"`
+	Relation      string     `json:"relation,omitempty"`
+}
+
+type runResults struct {
+	Metadata    artifactMeta    `json:"metadata"`
+	ElapsedTime float64         `json:"elapsed_time"`
+	Interrupted bool            `json:"interrupted"`
+	Args        map[string]any  `json:"args"`
+	Results     []runResultJSON `json:"results"`
+}
+
+// WriteRunResults writes target/run_results.json for a finished run.
+func WriteRunResults(p *project.Project, command string, args map[string]any, report *run.Report, now time.Time) error {
+	rr := runResults{Metadata: meta(p, command, now), ElapsedTime: report.Elapsed.Seconds(), Interrupted: report.Interrupted, Args: args,
+		Results: []runResultJSON{}}
+	results := slices.Clone(report.Results)
+	slices.SortStableFunc(results, func(a, b *run.Result) int { return a.StartedAt.Compare(b.StartedAt) })
+	for _, r := range results {
+		rr.Results = append(rr.Results, runResultJSON{
+			UniqueID: r.UniqueID, Status: r.Status,
+			StartedAt: r.StartedAt.UTC().Format(time.RFC3339Nano), CompletedAt: r.CompletedAt.UTC().Format(time.RFC3339Nano),
+			ExecutionTime: r.CompletedAt.Sub(r.StartedAt).Seconds(), RowsAffected: r.RowsAffected, Failures: r.Failures, Message: r.Message,
+			CompiledPath: r.CompiledPath, Relation: p.Dialect.RelationSQL(r.Node().Relation),
+		})
+	}
+	return writeArtifact(p, "run_results.json", rr)
+}
+
+// writeArtifact writes target/name atomically, so a reader never sees half
+// a file.
+func writeArtifact(p *project.Project, name string, v any) error {
+	dir := filepath.Join(p.Dir, "target")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return fmt.Errorf("write %s: %w", name, err)
+	}
+	b, err := json.MarshalIndent(v, "", "  ")
+	if err != nil {
+		return fmt.Errorf("write %s: %w", name, err)
+	}
+	// Descriptions, configs, test arguments and error messages all end up
+	// here: none may carry a secret's value.
+	if err := p.RefuseSecretValue(string(b), name); err != nil {
+		return fmt.Errorf("not writing target/%s: %w", name, err)
+	}
+	tmp, err := os.CreateTemp(dir, name+".*")
+	if err != nil {
+		return fmt.Errorf("write %s: %w", name, err)
+	}
+	if _, err := tmp.Write(append(b, '\n')); err != nil {
+		tmp.Close()
+		os.Remove(tmp.Name())
+		return fmt.Errorf("write %s: %w", name, err)
+	}
+	if err := tmp.Close(); err != nil {
+		os.Remove(tmp.Name())
+		return fmt.Errorf("write %s: %w", name, err)
+	}
+	if err := os.Rename(tmp.Name(), filepath.Join(dir, name)); err != nil {
+		return fmt.Errorf("write %s: %w", name, err)
+	}
+	return nil
+}
+
+func nonNil(s []string) []string {
+	if s == nil {
+		return []string{}
+	}
+	return s
+}

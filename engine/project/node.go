@@ -1,0 +1,115 @@
+package project
+
+import (
+	"text/template"
+	"text/template/parse"
+
+	"github.com/quarrydev/quarry/engine/dag"
+	"github.com/quarrydev/quarry/engine/secret"
+	"github.com/quarrydev/quarry/engine/warehouse"
+)
+
+// ResourceType says what a node is.
+type ResourceType string
+
+const (
+	Model  ResourceType = "model"
+	Seed   ResourceType = "seed"
+	Source ResourceType = "source"
+)
+
+// Node is one model, seed or source of the project.
+type Node struct {
+	UniqueID    string       // e.g. model.techpulse.stg_orders
+	Name        string       // what ref uses
+	Type        ResourceType //
+	Path        string       // file, relative to the project, slash-separated
+	Checksum    string       // sha256 of the file
+	Config      Config       //
+	Relation    warehouse.Relation
+	DependsOn   []string // unique ids, sorted
+	Description string
+	Columns     []ColumnDoc
+
+	// Models.
+	Raw      string // template source
+	Compiled string // compiled SQL, ephemeral CTEs inlined
+	Rendered string // rendered SQL with ref placeholders still in place
+	tmpl     *template.Template
+	refs     []string    // names the template passed to ref
+	srcs     [][2]string // source, table pairs it passed to source
+
+	// Seeds.
+	ColumnTypes    map[string]string // pinned column types
+	seedTypesFile  string            // the property file that pinned them
+	seedEncoding   string            // declared encoding; "" for the project's default
+	seedEncodingAt string            // where it was declared, as file:line:col
+	seedProps      []seedEntry       // property file entries describing the seed
+	seedHeader     []string          // column names, once the file is read
+	seedCols       []warehouse.Column
+	seedValues     [][]any // typed rows, converted at load time
+	seedLines      []int   // the file line of each row
+	seedCells      [][]int // the file column of each pinned value, by row
+
+	// Sources.
+	SourceName    string
+	LoadedAtField string
+
+	// Tests.
+	Test *TestSpec
+
+	// Extractors.
+	Extraction *ExtractSpec
+}
+
+// ColumnDoc documents one column of a model, seed or source.
+type ColumnDoc struct {
+	Name        string `json:"name"`
+	Description string `json:"description,omitempty"`
+}
+
+// Project is a loaded and compiled project: every node, the graph between
+// them, and the settings of the chosen target.
+type Project struct {
+	Dir     string
+	Name    string
+	Target  Target
+	Threads int
+	Vars    map[string]any
+
+	Nodes map[string]*Node // by unique id
+	Graph *dag.Graph
+
+	byName      map[string]*Node // models and seeds, by ref name
+	sources     map[string]*Node // by "source.table"
+	seedsSchema string
+	folders     *folderConfig
+	funcs       template.FuncMap       // shared template functions
+	macros      map[string]*parse.Tree // define blocks from macros/, by name
+	macroFuncs  []string               // functions the macros call
+	macroSrc    map[string]string      // macro files' text, by path, to locate the SQL they render
+	Env         func(string) (string, bool)
+	secrets     secret.Values // values of the secret-looking variables, never to be written
+	Dialect     warehouse.Dialect
+
+	tests          map[string]*Node // by test name
+	testDecls      []testDecl
+	freshnessDecls []freshnessDecl
+	testPos        map[*Node]pos                     // where each generic test is declared
+	genericTests   map[string]map[string]*parse.Tree // tests/generic templates, by test name
+	testsSchema    string                            // where --store-failures keeps failing rows
+	extracts       []*Node
+	seedEncoding   string // project.yaml seeds: encoding, canonical; "" for utf-8
+}
+
+// Lookup returns the model or seed that ref would resolve name to.
+func (p *Project) Lookup(name string) (*Node, bool) {
+	n, ok := p.byName[name]
+	return n, ok
+}
+
+// Executable reports whether a node does work when run (sources are only
+// read, ephemeral models are inlined into others).
+func Executable(n *Node) bool {
+	return n.Type == Seed || n.Type == Test || n.Type == Extract || (n.Type == Model && n.Config.Materialized != "ephemeral")
+}

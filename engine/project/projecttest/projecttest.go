@@ -1,0 +1,36 @@
+// Package projecttest holds what tests of loading and running projects
+// share: writing project files, an environment from a map, the warehouses.
+package projecttest
+
+import (
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/quarrydev/quarry/engine/project"
+	"github.com/quarrydev/quarry/internal/benchkit"
+)
+
+// Env is an environment holding exactly m.
+func Env(m map[string]string) func(string) (string, bool) {
+	return func(k string) (string, bool) { v, ok := m[k]; return v, ok }
+}
+
+// NoEnv is an empty environment.
+func NoEnv(string) (string, bool) { return "", false }
+
+// WriteFile writes data to path, creating its folder.
+func WriteFile(t testing.TB, path, data string) {
+	t.Helper()
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, []byte(data), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// Adapters are the warehouses a project may target in tests (DuckDB).
+func Adapters() map[string]project.Adapter {
+	return benchkit.Adapters()
+}

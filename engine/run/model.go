@@ -1,0 +1,140 @@
+package run
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/quarrydev/quarry/engine/project"
+	"github.com/quarrydev/quarry/engine/warehouse"
+	"github.com/quarrydev/quarry/internal/english"
+)
+
+// modelKind builds a model as a view, a table or an incremental table; an
+// audited table is built beside the live one, tested there, and published
+// only when its tests pass (write-audit-publish).
+type modelKind struct{}
+
+func (modelKind) schemas(n *project.Node, _ *Options) []string { return []string{n.Relation.Schema} }
+
+func (modelKind) run(ctx context.Context, x *execution, n *project.Node, res *Result) {
+	res.CompiledPath = project.CompiledPath(n)
+	var rows *int64
+	var err error
+	if audited(n) {
+		rows, err = x.writeAuditPublish(ctx, n, x.sched.inline[n.UniqueID], res)
+	} else {
+		rows, err = x.materialize(ctx, n)
+	}
+	if err != nil {
+		res.Status = StatusError
+		switch {
+		case errors.Is(err, context.Canceled) || ctx.Err() != nil:
+			res.Message = fmt.Sprintf("model %s: cancelled", n.Name)
+		case errors.Is(err, errNotPublished):
+			// Its tests failed and are reported as such; publishing was
+			// skipped because of them, which is not a second error.
+			res.Status = StatusSkipped
+			res.Message = fmt.Sprintf("skipped: %v", err)
+		default:
+			res.Message = fmt.Sprintf("model %s (%s): %v", n.Name, res.CompiledPath, err)
+		}
+		return
+	}
+	res.Status = StatusSuccess
+	res.RowsAffected = rows
+}
+
+var errNotPublished = errors.New("not published")
+
+// writeAuditPublish builds an audited table beside the live one, runs its
+// tests against that copy, and swaps it in only when none failed. A failure
+// leaves the live table exactly as it was.
+func (x *execution) writeAuditPublish(ctx context.Context, n *project.Node, tests []*project.Node, res *Result) (*int64, error) {
+	if err := x.writeCompiled(n); err != nil {
+		return nil, err
+	}
+	wh := x.wh
+	audit := auditRelation(n.Relation)
+	count, err := wh.CreateTable(ctx, audit, n.Compiled)
+	if err != nil {
+		_ = wh.Drop(context.WithoutCancel(ctx), audit)
+		return nil, fmt.Errorf("building the new version beside the live table (which keeps its previous version): %w", err)
+	}
+	var failed []string
+	for _, t := range tests {
+		tr := &Result{UniqueID: t.UniqueID, node: t, StartedAt: time.Now()}
+		x.runTest(warehouse.WithNode(ctx, t.UniqueID), t, map[string]warehouse.Relation{n.UniqueID: audit}, tr)
+		tr.CompletedAt = time.Now()
+		tr.Duration = tr.CompletedAt.Sub(tr.StartedAt)
+		res.extra = append(res.extra, tr)
+		if tr.Status == StatusFail || tr.Status == StatusError {
+			failed = append(failed, t.Name)
+		}
+	}
+	if len(failed) > 0 || ctx.Err() != nil {
+		// The live table was never touched; drop the rejected copy even if
+		// the run is being cancelled.
+		_ = wh.Drop(context.WithoutCancel(ctx), audit)
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		live := n.Relation.Schema + "." + n.Relation.Name
+		res.Kept = live
+		return nil, fmt.Errorf("%w: %s %s failed, so %s keeps its previous version",
+			errNotPublished, english.Plural(len(failed), "test", "tests"), strings.Join(failed, ", "), live)
+	}
+	if err := wh.Publish(ctx, audit, n.Relation); err != nil {
+		_ = wh.Drop(context.WithoutCancel(ctx), audit)
+		return nil, fmt.Errorf("publish %s: %w", n.Relation.Name, err)
+	}
+	return &count, nil
+}
+
+// materialize builds a model that is not audited, in place.
+func (x *execution) materialize(ctx context.Context, n *project.Node) (*int64, error) {
+	wh := x.wh
+	mat := n.Config.Materialized
+	if mat == "incremental" {
+		kind, err := wh.Lookup(ctx, n.Relation)
+		if err != nil {
+			return nil, err
+		}
+		if kind == warehouse.KindTable && !x.opts.FullRefresh {
+			if err := x.p.Recompile(n, true); err != nil {
+				return nil, err
+			}
+			if err := x.writeCompiled(n); err != nil {
+				return nil, err
+			}
+			count, err := wh.Incremental(ctx, n.Relation, n.Compiled, n.Config.UniqueKey)
+			return &count, err
+		}
+		mat = "table"
+	}
+	if err := x.writeCompiled(n); err != nil {
+		return nil, err
+	}
+	switch mat {
+	case "view":
+		return nil, wh.CreateView(ctx, n.Relation, n.Compiled)
+	case "table":
+		count, err := wh.CreateTable(ctx, n.Relation, n.Compiled)
+		return &count, err
+	}
+	return nil, fmt.Errorf("cannot materialize %q", mat)
+}
+
+// auditRelation is where an audited table is built before it is published.
+func auditRelation(rel warehouse.Relation) warehouse.Relation {
+	return warehouse.Relation{Schema: rel.Schema, Name: rel.Name + "__quarry_audit"}
+}
+
+func (x *execution) writeCompiled(n *project.Node) error {
+	if !x.opts.WriteCompiled {
+		return nil
+	}
+	return x.p.WriteCompiled(n)
+}

@@ -1,0 +1,494 @@
+package run_test
+
+import (
+	"context"
+	"fmt"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/quarrydev/quarry/engine/project"
+	"github.com/quarrydev/quarry/engine/project/projecttest"
+	"github.com/quarrydev/quarry/engine/run"
+	"github.com/quarrydev/quarry/engine/warehouse"
+	"github.com/quarrydev/quarry/engine/warehouse/duckdb"
+)
+
+// fakeWarehouse records what the scheduler asks of it. Statements whose
+// SQL contains "boom" fail; every statement takes delay.
+type fakeWarehouse struct {
+	duckdb.Dialect
+	delay   time.Duration
+	block   chan struct{} // when set, statements wait for it to close
+	started chan string   // when set, receives each relation as it starts
+
+	mu      sync.Mutex
+	order   []string
+	running atomic.Int32
+	peak    atomic.Int32
+}
+
+func (f *fakeWarehouse) do(ctx context.Context, rel warehouse.Relation, sql string) error {
+	n := f.running.Add(1)
+	defer f.running.Add(-1)
+	for {
+		p := f.peak.Load()
+		if n <= p || f.peak.CompareAndSwap(p, n) {
+			break
+		}
+	}
+	if f.started != nil {
+		f.started <- rel.Name
+	}
+	if f.block != nil {
+		select {
+		case <-f.block:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+	select {
+	case <-time.After(f.delay):
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	f.mu.Lock()
+	f.order = append(f.order, rel.Name)
+	f.mu.Unlock()
+	if strings.Contains(sql, "boom") {
+		return fmt.Errorf("Binder Error: column boom does not exist")
+	}
+	return nil
+}
+
+func (f *fakeWarehouse) EnsureSchema(context.Context, string) error { return nil }
+func (f *fakeWarehouse) Lookup(context.Context, warehouse.Relation) (warehouse.Kind, error) {
+	return warehouse.KindNone, nil
+}
+func (f *fakeWarehouse) CreateView(ctx context.Context, rel warehouse.Relation, sql string) error {
+	return f.do(ctx, rel, sql)
+}
+func (f *fakeWarehouse) CreateTable(ctx context.Context, rel warehouse.Relation, sql string) (int64, error) {
+	return 1, f.do(ctx, rel, sql)
+}
+func (f *fakeWarehouse) Incremental(ctx context.Context, rel warehouse.Relation, sql string, _ []string) (int64, error) {
+	return 1, f.do(ctx, rel, sql)
+}
+func (f *fakeWarehouse) LoadRows(ctx context.Context, rel warehouse.Relation, _ []warehouse.Column, rows [][]any, _ bool) (int64, error) {
+	return int64(len(rows)), f.do(ctx, rel, "")
+}
+func (f *fakeWarehouse) Publish(context.Context, warehouse.Relation, warehouse.Relation) error {
+	return nil
+}
+func (f *fakeWarehouse) Drop(context.Context, warehouse.Relation) error { return nil }
+func (f *fakeWarehouse) Exec(context.Context, string) error             { return nil }
+func (f *fakeWarehouse) Query(_ context.Context, sql string, _ int) (*warehouse.Result, error) {
+	if strings.HasPrefix(sql, "select count(*)") { // a test's failure count: none
+		return &warehouse.Result{Columns: []string{"count"}, Rows: [][]any{{int64(0)}}}, nil
+	}
+	return &warehouse.Result{}, nil
+}
+func (f *fakeWarehouse) Close() error { return nil }
+
+// loadProject writes files into a temp dir and loads them.
+func loadProject(t *testing.T, files map[string]string) *project.Project {
+	t.Helper()
+	dir := t.TempDir()
+	if _, ok := files["project.yaml"]; !ok {
+		files["project.yaml"] = "name: t\ntargets:\n  dev: {type: duckdb}\n"
+	}
+	for name, data := range files {
+		projecttest.WriteFile(t, filepath.Join(dir, name), data)
+	}
+	p, err := project.Load(project.Options{Dir: dir, Env: projecttest.Env(nil)}, projecttest.Adapters())
+	if err != nil {
+		t.Fatalf("load: %v", err)
+	}
+	return p
+}
+
+func statuses(res *run.Report) map[string]run.Status {
+	out := map[string]run.Status{}
+	for _, r := range res.Results {
+		out[strings.TrimPrefix(r.UniqueID, "model.t.")] = r.Status
+	}
+	return out
+}
+
+func TestFailureSkipsDescendantsOnly(t *testing.T) {
+	p := loadProject(t, map[string]string{
+		"models/a.sql":      "select 1",
+		"models/bad.sql":    "select boom from {{ ref \"a\" }}",
+		"models/child.sql":  "select * from {{ ref \"bad\" }}",
+		"models/eph.sql":    "{{ config \"materialized\" \"ephemeral\" }}select * from {{ ref \"child\" }}",
+		"models/gchild.sql": "select * from {{ ref \"eph\" }}",
+		"models/other.sql":  "select * from {{ ref \"a\" }}",
+	})
+	ids, _, err := p.Select(nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res := run.Execute(context.Background(), p, &fakeWarehouse{}, ids, run.Options{Threads: 2})
+	want := map[string]run.Status{"a": "success", "bad": "error", "child": "skipped", "gchild": "skipped", "other": "success"}
+	if got := statuses(res); !mapsEqual(got, want) {
+		t.Fatalf("statuses = %v, want %v", got, want)
+	}
+	for _, r := range res.Results {
+		if strings.HasSuffix(r.UniqueID, "gchild") && !strings.Contains(r.Message, "upstream model bad failed") {
+			t.Errorf("skip message %q should name the failed upstream", r.Message)
+		}
+		if strings.HasSuffix(r.UniqueID, ".bad") && !strings.Contains(r.Message, "target/compiled/models/bad.sql") {
+			t.Errorf("error message %q should name the compiled file", r.Message)
+		}
+	}
+	if !res.Failed() || !strings.Contains(res.Summary(), "PASS=2 WARN=0 ERROR=1 SKIP=2 TOTAL=5") {
+		t.Errorf("summary %q", res.Summary())
+	}
+}
+
+func mapsEqual(a, b map[string]run.Status) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for k, v := range a {
+		if b[k] != v {
+			return false
+		}
+	}
+	return true
+}
+
+func TestDependencyOrderAndThreads(t *testing.T) {
+	files := map[string]string{"models/root.sql": "select 1"}
+	for i := range 8 {
+		files[fmt.Sprintf("models/leaf%d.sql", i)] = "select * from {{ ref \"root\" }}"
+	}
+	files["models/sink.sql"] = "select 1 {{ range $i := until 8 }} union all select * from {{ ref (printf \"leaf%d\" $i) }}{{ end }}"
+	p := loadProject(t, files)
+	ids, _, _ := p.Select(nil, nil)
+	for _, threads := range []int{1, 4} {
+		wh := &fakeWarehouse{delay: 20 * time.Millisecond}
+		res := run.Execute(context.Background(), p, wh, ids, run.Options{Threads: threads})
+		if res.Failed() || len(res.Results) != 10 {
+			t.Fatalf("threads=%d: %s", threads, res.Summary())
+		}
+		if wh.order[0] != "root" || wh.order[len(wh.order)-1] != "sink" {
+			t.Errorf("threads=%d: order %v must start with root and end with sink", threads, wh.order)
+		}
+		if got := int(wh.peak.Load()); got != threads {
+			t.Errorf("threads=%d: peak concurrency %d", threads, got)
+		}
+	}
+}
+
+func TestDrainFinishesRunningAndSkipsTheRest(t *testing.T) {
+	p := loadProject(t, map[string]string{
+		"models/a.sql": "select 1",
+		"models/b.sql": "select * from {{ ref \"a\" }}",
+		"models/c.sql": "select * from {{ ref \"b\" }}",
+	})
+	ids, _, _ := p.Select(nil, nil)
+	wh := &fakeWarehouse{block: make(chan struct{}), started: make(chan string, 3)}
+	drain := make(chan struct{})
+	done := make(chan *run.Report)
+	go func() {
+		done <- run.Execute(context.Background(), p, wh, ids, run.Options{Threads: 2, Drain: drain})
+	}()
+	if got := <-wh.started; got != "a" {
+		t.Fatalf("first started %q", got)
+	}
+	close(drain)    // first Ctrl-C: start nothing new
+	close(wh.block) // let the running node finish
+	res := <-done
+	want := map[string]run.Status{"a": "success", "b": "skipped", "c": "skipped"}
+	if got := statuses(res); !mapsEqual(got, want) || !res.Interrupted {
+		t.Fatalf("statuses = %v (interrupted=%v), want %v", got, res.Interrupted, want)
+	}
+}
+
+// The drain begins while the scheduler reports a finished node, so the
+// children that node readies must not start: deterministic, unlike racing
+// the drain against a node's completion.
+func TestDrainStartsNothingAfterIt(t *testing.T) {
+	p := loadProject(t, map[string]string{
+		"models/a.sql": "select 1",
+		"models/b.sql": "select * from {{ ref \"a\" }}",
+		"models/c.sql": "select * from {{ ref \"a\" }}",
+	})
+	ids, _, _ := p.Select(nil, nil)
+	wh := &fakeWarehouse{}
+	drain := make(chan struct{})
+	var once sync.Once
+	onResult := func(*run.Result, run.Progress) {
+		once.Do(func() { close(drain) }) // Ctrl-C as a's result is reported
+	}
+	res := run.Execute(context.Background(), p, wh, ids, run.Options{Threads: 2, Drain: drain, OnResult: onResult})
+	if !slices.Equal(wh.order, []string{"a"}) {
+		t.Errorf("ran %v after the drain began, want only a", wh.order)
+	}
+	want := map[string]run.Status{"a": "success", "b": "skipped", "c": "skipped"}
+	if got := statuses(res); !mapsEqual(got, want) || !res.Interrupted {
+		t.Fatalf("statuses = %v (interrupted=%v), want %v", got, res.Interrupted, want)
+	}
+}
+
+// A mart (audited: its tests run inside its node) whose SQL fails is one
+// error: its tests and what reads it are skipped, naming it.
+func TestFailedMartSkipsItsTestsAndDescendants(t *testing.T) {
+	p := loadProject(t, map[string]string{
+		"project.yaml":         "name: t\nmodels:\n  marts: {materialized: table}\ntargets:\n  dev: {type: duckdb}\n",
+		"models/base.sql":      "select 1 as id",
+		"models/other.sql":     "select 1 as id",
+		"models/marts/m.sql":   "select boom as id from {{ ref \"base\" }}",
+		"models/marts/top.sql": "select * from {{ ref \"m\" }}",
+		"models/props.yml": "models:\n  - name: m\n    columns:\n      - name: id\n        tests:\n          - unique\n          - not_null\n" +
+			"          - relationships: {to: other, field: id}\n",
+	})
+	ids, _, _ := p.Select(nil, nil)
+	var reported []*run.Result
+	onResult := func(r *run.Result, _ run.Progress) { reported = append(reported, r) }
+	res := run.Execute(context.Background(), p, &fakeWarehouse{}, ids, run.Options{Threads: 2, OnResult: onResult})
+	want := map[string]run.Status{
+		"base": "success", "other": "success", "m": "error", "top": "skipped",
+		"test.t.unique_m_id": "skipped", "test.t.not_null_m_id": "skipped", "test.t.relationships_m_id__other_id": "skipped",
+	}
+	if got := statuses(res); !mapsEqual(got, want) {
+		t.Fatalf("statuses = %v, want %v", got, want)
+	}
+	for _, r := range res.Results {
+		if r.Status == run.StatusSkipped && r.Message != "skipped: upstream model m failed" {
+			t.Errorf("%s: %q, want it to name the failed model", r.UniqueID, r.Message)
+		}
+	}
+	if got := res.Summary(); got != "Done. PASS=2 WARN=0 ERROR=1 SKIP=4 TOTAL=7" {
+		t.Errorf("summary %q", got)
+	}
+	for _, r := range reported {
+		if strings.Contains(r.Message, "never scheduled") {
+			t.Errorf("%s: reported as %q, blaming the plan", r.UniqueID, r.Message)
+		}
+	}
+}
+
+// failingSchema fails to create one schema.
+type failingSchema struct {
+	*fakeWarehouse
+	schema string
+}
+
+func (f failingSchema) EnsureSchema(_ context.Context, schema string) error {
+	if schema == f.schema {
+		return fmt.Errorf("permission denied for database")
+	}
+	return nil
+}
+
+// A schema that cannot be created is one error, on the first node writing
+// there; nothing runs and the rest are skipped, saying why.
+func TestSchemaFailureIsOneError(t *testing.T) {
+	p := loadProject(t, map[string]string{
+		"project.yaml":       "name: t\nmodels:\n  marts: {materialized: table, schema: public}\ntargets:\n  dev: {type: duckdb}\n",
+		"models/a.sql":       "select 1 as id",
+		"models/marts/m.sql": "select * from {{ ref \"a\" }}",
+		"models/marts/n.sql": "select * from {{ ref \"a\" }}",
+		"models/props.yml":   "models:\n  - name: m\n    columns:\n      - name: id\n        tests: [unique]\n",
+	})
+	ids, _, _ := p.Select(nil, nil)
+	wh := failingSchema{&fakeWarehouse{}, "public"}
+	res := run.Execute(context.Background(), p, wh, ids, run.Options{Threads: 2})
+	want := map[string]run.Status{"a": "skipped", "m": "error", "n": "skipped", "test.t.unique_m_id": "skipped"}
+	if got := statuses(res); !mapsEqual(got, want) {
+		t.Fatalf("statuses = %v, want %v", got, want)
+	}
+	for _, r := range res.Results {
+		switch {
+		case r.Status == run.StatusError && r.Message != "create schema public: permission denied for database":
+			t.Errorf("error %q", r.Message)
+		case r.Status == run.StatusSkipped && r.Message != "skipped: schema public could not be created":
+			t.Errorf("%s: %q", r.UniqueID, r.Message)
+		}
+	}
+	if len(wh.order) != 0 {
+		t.Errorf("ran %v", wh.order)
+	}
+	if got := res.Summary(); got != "Done. PASS=0 WARN=0 ERROR=1 SKIP=3 TOTAL=4" {
+		t.Errorf("summary %q", got)
+	}
+}
+
+func TestCancelStopsRunningStatements(t *testing.T) {
+	p := loadProject(t, map[string]string{"models/a.sql": "select 1", "models/b.sql": "select 2"})
+	ids, _, _ := p.Select(nil, nil)
+	wh := &fakeWarehouse{block: make(chan struct{}), started: make(chan string, 2)}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan *run.Report)
+	go func() { done <- run.Execute(ctx, p, wh, ids, run.Options{Threads: 2}) }()
+	<-wh.started
+	<-wh.started
+	cancel()
+	select {
+	case res := <-done:
+		for _, r := range res.Results {
+			if r.Status != run.StatusError || !strings.Contains(r.Message, "cancelled") {
+				t.Errorf("%s: %s %q, want a cancelled error", r.UniqueID, r.Status, r.Message)
+			}
+		}
+		if !res.Interrupted {
+			t.Error("run not marked interrupted")
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("cancel did not stop the run")
+	}
+}
+
+func TestSelect(t *testing.T) {
+	p := loadProject(t, map[string]string{
+		"models/staging/stg_a.sql": "{{ config \"tags\" \"nightly\" }}select * from {{ source \"raw\" \"a\" }}",
+		"models/staging/stg_b.sql": "select * from {{ ref \"seed_b\" }}",
+		"models/marts/mart.sql":    "{{ config \"tags\" (list \"nightly\" \"kpi\") }}select * from {{ ref \"stg_a\" }} join {{ ref \"stg_b\" }} using (id)",
+		"models/marts/report.sql":  "select * from {{ ref \"mart\" }}",
+		"models/marts/lonely.sql":  "select 1",
+		"seeds/seed_b.csv":         "id\n1\n",
+		"models/sources.yml":       "sources:\n  - name: raw\n    tables:\n      - name: a\n",
+	})
+	tests := []struct {
+		sel, excl []string
+		want      []string
+		warn      bool
+	}{
+		{sel: []string{"mart"}, want: []string{"mart"}},
+		{sel: []string{"+mart"}, want: []string{"mart", "raw.a", "seed_b", "stg_a", "stg_b"}},
+		{sel: []string{"mart+"}, want: []string{"mart", "report"}},
+		{sel: []string{"1+mart"}, want: []string{"mart", "stg_a", "stg_b"}},
+		{sel: []string{"stg_b+1"}, want: []string{"mart", "stg_b"}},
+		{sel: []string{"tag:nightly"}, want: []string{"mart", "stg_a"}},
+		{sel: []string{"tag:nightly,tag:kpi"}, want: []string{"mart"}},
+		{sel: []string{"path:models/staging"}, want: []string{"stg_a", "stg_b"}},
+		{sel: []string{"path:marts"}, want: []string{"lonely", "mart", "report"}},
+		{sel: []string{"source:raw+"}, want: []string{"mart", "raw.a", "report", "stg_a"}},
+		{sel: []string{"stg_a lonely"}, want: []string{"lonely", "stg_a"}},
+		{sel: []string{"stg_a", "lonely"}, want: []string{"lonely", "stg_a"}},
+		{sel: []string{"stg_*"}, want: []string{"stg_a", "stg_b"}},
+		{sel: []string{"resource_type:seed"}, want: []string{"seed_b"}},
+		{sel: []string{"path:marts"}, excl: []string{"report"}, want: []string{"lonely", "mart"}},
+		{sel: []string{"lonely,tag:kpi"}, want: nil, warn: true},
+	}
+	for _, tt := range tests {
+		t.Run(strings.Join(append(tt.sel, tt.excl...), "|"), func(t *testing.T) {
+			ids, warnings, err := p.Select(tt.sel, tt.excl)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got []string
+			for _, id := range ids {
+				n := p.Nodes[id]
+				if n.Type == project.Source {
+					got = append(got, n.SourceName+"."+n.Name)
+				} else {
+					got = append(got, n.Name)
+				}
+			}
+			slices.Sort(got)
+			if !slices.Equal(got, tt.want) {
+				t.Errorf("selected %v, want %v", got, tt.want)
+			}
+			if (len(warnings) > 0) != tt.warn {
+				t.Errorf("warnings %v, want some: %v", warnings, tt.warn)
+			}
+		})
+	}
+	if _, _, err := p.Select([]string{"tagg:x"}, nil); err == nil || !strings.Contains(err.Error(), `did you mean "tag"`) {
+		t.Errorf("unknown method error = %v", err)
+	}
+	// A selector matching nothing is an error naming what exists.
+	for _, tt := range []struct{ sel, excl, want string }{
+		{sel: "mrat", want: `--select "mrat": no model, seed, test, source or extractor is named "mrat"; did you mean "mart"?`},
+		{sel: "tag:nigthly", want: `--select "tag:nigthly": no node has the tag "nigthly" (tags: kpi, nightly); did you mean "nightly"?`},
+		{sel: "path:stagng", want: `--select "path:stagng": no model, seed or test is under "stagng" (folders: models, models/marts, models/staging, seeds); did you mean "staging"?`},
+		{sel: "source:rwa", want: `--select "source:rwa": no source "rwa" (sources: raw, raw.a); did you mean "raw"?`},
+		{sel: "resource_type:modle", want: `resource_type is one of extract, model, seed, source, test, not "modle"; did you mean "model"?`},
+		{sel: "mart", excl: "reprot", want: `--exclude "reprot": no model`},
+		{sel: "a+b", want: `misplaced + or @`},
+		{sel: "tag:", want: `tag: needs a value`},
+	} {
+		var excl []string
+		if tt.excl != "" {
+			excl = []string{tt.excl}
+		}
+		if _, _, err := p.Select([]string{tt.sel}, excl); err == nil || !strings.Contains(err.Error(), tt.want) {
+			t.Errorf("Select(%q, %q) error = %v, want %q", tt.sel, tt.excl, err, tt.want)
+		}
+	}
+}
+
+// Tests that read two models gate the children of what they test; with two
+// such tests crossing (the datamart's shape) a naive plan waits on itself.
+func TestCrossingTestsDoNotDeadlock(t *testing.T) {
+	p := loadProject(t, map[string]string{
+		"project.yaml":           "name: t\nmodels:\n  marts: {materialized: table}\ntargets:\n  dev: {type: duckdb}\n",
+		"models/marts/dim.sql":   "select 1 as id",
+		"models/marts/fct.sql":   "select 1 as id",
+		"models/marts/week.sql":  "select * from {{ ref \"fct\" }}",
+		"models/marts/over.sql":  "select * from {{ ref \"dim\" }} join {{ ref \"fct\" }} using (id)",
+		"tests/over_matches.sql": "select * from {{ ref \"fct\" }} join {{ ref \"over\" }} using (id) where false",
+		"models/props.yml":       "models:\n  - name: week\n    columns:\n      - name: id\n        tests:\n          - relationships: {to: dim, field: id}\n",
+	})
+	ids, _, _ := p.Select(nil, nil)
+	done := make(chan *run.Report)
+	go func() { done <- run.Execute(context.Background(), p, &fakeWarehouse{}, ids, run.Options{Threads: 2}) }()
+	select {
+	case res := <-done:
+		for _, r := range res.Results {
+			if r.Status != run.StatusSuccess && r.Status != run.StatusPass {
+				t.Errorf("%s: %s %s", r.UniqueID, r.Status, r.Message)
+			}
+		}
+		if len(res.Results) != 6 {
+			t.Errorf("%d results, want 6", len(res.Results))
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("the run never finished")
+	}
+}
+
+// OnResult hears of every result, once, in the order of RunResult.Results,
+// with a count that reaches the total: also when the run cannot start.
+func TestOnResultReportsEveryNodeInOrder(t *testing.T) {
+	files := map[string]string{
+		"project.yaml":       "name: t\nmodels:\n  marts: {materialized: table, schema: public}\ntargets:\n  dev: {type: duckdb}\n",
+		"models/a.sql":       "select 1 as id",
+		"models/marts/m.sql": "select boom as id from {{ ref \"a\" }}",
+		"models/marts/n.sql": "select * from {{ ref \"a\" }}",
+		"models/props.yml":   "models:\n  - name: m\n    config: {publish: audited}\n    columns:\n      - name: id\n        tests: [unique]\n",
+	}
+	for _, tc := range []struct {
+		name string
+		wh   warehouse.Warehouse
+	}{
+		{"run", &fakeWarehouse{}},
+		{"setup failed", failingSchema{&fakeWarehouse{}, "public"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			p := loadProject(t, files)
+			ids, _, _ := p.Select(nil, nil)
+			var reported []*run.Result
+			var progress []run.Progress
+			res := run.Execute(context.Background(), p, tc.wh, ids, run.Options{Threads: 2, OnResult: func(r *run.Result, pr run.Progress) {
+				reported = append(reported, r)
+				progress = append(progress, pr)
+			}})
+			if len(res.Results) != 4 || !slices.Equal(reported, res.Results) {
+				t.Fatalf("reported %d results, want the run's %d in its order", len(reported), len(res.Results))
+			}
+			for i, pr := range progress {
+				if want := (run.Progress{Done: i + 1, Total: 4}); pr != want {
+					t.Errorf("result %d (%s): progress %+v, want %+v", i, reported[i].UniqueID, pr, want)
+				}
+			}
+		})
+	}
+}
