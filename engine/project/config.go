@@ -106,7 +106,7 @@ var materializations = []string{"ephemeral", "incremental", "table", "view"}
 func (c *Config) set(key string, value any, allowed []string) error {
 	if !slices.Contains(allowed, key) {
 		msg := fmt.Sprintf("unknown config key %q (known keys: %s)", key, strings.Join(allowed, ", "))
-		if s := suggest(key, allowed); s != "" {
+		if s := diag.Suggest(key, allowed); s != "" {
 			msg += fmt.Sprintf("; did you mean %q?", s)
 		}
 		return errors.New(msg)
@@ -393,7 +393,7 @@ func decodeFolders(n *yaml.Node, dir, rel string, diags *diag.List) *folderConfi
 		sub := filepath.Join(dir, k.Value)
 		if st, err := os.Stat(sub); err != nil || !st.IsDir() || strings.HasPrefix(k.Value, "+") {
 			msg := fmt.Sprintf("%s/%s is neither a folder nor a config key", rel, k.Value)
-			if s := suggest(key, append(subdirs(dir), modelKeys...)); s != "" {
+			if s := diag.Suggest(key, append(subdirs(dir), modelKeys...)); s != "" {
 				msg += fmt.Sprintf("; did you mean %q?", s)
 			} else {
 				msg += fmt.Sprintf(" (config keys: %s)", strings.Join(modelKeys, ", "))

@@ -17,6 +17,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/quarrydev/quarry/engine/diag"
+	"github.com/quarrydev/quarry/engine/render"
 )
 
 // Test is the resource type of data tests: queries that select failing rows.
@@ -130,12 +131,12 @@ func (p *Project) loadGenericTests(files []string, diags *diag.List) {
 			diags.Add(rel, 1, 1, "%q is a built-in test; give the custom test another name", name)
 			continue
 		}
-		trees, err := parseTrees(rel, src)
+		trees, err := render.ParseTrees(rel, src)
 		if err != nil {
-			diags.Append(templateDiag(err, rel, map[string]string{rel: src}))
+			diags.Append(render.Diagnostic(err, rel, map[string]string{rel: src}))
 			continue
 		}
-		if _, ok := usedFuncs(trees, p.funcs, rel, diags); !ok {
+		if _, ok := render.UsedFuncs(trees, p.funcs, rel, diags); !ok {
 			continue
 		}
 		p.genericTests[name] = trees
@@ -185,7 +186,7 @@ func (p *Project) buildTest(d testDecl, diags *diag.List) {
 		known := slices.Sorted(maps.Keys(builtinTests))
 		known = append(known, slices.Sorted(maps.Keys(p.genericTests))...)
 		msg := fmt.Sprintf("unknown test %q (tests: %s; custom ones live in tests/generic/NAME.sql)", name, strings.Join(known, ", "))
-		if s := suggest(name, known); s != "" {
+		if s := diag.Suggest(name, known); s != "" {
 			msg += fmt.Sprintf("; did you mean %q?", s)
 		}
 		diags.Add(d.file, d.node.Line, d.node.Column, "%s", msg)
@@ -226,7 +227,7 @@ func (p *Project) buildTest(d testDecl, diags *diag.List) {
 				args := append(slices.Clone(def.required), def.optional...)
 				msg := fmt.Sprintf("test %s takes no argument %q (arguments: %s; config: %s)", name, k.Value,
 					strings.Join(args, ", "), strings.Join(testKeys, ", "))
-				if s := suggest(k.Value, append(args, testKeys...)); s != "" {
+				if s := diag.Suggest(k.Value, append(args, testKeys...)); s != "" {
 					msg += fmt.Sprintf("; did you mean %q?", s)
 				}
 				diags.Add(d.file, k.Line, k.Column, "%s", msg)
@@ -307,7 +308,7 @@ func (p *Project) checkBuiltinArgs(n *Node, def genericTest, d testDecl, line, c
 		target, found := p.byName[to]
 		if !found {
 			msg := fmt.Sprintf("to: no model or seed is named %q", to)
-			if s := suggest(to, slices.Sorted(maps.Keys(p.byName))); s != "" {
+			if s := diag.Suggest(to, slices.Sorted(maps.Keys(p.byName))); s != "" {
 				msg += fmt.Sprintf("; did you mean %q?", s)
 			}
 			fail("%s", msg)
@@ -388,7 +389,7 @@ func checkColumn(n *Node, column string) error {
 		}
 	}
 	msg := fmt.Sprintf("%s has no column %q (columns: %s)", n.Name, column, strings.Join(known, ", "))
-	if s := suggest(column, known); s != "" {
+	if s := diag.Suggest(column, known); s != "" {
 		msg += fmt.Sprintf("; did you mean %q?", s)
 	}
 	return fmt.Errorf("%s", msg)
@@ -619,13 +620,13 @@ func (p *Project) renderCustomTest(n *Node, diags *diag.List) {
 	}
 	n.tmpl = tmpl.Lookup(root)
 	r := &renderer{p: p, node: n}
-	data := TemplateData{Model: t.Attached.Name, Relation: placeholder(t.Attached), Args: t.Args}
+	data := render.Data{Model: t.Attached.Name, Relation: placeholder(t.Attached), Args: t.Args}
 	if t.Column != "" {
 		data.Column = p.Dialect.QuoteIdent(t.Column)
 	}
 	out, err := r.renderData(data)
 	if err != nil {
-		d := templateDiag(err, n.Path, nil)
+		d := render.Diagnostic(err, n.Path, nil)
 		d.Msg = fmt.Sprintf("test %s (%s): %s", n.Name, d.Path, d.Msg)
 		pos := p.testPos[n]
 		diags.Add(n.Path, pos.line, pos.col, "%s", d.Msg)

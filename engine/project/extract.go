@@ -148,7 +148,7 @@ func (p *Project) checkSettings(ec extractorConfig, ex extractors.Extractor, dia
 		if !ok {
 			kn := ec.keys[key]
 			msg := fmt.Sprintf("unknown key %q in extractors.%s", key, ec.name)
-			if sug := suggest(key, append(slices.Clone(known), engineKeys...)); sug != "" {
+			if sug := diag.Suggest(key, append(slices.Clone(known), engineKeys...)); sug != "" {
 				msg += fmt.Sprintf("; did you mean %q?", sug)
 			}
 			if len(known) > 0 {
@@ -178,7 +178,7 @@ func (p *Project) addExtractors(configs []extractorConfig, registry map[string]e
 		if !ok {
 			names := slices.Sorted(maps.Keys(registry))
 			msg := fmt.Sprintf("unknown extractor %q (this quarry has: %s)", ec.name, strings.Join(names, ", "))
-			if s := suggest(ec.name, names); s != "" {
+			if s := diag.Suggest(ec.name, names); s != "" {
 				msg += fmt.Sprintf("; did you mean %q?", s)
 			}
 			diags.Add(ProjectFile, ec.line, ec.col, "%s", msg)
@@ -194,7 +194,7 @@ func (p *Project) addExtractors(configs []extractorConfig, registry map[string]e
 		input, ok := p.byName[ec.input]
 		if !ok && ec.input != "" {
 			msg := fmt.Sprintf("extractors.%s: input %q is not a seed or model", ec.name, ec.input)
-			if s := suggest(ec.input, slices.Sorted(maps.Keys(p.byName))); s != "" {
+			if s := diag.Suggest(ec.input, slices.Sorted(maps.Keys(p.byName))); s != "" {
 				msg += fmt.Sprintf("; did you mean %q?", s)
 			}
 			diags.Add(ProjectFile, ec.line, ec.col, "%s", msg)

@@ -20,6 +20,7 @@ import (
 
 	"github.com/quarrydev/quarry/engine/dag"
 	"github.com/quarrydev/quarry/engine/diag"
+	"github.com/quarrydev/quarry/engine/render"
 	"github.com/quarrydev/quarry/engine/secret"
 	"github.com/quarrydev/quarry/engine/warehouse"
 	"github.com/quarrydev/quarry/internal/panics"
@@ -131,7 +132,7 @@ func Load(opts Options, adapters map[string]Adapter) (*Project, error) {
 		tests: map[string]*Node{}, testPos: map[*Node]pos{},
 	}
 	files := discover(opts.Dir, diags)
-	p.funcs = baseFuncs()
+	p.funcs = render.BaseFuncs()
 	p.addDialectFuncs()
 	p.loadMacros(files.macros, diags)
 	p.loadGenericTests(files.genericTests, diags)
@@ -174,12 +175,12 @@ func (p *Project) loadMacros(files []string, diags *diag.List) {
 			continue
 		}
 		p.macroSrc[rel] = src
-		trees, err := parseTrees(rel, src)
+		trees, err := render.ParseTrees(rel, src)
 		if err != nil {
-			diags.Append(templateDiag(err, rel, map[string]string{rel: src}))
+			diags.Append(render.Diagnostic(err, rel, map[string]string{rel: src}))
 			continue
 		}
-		used, _ := usedFuncs(trees, p.funcs, rel, diags)
+		used, _ := render.UsedFuncs(trees, p.funcs, rel, diags)
 		for _, f := range used {
 			if !slices.Contains(p.macroFuncs, f) {
 				p.macroFuncs = append(p.macroFuncs, f)
@@ -257,7 +258,7 @@ func (p *Project) applyProps(files []*propsFile, diags *diag.List) {
 			n, ok := p.byName[mp.Name]
 			if !ok || n.Type != Model {
 				msg := fmt.Sprintf("describes model %q, but there is no models/**/%s.sql", mp.Name, mp.Name)
-				if s := suggest(mp.Name, p.names(Model)); s != "" {
+				if s := diag.Suggest(mp.Name, p.names(Model)); s != "" {
 					msg += fmt.Sprintf("; did you mean %q?", s)
 				}
 				diags.Add(pf.path, mp.line, mp.col, "%s", msg)
@@ -270,7 +271,7 @@ func (p *Project) applyProps(files []*propsFile, diags *diag.List) {
 			n, ok := p.byName[sp.Name]
 			if !ok || n.Type != Seed {
 				msg := fmt.Sprintf("describes seed %q, but there is no seeds/%s.csv", sp.Name, sp.Name)
-				if s := suggest(sp.Name, p.names(Seed)); s != "" {
+				if s := diag.Suggest(sp.Name, p.names(Seed)); s != "" {
 					msg += fmt.Sprintf("; did you mean %q?", s)
 				}
 				diags.Add(pf.path, sp.line, sp.col, "%s", msg)
@@ -391,7 +392,7 @@ func (p *Project) renderModels(diags *diag.List) {
 		}
 		out, err := r.render(false)
 		if err != nil {
-			diags.Append(templateDiag(err, n.Path, map[string]string{n.Path: src}))
+			diags.Append(render.Diagnostic(err, n.Path, map[string]string{n.Path: src}))
 			return
 		}
 		n.Rendered = out
@@ -424,14 +425,14 @@ func emptyFix(n *Node) string {
 // parseModel parses a model's template. It gets only the functions it and
 // the macros call, plus the macros themselves.
 func (p *Project) parseModel(n *Node, diags *diag.List) (*renderer, bool) {
-	trees, err := parseTrees(n.Path, n.Raw)
+	trees, err := render.ParseTrees(n.Path, n.Raw)
 	if err != nil {
-		diags.Append(templateDiag(err, n.Path, map[string]string{n.Path: n.Raw}))
+		diags.Append(render.Diagnostic(err, n.Path, map[string]string{n.Path: n.Raw}))
 		return nil, false
 	}
 	// ok is this file's own verdict: the shared diag list also collects
 	// other files' problems, concurrently.
-	used, ok := usedFuncs(trees, p.funcs, n.Path, diags)
+	used, ok := render.UsedFuncs(trees, p.funcs, n.Path, diags)
 	if !ok {
 		return nil, false
 	}
@@ -468,14 +469,14 @@ func (p *Project) parseModel(n *Node, diags *diag.List) (*renderer, bool) {
 // render executes the model's template. Config calls apply to the node.
 func (r *renderer) render(incremental bool) (string, error) {
 	r.incr = incremental
-	return r.renderData(TemplateData{Model: r.node.Name})
+	return r.renderData(render.Data{Model: r.node.Name})
 }
 
-func (r *renderer) renderData(data TemplateData) (string, error) {
+func (r *renderer) renderData(data render.Data) (string, error) {
 	r.refs, r.sources, r.missing = nil, nil, nil
 	data.Target.Name, data.Target.Type = r.p.Target.Name, r.p.Target.Type
-	b := newBudget(time.Now())
-	return b.execute(r.node.tmpl.Funcs(r.funcs(b)), data)
+	b := render.NewBudget(time.Now())
+	return b.Execute(r.node.tmpl.Funcs(r.funcs(b)), data)
 }
 
 func (p *Project) reportMissing(n *Node, m missingCall, diags *diag.List) {
@@ -485,11 +486,11 @@ func (p *Project) reportMissing(n *Node, m missingCall, diags *diag.List) {
 	switch m.fn {
 	case "ref":
 		msg = fmt.Sprintf("unknown ref %q: no model or seed has that name", m.args[0])
-		s = suggest(m.args[0], slices.Sorted(maps.Keys(p.byName)))
+		s = diag.Suggest(m.args[0], slices.Sorted(maps.Keys(p.byName)))
 	case "source":
 		key := m.args[0] + "." + m.args[1]
 		msg = fmt.Sprintf("unknown source %s: declare it under sources: in a property file", key)
-		s = suggest(key, slices.Sorted(maps.Keys(p.sources)))
+		s = diag.Suggest(key, slices.Sorted(maps.Keys(p.sources)))
 	}
 	if s != "" {
 		msg += fmt.Sprintf("; did you mean %q?", s)

@@ -9,6 +9,7 @@ import (
 	"text/template/parse"
 
 	"github.com/quarrydev/quarry/engine/diag"
+	"github.com/quarrydev/quarry/engine/render"
 	"github.com/quarrydev/quarry/engine/sqlscan"
 )
 
@@ -151,12 +152,12 @@ func (p *Project) locate(n *Node, rendered string, offset int) (path string, lin
 	}
 	if n.tmpl != nil && n.tmpl.Tree != nil {
 		var call *parse.TemplateNode
-		walkTree(n.tmpl.Tree.Root, func(node parse.Node) bool {
+		render.Walk(n.tmpl.Tree.Root, func(node parse.Node) bool {
 			call, _ = node.(*parse.TemplateNode)
 			return call == nil
 		})
 		if call != nil {
-			line, col = nodePosition(n.tmpl.Tree, call)
+			line, col = render.Position(n.tmpl.Tree, call)
 			return n.Path, line, col, fmt.Sprintf(", from the macro %q called here", call.Name)
 		}
 	}

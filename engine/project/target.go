@@ -298,7 +298,7 @@ func describe(n *yaml.Node) string {
 // didYouMean returns "; did you mean "x"?" for a near miss among
 // candidates, or "".
 func didYouMean(s string, candidates []string) string {
-	if c := suggest(s, candidates); c != "" {
+	if c := diag.Suggest(s, candidates); c != "" {
 		return fmt.Sprintf("; did you mean %q?", c)
 	}
 	return ""

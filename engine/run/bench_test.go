@@ -5,7 +5,7 @@ package run_test
 // harness and earlier benchmarks): `go run ./cmd/quarry-bench` measures it in
 // a fresh process.
 //
-//	go test -run '^$' -bench . -benchtime 5x ./engine/...
+//	go test -run '^$' -bench . -benchtime 5x ./engine/run/
 
 import (
 	"context"

@@ -1,4 +1,4 @@
-package project
+package render
 
 import (
 	"errors"
@@ -57,28 +57,29 @@ type budgetError struct {
 
 func (e *budgetError) Error() string { return e.msg }
 
-// budget is one render's account of its limits.
-type budget struct {
+// Budget is one render's account of its limits.
+type Budget struct {
 	deadline time.Time
 	depth    int
 	at       atomic.Pointer[string] // "path:line:col" of the last loop or call checked; read by the watchdog
 	out      strings.Builder
 }
 
-func newBudget(now time.Time) *budget {
-	return &budget{deadline: now.Add(MaxRenderTime)}
+// NewBudget starts the budget of one render.
+func NewBudget(now time.Time) *Budget {
+	return &Budget{deadline: now.Add(MaxRenderTime)}
 }
 
 // Write bounds the rendered text. text/template returns a writer's error
 // as is, so the error carries the position of the last checkpoint.
-func (b *budget) Write(p []byte) (int, error) {
+func (b *Budget) Write(p []byte) (int, error) {
 	if b.out.Len()+len(p) > MaxRenderBytes {
 		return 0, b.errorf("rendered text exceeds %d MB: is a loop bound too large?", MaxRenderBytes>>20)
 	}
 	return b.out.Write(p)
 }
 
-func (b *budget) errorf(format string, args ...any) *budgetError {
+func (b *Budget) errorf(format string, args ...any) *budgetError {
 	e := &budgetError{msg: fmt.Sprintf(format, args...)}
 	if at := b.at.Load(); at != nil {
 		e.path, e.line, e.col = splitPosition(*at)
@@ -87,7 +88,7 @@ func (b *budget) errorf(format string, args ...any) *budgetError {
 }
 
 // check is called at every checkpoint: a loop iteration or a template call.
-func (b *budget) check(at string) error {
+func (b *Budget) check(at string) error {
 	b.mark(at)
 	if time.Now().After(b.deadline) {
 		return b.errorf("rendering took longer than %s: is a loop or a recursion unbounded?", MaxRenderTime)
@@ -97,15 +98,15 @@ func (b *budget) check(at string) error {
 
 // mark records the checkpoint being passed. Loops pass the same one over
 // and over: storing only changes keeps an iteration free of allocation.
-func (b *budget) mark(at string) {
+func (b *Budget) mark(at string) {
 	if p := b.at.Load(); p == nil || *p != at {
 		s := at
 		b.at.Store(&s)
 	}
 }
 
-// addFuncs adds the checkpoint functions instrument calls to f.
-func (b *budget) addFuncs(f template.FuncMap) {
+// AddFuncs adds the checkpoint functions instrument calls to f.
+func (b *Budget) AddFuncs(f template.FuncMap) {
 	f[fnLoop] = func(at string) (string, error) { return "", b.check(at) }
 	f[fnEnter] = func(at string) (string, error) {
 		b.depth++
@@ -118,10 +119,10 @@ func (b *budget) addFuncs(f template.FuncMap) {
 	f[fnLeave] = func() string { b.depth--; return "" }
 }
 
-// execute runs t into the budget's writer. A render that outlives its time
+// Execute runs t into the budget's writer. A render that outlives its time
 // budget without reaching a checkpoint is abandoned: text/template cannot
 // be cancelled, and the goroutine stops at its next checkpoint, if any.
-func (b *budget) execute(t *template.Template, data any) (string, error) {
+func (b *Budget) Execute(t *template.Template, data any) (string, error) {
 	done := make(chan error, 1)
 	go func() {
 		// Raised again below: the command runner reports a panic as a bug.
@@ -200,7 +201,7 @@ func checkpoint(tree *parse.Tree, n parse.Node, fn string, withPos bool) *parse.
 	id := parse.NewIdentifier(fn).SetTree(tree).SetPos(n.Position())
 	cmd := &parse.CommandNode{NodeType: parse.NodeCommand, Pos: n.Position(), Args: []parse.Node{id}}
 	if withPos {
-		line, col := nodePosition(tree, n)
+		line, col := Position(tree, n)
 		at := fmt.Sprintf("%s:%d:%d", tree.ParseName, line, col)
 		cmd.Args = append(cmd.Args, &parse.StringNode{NodeType: parse.NodeString, Pos: n.Position(), Quoted: strconv.Quote(at), Text: at})
 	}

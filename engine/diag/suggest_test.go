@@ -1,4 +1,4 @@
-package project
+package diag
 
 import "testing"
 
@@ -14,8 +14,8 @@ func TestSuggest(t *testing.T) {
 		"x":            "",
 	}
 	for in, want := range tests {
-		if got := suggest(in, candidates); got != want {
-			t.Errorf("suggest(%q) = %q, want %q", in, got, want)
+		if got := Suggest(in, candidates); got != want {
+			t.Errorf("Suggest(%q) = %q, want %q", in, got, want)
 		}
 	}
 	if d := editDistance("kitten", "sitting"); d != 3 {

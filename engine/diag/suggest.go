@@ -1,8 +1,8 @@
-package project
+package diag
 
-// suggest returns the candidate closest to s when it is close enough to be
+// Suggest returns the candidate closest to s when it is close enough to be
 // a plausible typo, or "".
-func suggest(s string, candidates []string) string {
+func Suggest(s string, candidates []string) string {
 	limit := min(3, max(1, len(s)/3))
 	best, bestDist := "", limit+1
 	for _, c := range candidates {
