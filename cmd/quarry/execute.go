@@ -13,6 +13,7 @@ import (
 	"github.com/quarrydev/quarry/engine/artifacts"
 	"github.com/quarrydev/quarry/engine/project"
 	"github.com/quarrydev/quarry/engine/run"
+	"github.com/quarrydev/quarry/engine/selector"
 	"github.com/quarrydev/quarry/extractors/httprec"
 	"github.com/quarrydev/quarry/internal/english"
 )
@@ -67,7 +68,7 @@ func expandSelectArgs(args []string) []string {
 
 // choose returns the selected ids of the given resource types.
 func (a *app) choose(p *project.Project, sel selection, types ...project.ResourceType) ([]string, error) {
-	ids, warnings, err := p.Select(sel.selects, sel.excludes)
+	ids, warnings, err := selector.Select(p, sel.selects, sel.excludes)
 	for _, w := range warnings {
 		fmt.Fprintf(a.stderr, "warning: %s\n", w)
 	}

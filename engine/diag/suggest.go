@@ -1,5 +1,7 @@
 package diag
 
+import "fmt"
+
 // Suggest returns the candidate closest to s when it is close enough to be
 // a plausible typo, or "".
 func Suggest(s string, candidates []string) string {
@@ -39,4 +41,13 @@ func editDistance(a, b string) int {
 		prev2, prev, cur = prev, cur, prev2
 	}
 	return prev[len(b)]
+}
+
+// DidYouMean returns "; did you mean "x"?" for a near miss among
+// candidates, or "".
+func DidYouMean(s string, candidates []string) string {
+	if c := Suggest(s, candidates); c != "" {
+		return fmt.Sprintf("; did you mean %q?", c)
+	}
+	return ""
 }

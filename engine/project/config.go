@@ -311,7 +311,7 @@ func loadProjectConfig(opts Options, adapters map[string]Adapter, diags *diag.Li
 		case "sources":
 			diags.Add(ProjectFile, k.Line, k.Column, "sources are declared in property files, not in project.yaml: move this block into e.g. models/sources.yml")
 		default:
-			diags.Add(ProjectFile, k.Line, k.Column, "unknown key %q%s", k.Value, didYouMean(k.Value, topLevelKeys))
+			diags.Add(ProjectFile, k.Line, k.Column, "unknown key %q%s", k.Value, diag.DidYouMean(k.Value, topLevelKeys))
 		}
 	}
 	if !hasName {
@@ -356,7 +356,7 @@ func decodeSchemaBlock(val *yaml.Node, block, schema string, diags *diag.List, m
 		default:
 			known := append(slices.Collect(maps.Keys(more)), "schema")
 			slices.Sort(known)
-			diags.Add(ProjectFile, k.Line, k.Column, "unknown %s setting %q (known: %s)%s", block, k.Value, strings.Join(known, ", "), didYouMean(key, known))
+			diags.Add(ProjectFile, k.Line, k.Column, "unknown %s setting %q (known: %s)%s", block, k.Value, strings.Join(known, ", "), diag.DidYouMean(key, known))
 		}
 	}
 	return schema

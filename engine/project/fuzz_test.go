@@ -13,6 +13,7 @@ import (
 	"github.com/quarrydev/quarry/engine/diag"
 	"github.com/quarrydev/quarry/engine/project"
 	"github.com/quarrydev/quarry/engine/project/projecttest"
+	"github.com/quarrydev/quarry/engine/selector"
 )
 
 // The fuzz targets feed hostile input to the parts of loading a user writes
@@ -148,7 +149,7 @@ func FuzzSelector(f *testing.F) {
 		if excl != "" {
 			excludes = []string{excl}
 		}
-		ids, _, err := p.Select([]string{sel}, excludes)
+		ids, _, err := selector.Select(p, []string{sel}, excludes)
 		if err != nil {
 			return
 		}

@@ -18,6 +18,10 @@ const (
 	Source ResourceType = "source"
 )
 
+// ResourceTypes are the kinds of node, as resource_type: and quarry ls
+// --resource-type name them.
+var ResourceTypes = []ResourceType{Extract, Model, Seed, Source, Test}
+
 // Node is one model, seed or source of the project.
 type Node struct {
 	UniqueID    string       // e.g. model.techpulse.stg_orders

@@ -183,7 +183,7 @@ func checkMapping(m *yaml.Node, schema keySchema, file, where string, diags *dia
 		k, v := m.Content[i], m.Content[i+1]
 		spec, ok := schema[k.Value]
 		if !ok {
-			diags.Add(file, k.Line, k.Column, "unknown key %q%s (keys here: %s)%s", k.Value, where, strings.Join(known, ", "), didYouMean(k.Value, known))
+			diags.Add(file, k.Line, k.Column, "unknown key %q%s (keys here: %s)%s", k.Value, where, strings.Join(known, ", "), diag.DidYouMean(k.Value, known))
 			continue
 		}
 		if k.Value == "name" {

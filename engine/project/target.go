@@ -121,7 +121,7 @@ func resolveTarget(doc *yaml.Node, opts Options, adapters map[string]Adapter, di
 			diags.Add(ProjectFile, defaultNode.Line, defaultNode.Column, "default must name one of the targets (%s), not %s", strings.Join(names, ", "), describe(defaultNode))
 		case !isDefined:
 			diags.Add(ProjectFile, defaultNode.Line, defaultNode.Column, "target %q (from targets.default) is not defined (targets: %s)%s",
-				defaultNode.Value, strings.Join(names, ", "), didYouMean(defaultNode.Value, names))
+				defaultNode.Value, strings.Join(names, ", "), diag.DidYouMean(defaultNode.Value, names))
 		case name == "":
 			name = defaultNode.Value
 		}
@@ -138,7 +138,7 @@ func resolveTarget(doc *yaml.Node, opts Options, adapters map[string]Adapter, di
 	}
 	node, ok := defined[name]
 	if !ok {
-		diags.Add(ProjectFile, key.Line, key.Column, "target %q (from %s) is not defined (targets: %s)%s", name, from, strings.Join(names, ", "), didYouMean(name, names))
+		diags.Add(ProjectFile, key.Line, key.Column, "target %q (from %s) is not defined (targets: %s)%s", name, from, strings.Join(names, ", "), diag.DidYouMean(name, names))
 		return Target{}, Adapter{}, false
 	}
 	t, ok := valid[name]
@@ -192,7 +192,7 @@ func decodeTarget(name string, node *yaml.Node, opts Options, adapters map[strin
 	adapter, known := adapters[t.Type]
 	if !known {
 		msg := fmt.Sprintf("target %q: type must be %s, not %q", name, strings.Join(types, " or "), t.Type)
-		diags.Add(ProjectFile, typeNode.Line, typeNode.Column, "%s%s", msg, didYouMean(t.Type, types))
+		diags.Add(ProjectFile, typeNode.Line, typeNode.Column, "%s%s", msg, diag.DidYouMean(t.Type, types))
 		return t, false
 	}
 	keys := slices.Sorted(slices.Values(append(slices.Clone(engineTargetKeys), adapter.Settings...)))
@@ -201,7 +201,7 @@ func decodeTarget(name string, node *yaml.Node, opts Options, adapters map[strin
 		k := node.Content[i]
 		if !slices.Contains(keys, k.Value) {
 			msg := fmt.Sprintf("target %q: unknown %s setting %q (known: %s)", name, t.Type, k.Value, strings.Join(keys, ", "))
-			diags.Add(ProjectFile, k.Line, k.Column, "%s%s", msg, didYouMean(k.Value, keys))
+			diags.Add(ProjectFile, k.Line, k.Column, "%s%s", msg, diag.DidYouMean(k.Value, keys))
 			ok = false
 		}
 	}
@@ -293,13 +293,4 @@ func describe(n *yaml.Node) string {
 		return fmt.Sprintf("%q", n.Value)
 	}
 	return "nothing"
-}
-
-// didYouMean returns "; did you mean "x"?" for a near miss among
-// candidates, or "".
-func didYouMean(s string, candidates []string) string {
-	if c := diag.Suggest(s, candidates); c != "" {
-		return fmt.Sprintf("; did you mean %q?", c)
-	}
-	return ""
 }

@@ -17,6 +17,7 @@ import (
 	"github.com/quarrydev/quarry/engine/project"
 	"github.com/quarrydev/quarry/engine/project/projecttest"
 	"github.com/quarrydev/quarry/engine/run"
+	"github.com/quarrydev/quarry/engine/selector"
 	"github.com/quarrydev/quarry/engine/warehouse"
 	"github.com/quarrydev/quarry/engine/warehouse/duckdb"
 	"github.com/quarrydev/quarry/internal/benchkit"
@@ -192,7 +193,7 @@ func BenchmarkSchedule10k(b *testing.B) {
 			if err != nil {
 				b.Fatal(err)
 			}
-			ids, _, err := p.Select(nil, nil)
+			ids, _, err := selector.Select(p, nil, nil)
 			if err != nil {
 				b.Fatal(err)
 			}

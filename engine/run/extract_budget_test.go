@@ -12,6 +12,7 @@ import (
 	"github.com/quarrydev/quarry/engine/project"
 	"github.com/quarrydev/quarry/engine/project/projecttest"
 	"github.com/quarrydev/quarry/engine/run"
+	"github.com/quarrydev/quarry/engine/selector"
 	"github.com/quarrydev/quarry/engine/warehouse"
 	"github.com/quarrydev/quarry/engine/warehouse/duckdb"
 	"github.com/quarrydev/quarry/extractors"
@@ -80,7 +81,7 @@ func TestExtractBudget(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		ids, _, _ := p.Select(nil, nil)
+		ids, _, _ := selector.Select(p, nil, nil)
 		start := time.Now()
 		res := run.Execute(context.Background(), p, wh, ids, run.Options{Threads: 1})
 		if el := time.Since(start); el > 15*time.Second {
@@ -192,7 +193,7 @@ func TestReplayEndpoints(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer wh.Close()
-	ids, _, _ := p.Select(nil, nil)
+	ids, _, _ := selector.Select(p, nil, nil)
 	for _, tc := range []struct {
 		opts run.Options
 		want string

@@ -11,6 +11,7 @@ import (
 	"github.com/quarrydev/quarry/engine/project"
 	"github.com/quarrydev/quarry/engine/project/projecttest"
 	"github.com/quarrydev/quarry/engine/run"
+	"github.com/quarrydev/quarry/engine/selector"
 	"github.com/quarrydev/quarry/engine/warehouse"
 	"github.com/quarrydev/quarry/engine/warehouse/duckdb"
 	"github.com/quarrydev/quarry/extractors"
@@ -77,7 +78,7 @@ targets:
 		if got := p.Graph.Parents("source.ex.landing.fake_repos"); len(got) != 1 || got[0] != "extract.ex.fake" {
 			t.Fatalf("the source's parent is %v, want the extract node", got)
 		}
-		ids, _, _ := p.Select(nil, nil)
+		ids, _, _ := selector.Select(p, nil, nil)
 		opts.Now = func() time.Time { return clock }
 		opts.Threads = 2
 		return run.Execute(context.Background(), p, wh, ids, opts)

@@ -3,7 +3,6 @@ package run_test
 import (
 	"context"
 	"fmt"
-	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -11,9 +10,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/quarrydev/quarry/engine/project"
 	"github.com/quarrydev/quarry/engine/project/projecttest"
 	"github.com/quarrydev/quarry/engine/run"
+	"github.com/quarrydev/quarry/engine/selector"
 	"github.com/quarrydev/quarry/engine/warehouse"
 	"github.com/quarrydev/quarry/engine/warehouse/duckdb"
 )
@@ -94,23 +93,6 @@ func (f *fakeWarehouse) Query(_ context.Context, sql string, _ int) (*warehouse.
 }
 func (f *fakeWarehouse) Close() error { return nil }
 
-// loadProject writes files into a temp dir and loads them.
-func loadProject(t *testing.T, files map[string]string) *project.Project {
-	t.Helper()
-	dir := t.TempDir()
-	if _, ok := files["project.yaml"]; !ok {
-		files["project.yaml"] = "name: t\ntargets:\n  dev: {type: duckdb}\n"
-	}
-	for name, data := range files {
-		projecttest.WriteFile(t, filepath.Join(dir, name), data)
-	}
-	p, err := project.Load(project.Options{Dir: dir, Env: projecttest.Env(nil)}, projecttest.Adapters())
-	if err != nil {
-		t.Fatalf("load: %v", err)
-	}
-	return p
-}
-
 func statuses(res *run.Report) map[string]run.Status {
 	out := map[string]run.Status{}
 	for _, r := range res.Results {
@@ -120,7 +102,7 @@ func statuses(res *run.Report) map[string]run.Status {
 }
 
 func TestFailureSkipsDescendantsOnly(t *testing.T) {
-	p := loadProject(t, map[string]string{
+	p := projecttest.Load(t, map[string]string{
 		"models/a.sql":      "select 1",
 		"models/bad.sql":    "select boom from {{ ref \"a\" }}",
 		"models/child.sql":  "select * from {{ ref \"bad\" }}",
@@ -128,7 +110,7 @@ func TestFailureSkipsDescendantsOnly(t *testing.T) {
 		"models/gchild.sql": "select * from {{ ref \"eph\" }}",
 		"models/other.sql":  "select * from {{ ref \"a\" }}",
 	})
-	ids, _, err := p.Select(nil, nil)
+	ids, _, err := selector.Select(p, nil, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -168,8 +150,8 @@ func TestDependencyOrderAndThreads(t *testing.T) {
 		files[fmt.Sprintf("models/leaf%d.sql", i)] = "select * from {{ ref \"root\" }}"
 	}
 	files["models/sink.sql"] = "select 1 {{ range $i := until 8 }} union all select * from {{ ref (printf \"leaf%d\" $i) }}{{ end }}"
-	p := loadProject(t, files)
-	ids, _, _ := p.Select(nil, nil)
+	p := projecttest.Load(t, files)
+	ids, _, _ := selector.Select(p, nil, nil)
 	for _, threads := range []int{1, 4} {
 		wh := &fakeWarehouse{delay: 20 * time.Millisecond}
 		res := run.Execute(context.Background(), p, wh, ids, run.Options{Threads: threads})
@@ -186,12 +168,12 @@ func TestDependencyOrderAndThreads(t *testing.T) {
 }
 
 func TestDrainFinishesRunningAndSkipsTheRest(t *testing.T) {
-	p := loadProject(t, map[string]string{
+	p := projecttest.Load(t, map[string]string{
 		"models/a.sql": "select 1",
 		"models/b.sql": "select * from {{ ref \"a\" }}",
 		"models/c.sql": "select * from {{ ref \"b\" }}",
 	})
-	ids, _, _ := p.Select(nil, nil)
+	ids, _, _ := selector.Select(p, nil, nil)
 	wh := &fakeWarehouse{block: make(chan struct{}), started: make(chan string, 3)}
 	drain := make(chan struct{})
 	done := make(chan *run.Report)
@@ -214,12 +196,12 @@ func TestDrainFinishesRunningAndSkipsTheRest(t *testing.T) {
 // children that node readies must not start: deterministic, unlike racing
 // the drain against a node's completion.
 func TestDrainStartsNothingAfterIt(t *testing.T) {
-	p := loadProject(t, map[string]string{
+	p := projecttest.Load(t, map[string]string{
 		"models/a.sql": "select 1",
 		"models/b.sql": "select * from {{ ref \"a\" }}",
 		"models/c.sql": "select * from {{ ref \"a\" }}",
 	})
-	ids, _, _ := p.Select(nil, nil)
+	ids, _, _ := selector.Select(p, nil, nil)
 	wh := &fakeWarehouse{}
 	drain := make(chan struct{})
 	var once sync.Once
@@ -239,7 +221,7 @@ func TestDrainStartsNothingAfterIt(t *testing.T) {
 // A mart (audited: its tests run inside its node) whose SQL fails is one
 // error: its tests and what reads it are skipped, naming it.
 func TestFailedMartSkipsItsTestsAndDescendants(t *testing.T) {
-	p := loadProject(t, map[string]string{
+	p := projecttest.Load(t, map[string]string{
 		"project.yaml":         "name: t\nmodels:\n  marts: {materialized: table}\ntargets:\n  dev: {type: duckdb}\n",
 		"models/base.sql":      "select 1 as id",
 		"models/other.sql":     "select 1 as id",
@@ -248,7 +230,7 @@ func TestFailedMartSkipsItsTestsAndDescendants(t *testing.T) {
 		"models/props.yml": "models:\n  - name: m\n    columns:\n      - name: id\n        tests:\n          - unique\n          - not_null\n" +
 			"          - relationships: {to: other, field: id}\n",
 	})
-	ids, _, _ := p.Select(nil, nil)
+	ids, _, _ := selector.Select(p, nil, nil)
 	var reported []*run.Result
 	onResult := func(r *run.Result, _ run.Progress) { reported = append(reported, r) }
 	res := run.Execute(context.Background(), p, &fakeWarehouse{}, ids, run.Options{Threads: 2, OnResult: onResult})
@@ -290,14 +272,14 @@ func (f failingSchema) EnsureSchema(_ context.Context, schema string) error {
 // A schema that cannot be created is one error, on the first node writing
 // there; nothing runs and the rest are skipped, saying why.
 func TestSchemaFailureIsOneError(t *testing.T) {
-	p := loadProject(t, map[string]string{
+	p := projecttest.Load(t, map[string]string{
 		"project.yaml":       "name: t\nmodels:\n  marts: {materialized: table, schema: public}\ntargets:\n  dev: {type: duckdb}\n",
 		"models/a.sql":       "select 1 as id",
 		"models/marts/m.sql": "select * from {{ ref \"a\" }}",
 		"models/marts/n.sql": "select * from {{ ref \"a\" }}",
 		"models/props.yml":   "models:\n  - name: m\n    columns:\n      - name: id\n        tests: [unique]\n",
 	})
-	ids, _, _ := p.Select(nil, nil)
+	ids, _, _ := selector.Select(p, nil, nil)
 	wh := failingSchema{&fakeWarehouse{}, "public"}
 	res := run.Execute(context.Background(), p, wh, ids, run.Options{Threads: 2})
 	want := map[string]run.Status{"a": "skipped", "m": "error", "n": "skipped", "test.t.unique_m_id": "skipped"}
@@ -321,8 +303,8 @@ func TestSchemaFailureIsOneError(t *testing.T) {
 }
 
 func TestCancelStopsRunningStatements(t *testing.T) {
-	p := loadProject(t, map[string]string{"models/a.sql": "select 1", "models/b.sql": "select 2"})
-	ids, _, _ := p.Select(nil, nil)
+	p := projecttest.Load(t, map[string]string{"models/a.sql": "select 1", "models/b.sql": "select 2"})
+	ids, _, _ := selector.Select(p, nil, nil)
 	wh := &fakeWarehouse{block: make(chan struct{}), started: make(chan string, 2)}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan *run.Report)
@@ -345,90 +327,10 @@ func TestCancelStopsRunningStatements(t *testing.T) {
 	}
 }
 
-func TestSelect(t *testing.T) {
-	p := loadProject(t, map[string]string{
-		"models/staging/stg_a.sql": "{{ config \"tags\" \"nightly\" }}select * from {{ source \"raw\" \"a\" }}",
-		"models/staging/stg_b.sql": "select * from {{ ref \"seed_b\" }}",
-		"models/marts/mart.sql":    "{{ config \"tags\" (list \"nightly\" \"kpi\") }}select * from {{ ref \"stg_a\" }} join {{ ref \"stg_b\" }} using (id)",
-		"models/marts/report.sql":  "select * from {{ ref \"mart\" }}",
-		"models/marts/lonely.sql":  "select 1",
-		"seeds/seed_b.csv":         "id\n1\n",
-		"models/sources.yml":       "sources:\n  - name: raw\n    tables:\n      - name: a\n",
-	})
-	tests := []struct {
-		sel, excl []string
-		want      []string
-		warn      bool
-	}{
-		{sel: []string{"mart"}, want: []string{"mart"}},
-		{sel: []string{"+mart"}, want: []string{"mart", "raw.a", "seed_b", "stg_a", "stg_b"}},
-		{sel: []string{"mart+"}, want: []string{"mart", "report"}},
-		{sel: []string{"1+mart"}, want: []string{"mart", "stg_a", "stg_b"}},
-		{sel: []string{"stg_b+1"}, want: []string{"mart", "stg_b"}},
-		{sel: []string{"tag:nightly"}, want: []string{"mart", "stg_a"}},
-		{sel: []string{"tag:nightly,tag:kpi"}, want: []string{"mart"}},
-		{sel: []string{"path:models/staging"}, want: []string{"stg_a", "stg_b"}},
-		{sel: []string{"path:marts"}, want: []string{"lonely", "mart", "report"}},
-		{sel: []string{"source:raw+"}, want: []string{"mart", "raw.a", "report", "stg_a"}},
-		{sel: []string{"stg_a lonely"}, want: []string{"lonely", "stg_a"}},
-		{sel: []string{"stg_a", "lonely"}, want: []string{"lonely", "stg_a"}},
-		{sel: []string{"stg_*"}, want: []string{"stg_a", "stg_b"}},
-		{sel: []string{"resource_type:seed"}, want: []string{"seed_b"}},
-		{sel: []string{"path:marts"}, excl: []string{"report"}, want: []string{"lonely", "mart"}},
-		{sel: []string{"lonely,tag:kpi"}, want: nil, warn: true},
-	}
-	for _, tt := range tests {
-		t.Run(strings.Join(append(tt.sel, tt.excl...), "|"), func(t *testing.T) {
-			ids, warnings, err := p.Select(tt.sel, tt.excl)
-			if err != nil {
-				t.Fatal(err)
-			}
-			var got []string
-			for _, id := range ids {
-				n := p.Nodes[id]
-				if n.Type == project.Source {
-					got = append(got, n.SourceName+"."+n.Name)
-				} else {
-					got = append(got, n.Name)
-				}
-			}
-			slices.Sort(got)
-			if !slices.Equal(got, tt.want) {
-				t.Errorf("selected %v, want %v", got, tt.want)
-			}
-			if (len(warnings) > 0) != tt.warn {
-				t.Errorf("warnings %v, want some: %v", warnings, tt.warn)
-			}
-		})
-	}
-	if _, _, err := p.Select([]string{"tagg:x"}, nil); err == nil || !strings.Contains(err.Error(), `did you mean "tag"`) {
-		t.Errorf("unknown method error = %v", err)
-	}
-	// A selector matching nothing is an error naming what exists.
-	for _, tt := range []struct{ sel, excl, want string }{
-		{sel: "mrat", want: `--select "mrat": no model, seed, test, source or extractor is named "mrat"; did you mean "mart"?`},
-		{sel: "tag:nigthly", want: `--select "tag:nigthly": no node has the tag "nigthly" (tags: kpi, nightly); did you mean "nightly"?`},
-		{sel: "path:stagng", want: `--select "path:stagng": no model, seed or test is under "stagng" (folders: models, models/marts, models/staging, seeds); did you mean "staging"?`},
-		{sel: "source:rwa", want: `--select "source:rwa": no source "rwa" (sources: raw, raw.a); did you mean "raw"?`},
-		{sel: "resource_type:modle", want: `resource_type is one of extract, model, seed, source, test, not "modle"; did you mean "model"?`},
-		{sel: "mart", excl: "reprot", want: `--exclude "reprot": no model`},
-		{sel: "a+b", want: `misplaced + or @`},
-		{sel: "tag:", want: `tag: needs a value`},
-	} {
-		var excl []string
-		if tt.excl != "" {
-			excl = []string{tt.excl}
-		}
-		if _, _, err := p.Select([]string{tt.sel}, excl); err == nil || !strings.Contains(err.Error(), tt.want) {
-			t.Errorf("Select(%q, %q) error = %v, want %q", tt.sel, tt.excl, err, tt.want)
-		}
-	}
-}
-
 // Tests that read two models gate the children of what they test; with two
 // such tests crossing (the datamart's shape) a naive plan waits on itself.
 func TestCrossingTestsDoNotDeadlock(t *testing.T) {
-	p := loadProject(t, map[string]string{
+	p := projecttest.Load(t, map[string]string{
 		"project.yaml":           "name: t\nmodels:\n  marts: {materialized: table}\ntargets:\n  dev: {type: duckdb}\n",
 		"models/marts/dim.sql":   "select 1 as id",
 		"models/marts/fct.sql":   "select 1 as id",
@@ -437,7 +339,7 @@ func TestCrossingTestsDoNotDeadlock(t *testing.T) {
 		"tests/over_matches.sql": "select * from {{ ref \"fct\" }} join {{ ref \"over\" }} using (id) where false",
 		"models/props.yml":       "models:\n  - name: week\n    columns:\n      - name: id\n        tests:\n          - relationships: {to: dim, field: id}\n",
 	})
-	ids, _, _ := p.Select(nil, nil)
+	ids, _, _ := selector.Select(p, nil, nil)
 	done := make(chan *run.Report)
 	go func() { done <- run.Execute(context.Background(), p, &fakeWarehouse{}, ids, run.Options{Threads: 2}) }()
 	select {
@@ -473,8 +375,8 @@ func TestOnResultReportsEveryNodeInOrder(t *testing.T) {
 		{"setup failed", failingSchema{&fakeWarehouse{}, "public"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			p := loadProject(t, files)
-			ids, _, _ := p.Select(nil, nil)
+			p := projecttest.Load(t, files)
+			ids, _, _ := selector.Select(p, nil, nil)
 			var reported []*run.Result
 			var progress []run.Progress
 			res := run.Execute(context.Background(), p, tc.wh, ids, run.Options{Threads: 2, OnResult: func(r *run.Result, pr run.Progress) {

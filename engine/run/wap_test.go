@@ -11,6 +11,7 @@ import (
 	"github.com/quarrydev/quarry/engine/project"
 	"github.com/quarrydev/quarry/engine/project/projecttest"
 	"github.com/quarrydev/quarry/engine/run"
+	"github.com/quarrydev/quarry/engine/selector"
 	"github.com/quarrydev/quarry/engine/warehouse"
 	"github.com/quarrydev/quarry/engine/warehouse/duckdb"
 )
@@ -22,7 +23,7 @@ func buildOnDuckDB(t *testing.T, dir string, wh warehouse.Warehouse, now time.Ti
 	if err != nil {
 		t.Fatalf("load: %v", err)
 	}
-	ids, _, err := p.Select(nil, nil)
+	ids, _, err := selector.Select(p, nil, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -23,6 +23,7 @@ import (
 	"github.com/quarrydev/quarry/engine/artifacts"
 	"github.com/quarrydev/quarry/engine/project"
 	"github.com/quarrydev/quarry/engine/run"
+	"github.com/quarrydev/quarry/engine/selector"
 	"github.com/quarrydev/quarry/engine/warehouse/duckdb"
 	"github.com/quarrydev/quarry/internal/targets"
 )
@@ -61,7 +62,7 @@ func Build(ctx context.Context, dir string, threads int) (BuildTiming, error) {
 	if err != nil {
 		return t, err
 	}
-	ids, _, err := p.Select(nil, nil)
+	ids, _, err := selector.Select(p, nil, nil)
 	if err != nil {
 		return t, err
 	}

@@ -34,3 +34,22 @@ func WriteFile(t testing.TB, path, data string) {
 func Adapters() map[string]project.Adapter {
 	return benchkit.Adapters()
 }
+
+// Load writes files (project.yaml defaults to one DuckDB target) into a
+// temporary folder and loads the project, failing the test if it does not
+// load.
+func Load(t testing.TB, files map[string]string) *project.Project {
+	t.Helper()
+	dir := t.TempDir()
+	if _, ok := files["project.yaml"]; !ok {
+		files["project.yaml"] = "name: t\ntargets:\n  dev: {type: duckdb}\n"
+	}
+	for name, data := range files {
+		WriteFile(t, filepath.Join(dir, name), data)
+	}
+	p, err := project.Load(project.Options{Dir: dir, Env: Env(nil)}, Adapters())
+	if err != nil {
+		t.Fatalf("load: %v", err)
+	}
+	return p
+}

@@ -1,4 +1,7 @@
-package project
+// Package selector evaluates --select and --exclude: node names, graph
+// operators (+name, name+, 2+name, name+1), and methods (tag:, path:,
+// resource_type:, source:, test_type:, test_name:), into node ids.
+package selector
 
 import (
 	"fmt"
@@ -8,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/quarrydev/quarry/engine/diag"
+	"github.com/quarrydev/quarry/engine/project"
 )
 
 // Selection follows dbt's syntax: space-separated terms are a union, comma-
@@ -17,16 +21,12 @@ import (
 
 var selectorMethods = []string{"path", "resource_type", "source", "tag", "test_name", "test_type"}
 
-// ResourceTypes are the kinds of node, as resource_type: and quarry ls
-// --resource-type name them.
-var ResourceTypes = []ResourceType{Extract, Model, Seed, Source, Test}
-
 // Select returns the unique ids of the nodes chosen by the --select and
 // --exclude expressions, sorted. No --select means every node. A selector
 // that is malformed or matches no node is an error (a typo would otherwise
 // quietly build or skip the wrong nodes); an intersection of selectors that
 // each match something but share nothing is only a warning.
-func (p *Project) Select(selects, excludes []string) (ids []string, warnings []string, err error) {
+func Select(p *project.Project, selects, excludes []string) (ids []string, warnings []string, err error) {
 	diags := &diag.List{}
 	chosen := map[string]bool{}
 	terms := splitTerms(selects)
@@ -36,7 +36,7 @@ func (p *Project) Select(selects, excludes []string) (ids []string, warnings []s
 		}
 	}
 	for _, term := range terms {
-		set, warn := p.evalTerm("--select", term, diags)
+		set, warn := evalTerm(p, "--select", term, diags)
 		warnings = append(warnings, warn...)
 		for id := range set {
 			chosen[id] = true
@@ -44,7 +44,7 @@ func (p *Project) Select(selects, excludes []string) (ids []string, warnings []s
 	}
 	excluded := map[string]bool{}
 	for _, term := range splitTerms(excludes) {
-		set, warn := p.evalTerm("--exclude", term, diags)
+		set, warn := evalTerm(p, "--exclude", term, diags)
 		warnings = append(warnings, warn...)
 		for id := range set {
 			delete(chosen, id)
@@ -54,7 +54,7 @@ func (p *Project) Select(selects, excludes []string) (ids []string, warnings []s
 	// Selecting a node selects its tests (dbt's "eager" indirect selection),
 	// unless they were excluded.
 	for id, n := range p.Nodes {
-		if n.Type != Test || chosen[id] || excluded[id] {
+		if n.Type != project.Test || chosen[id] || excluded[id] {
 			continue
 		}
 		for _, parent := range p.Graph.Parents(id) {
@@ -84,11 +84,11 @@ func splitTerms(exprs []string) []string {
 
 // evalTerm evaluates one space-separated term: the intersection of its
 // comma-separated atoms. Every atom is checked, so all problems are listed.
-func (p *Project) evalTerm(flag, term string, diags *diag.List) (map[string]bool, []string) {
+func evalTerm(p *project.Project, flag, term string, diags *diag.List) (map[string]bool, []string) {
 	var result map[string]bool
 	ok := true
 	for _, atom := range strings.Split(term, ",") {
-		set, err := p.evalAtom(atom)
+		set, err := evalAtom(p, atom)
 		if err != nil {
 			diags.Add("", 0, 0, "%s %q: %v", flag, atom, err)
 			ok = false
@@ -113,7 +113,7 @@ func (p *Project) evalTerm(flag, term string, diags *diag.List) (map[string]bool
 	return result, nil
 }
 
-func (p *Project) evalAtom(atom string) (map[string]bool, error) {
+func evalAtom(p *project.Project, atom string) (map[string]bool, error) {
 	up, down := 0, 0 // generations; -1 means all
 	s := atom
 	if i := strings.IndexByte(s, '+'); i >= 0 && i < len(s)-1 && allDigits(s[:i]) {
@@ -143,39 +143,39 @@ func (p *Project) evalAtom(atom string) (map[string]bool, error) {
 		return nil, fmt.Errorf("%s: needs a value after the colon, e.g. %s:x", method, method)
 	}
 	base := map[string]bool{}
-	var match func(n *Node) bool
+	var match func(n *project.Node) bool
 	// none explains an empty match, naming what exists.
 	var none func() error
 	switch method {
 	case "name":
-		match = func(n *Node) bool { return n.Name == value || n.UniqueID == value || globMatch(value, n.Name) }
+		match = func(n *project.Node) bool { return n.Name == value || n.UniqueID == value || globMatch(value, n.Name) }
 		none = func() error {
 			if strings.ContainsAny(value, "*?[") {
 				return fmt.Errorf("no node name matches the pattern")
 			}
-			return fmt.Errorf("no model, seed, test, source or extractor is named %q%s", value, didYouMean(value, p.nodeNames()))
+			return fmt.Errorf("no model, seed, test, source or extractor is named %q%s", value, diag.DidYouMean(value, nodeNames(p)))
 		}
 	case "tag":
-		match = func(n *Node) bool { return slices.Contains(n.Config.Tags, value) }
+		match = func(n *project.Node) bool { return slices.Contains(n.Config.Tags, value) }
 		none = func() error {
-			tags := p.tags()
+			tags := tags(p)
 			if len(tags) == 0 {
 				return fmt.Errorf("no node has a tag (set them with config \"tags\" or tags: in project.yaml)")
 			}
-			return fmt.Errorf("no node has the tag %q (tags: %s)%s", value, strings.Join(tags, ", "), didYouMean(value, tags))
+			return fmt.Errorf("no node has the tag %q (tags: %s)%s", value, strings.Join(tags, ", "), diag.DidYouMean(value, tags))
 		}
 	case "path":
 		clean := strings.TrimSuffix(path.Clean(value), "/")
-		match = func(n *Node) bool {
+		match = func(n *project.Node) bool {
 			for _, prefix := range []string{clean, "models/" + clean, "seeds/" + clean, "tests/" + clean} {
 				if n.Path == prefix || strings.HasPrefix(n.Path, prefix+"/") {
-					return n.Type != Source
+					return n.Type != project.Source
 				}
 			}
 			return false
 		}
 		none = func() error {
-			dirs := p.nodeFolders()
+			dirs := nodeFolders(p)
 			// path:staging means models/staging too: suggest either spelling.
 			candidates := slices.Clone(dirs)
 			for _, d := range dirs {
@@ -183,16 +183,16 @@ func (p *Project) evalAtom(atom string) (map[string]bool, error) {
 					candidates = append(candidates, rest)
 				}
 			}
-			return fmt.Errorf("no model, seed or test is under %q (folders: %s)%s", value, listSome(dirs), didYouMean(clean, candidates))
+			return fmt.Errorf("no model, seed or test is under %q (folders: %s)%s", value, listSome(dirs), diag.DidYouMean(clean, candidates))
 		}
 	case "source":
-		match = func(n *Node) bool {
-			return n.Type == Source && (n.SourceName == value || n.SourceName+"."+n.Name == value)
+		match = func(n *project.Node) bool {
+			return n.Type == project.Source && (n.SourceName == value || n.SourceName+"."+n.Name == value)
 		}
 		none = func() error {
 			var names []string
 			for _, n := range p.Nodes {
-				if n.Type == Source {
+				if n.Type == project.Source {
 					names = append(names, n.SourceName, n.SourceName+"."+n.Name)
 				}
 			}
@@ -201,41 +201,41 @@ func (p *Project) evalAtom(atom string) (map[string]bool, error) {
 			if len(names) == 0 {
 				return fmt.Errorf("the project declares no sources")
 			}
-			return fmt.Errorf("no source %q (sources: %s)%s", value, listSome(names), didYouMean(value, names))
+			return fmt.Errorf("no source %q (sources: %s)%s", value, listSome(names), diag.DidYouMean(value, names))
 		}
 	case "resource_type":
-		types := make([]string, len(ResourceTypes))
-		for i, t := range ResourceTypes {
+		types := make([]string, len(project.ResourceTypes))
+		for i, t := range project.ResourceTypes {
 			types[i] = string(t)
 		}
 		if !slices.Contains(types, value) {
-			return nil, fmt.Errorf("resource_type is one of %s, not %q%s", strings.Join(types, ", "), value, didYouMean(value, types))
+			return nil, fmt.Errorf("resource_type is one of %s, not %q%s", strings.Join(types, ", "), value, diag.DidYouMean(value, types))
 		}
-		match = func(n *Node) bool { return string(n.Type) == value }
+		match = func(n *project.Node) bool { return string(n.Type) == value }
 		none = func() error { return fmt.Errorf("the project has no %s nodes", value) }
 	case "test_type":
-		if value != TestGeneric && value != TestSingular && value != TestFreshness {
+		if value != project.TestGeneric && value != project.TestSingular && value != project.TestFreshness {
 			return nil, fmt.Errorf("test_type is generic, singular or freshness, not %q", value)
 		}
-		match = func(n *Node) bool { return n.TestKind() == value }
+		match = func(n *project.Node) bool { return n.TestKind() == value }
 		none = func() error { return fmt.Errorf("the project has no %s tests", value) }
 	case "test_name":
-		match = func(n *Node) bool {
-			return n.Type == Test && (n.Test.Generic == value || n.Test.Kind == value || n.Name == value)
+		match = func(n *project.Node) bool {
+			return n.Type == project.Test && (n.Test.Generic == value || n.Test.Kind == value || n.Name == value)
 		}
 		none = func() error {
 			var names []string
 			for _, n := range p.Nodes {
-				if n.Type == Test && n.Test.Generic != "" {
+				if n.Type == project.Test && n.Test.Generic != "" {
 					names = append(names, n.Test.Generic)
 				}
 			}
 			slices.Sort(names)
 			names = slices.Compact(names)
-			return fmt.Errorf("no test is named %q or uses a test of that name%s", value, didYouMean(value, names))
+			return fmt.Errorf("no test is named %q or uses a test of that name%s", value, diag.DidYouMean(value, names))
 		}
 	default:
-		return nil, fmt.Errorf("unknown selector method %q (methods: %s)%s", method, strings.Join(selectorMethods, ", "), didYouMean(method, selectorMethods))
+		return nil, fmt.Errorf("unknown selector method %q (methods: %s)%s", method, strings.Join(selectorMethods, ", "), diag.DidYouMean(method, selectorMethods))
 	}
 	for id, n := range p.Nodes {
 		if match(n) {
@@ -250,12 +250,12 @@ func (p *Project) evalAtom(atom string) (map[string]bool, error) {
 		out[id] = true
 	}
 	if up != 0 {
-		for id := range p.generations(base, up, p.Graph.Parents) {
+		for id := range generations(p, base, up, p.Graph.Parents) {
 			out[id] = true
 		}
 	}
 	if down != 0 {
-		for id := range p.generations(base, down, p.Graph.Children) {
+		for id := range generations(p, base, down, p.Graph.Children) {
 			out[id] = true
 		}
 	}
@@ -263,7 +263,7 @@ func (p *Project) evalAtom(atom string) (map[string]bool, error) {
 }
 
 // nodeNames are the names a bare selector can match, sorted.
-func (p *Project) nodeNames() []string {
+func nodeNames(p *project.Project) []string {
 	var names []string
 	for _, n := range p.Nodes {
 		names = append(names, n.Name)
@@ -273,7 +273,7 @@ func (p *Project) nodeNames() []string {
 }
 
 // tags are every tag of every node, sorted.
-func (p *Project) tags() []string {
+func tags(p *project.Project) []string {
 	var tags []string
 	for _, n := range p.Nodes {
 		tags = append(tags, n.Config.Tags...)
@@ -283,10 +283,10 @@ func (p *Project) tags() []string {
 }
 
 // nodeFolders are the folders holding models, seeds or tests, sorted.
-func (p *Project) nodeFolders() []string {
+func nodeFolders(p *project.Project) []string {
 	var dirs []string
 	for _, n := range p.Nodes {
-		if n.Type == Source {
+		if n.Type == project.Source {
 			continue
 		}
 		for d := path.Dir(n.Path); d != "."; d = path.Dir(d) {
@@ -307,7 +307,7 @@ func listSome(items []string) string {
 }
 
 // generations walks up to depth steps along next (all when depth < 0).
-func (p *Project) generations(start map[string]bool, depth int, next func(string) []string) map[string]bool {
+func generations(p *project.Project, start map[string]bool, depth int, next func(string) []string) map[string]bool {
 	seen := map[string]bool{}
 	frontier := make([]string, 0, len(start))
 	for id := range start {
