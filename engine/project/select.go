@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/quarrydev/quarry/engine/datatest"
 	"github.com/quarrydev/quarry/engine/diag"
 )
 
@@ -214,7 +215,7 @@ func (p *Project) evalAtom(atom string) (map[string]bool, error) {
 		match = func(n *Node) bool { return string(n.Type) == value }
 		none = func() error { return fmt.Errorf("the project has no %s nodes", value) }
 	case "test_type":
-		if value != TestGeneric && value != TestSingular && value != TestFreshness {
+		if value != datatest.Generic && value != datatest.Singular && value != datatest.Freshness {
 			return nil, fmt.Errorf("test_type is generic, singular or freshness, not %q", value)
 		}
 		match = func(n *Node) bool { return n.TestKind() == value }
