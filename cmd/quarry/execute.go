@@ -11,6 +11,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/quarrydev/quarry/engine/artifacts"
+	"github.com/quarrydev/quarry/engine/datatest"
 	"github.com/quarrydev/quarry/engine/project"
 	"github.com/quarrydev/quarry/engine/run"
 	"github.com/quarrydev/quarry/engine/selector"
@@ -231,7 +232,7 @@ func (a *app) reportTest(r *run.Result) {
 	word := map[run.Status]string{run.StatusFail: "Failure", run.StatusWarn: "Warning"}[r.Status]
 	fmt.Fprintf(a.stdout, "  %s in test %s (%s)\n", word, n.Name, n.Path)
 	switch {
-	case r.Message != "" && n.TestKind() == project.TestFreshness:
+	case r.Message != "" && n.TestKind() == datatest.Freshness:
 		fmt.Fprintf(a.stdout, "    %s\n", r.Message)
 	default:
 		fmt.Fprintf(a.stdout, "    got %d failing %s; the test %s if the count is %s\n", *r.Failures,

@@ -16,6 +16,7 @@ import (
 
 	"gopkg.in/yaml.v3"
 
+	"github.com/quarrydev/quarry/engine/datatest"
 	"github.com/quarrydev/quarry/engine/diag"
 	"github.com/quarrydev/quarry/extractors"
 )
@@ -86,10 +87,10 @@ type Config struct {
 	Publish string `json:"publish,omitempty"`
 
 	// Tests.
-	Severity      string    `json:"severity,omitempty"`
-	WarnIf        Threshold `json:"warn_if,omitzero"`
-	ErrorIf       Threshold `json:"error_if,omitzero"`
-	StoreFailures bool      `json:"store_failures,omitempty"`
+	Severity      string             `json:"severity,omitempty"`
+	WarnIf        datatest.Threshold `json:"warn_if,omitzero"`
+	ErrorIf       datatest.Threshold `json:"error_if,omitzero"`
+	StoreFailures bool               `json:"store_failures,omitempty"`
 }
 
 // modelKeys are the keys config accepts on models (and folders); testKeys on
@@ -169,7 +170,7 @@ func (c *Config) set(key string, value any, allowed []string) error {
 		}
 		c.Severity = s
 	case "warn_if", "error_if":
-		t, err := parseThreshold(fmt.Sprint(value))
+		t, err := datatest.ParseThreshold(fmt.Sprint(value))
 		if err != nil {
 			return fmt.Errorf("%s: %w", key, err)
 		}

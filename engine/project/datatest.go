@@ -3,12 +3,12 @@ package project
 import (
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"maps"
 	"path"
 	"path/filepath"
 	"slices"
-	"strconv"
 	"strings"
 	"text/template"
 	"text/template/parse"
@@ -16,6 +16,7 @@ import (
 
 	"gopkg.in/yaml.v3"
 
+	"github.com/quarrydev/quarry/engine/datatest"
 	"github.com/quarrydev/quarry/engine/diag"
 	"github.com/quarrydev/quarry/engine/render"
 )
@@ -23,16 +24,9 @@ import (
 // Test is the resource type of data tests: queries that select failing rows.
 const Test ResourceType = "test"
 
-// Test kinds.
-const (
-	TestGeneric   = "generic"
-	TestSingular  = "singular"
-	TestFreshness = "freshness"
-)
-
 // TestSpec is what a test node checks.
 type TestSpec struct {
-	Kind     string         // TestGeneric, TestSingular or TestFreshness
+	Kind     string         // datatest.Generic, datatest.Singular or datatest.Freshness
 	Generic  string         // the generic test's name: unique, not_null, ...
 	Attached *Node          // the model, seed or source it is declared on
 	Column   string         // for column tests
@@ -41,7 +35,8 @@ type TestSpec struct {
 	WarnAfter, ErrorAfter time.Duration // freshness
 }
 
-// TestKind returns "generic", "singular" or "freshness" for test nodes.
+// TestKind returns datatest.Generic, datatest.Singular or
+// datatest.Freshness for test nodes.
 func (n *Node) TestKind() string {
 	if n.Test == nil {
 		return ""
@@ -65,25 +60,6 @@ func (n *Node) configKeys() []string {
 		return seedKeys
 	}
 	return modelKeys
-}
-
-// genericTest describes one built-in generic test: the arguments it takes
-// and whether it tests a column or a whole model.
-type genericTest struct {
-	column   bool     // declared under a column
-	model    bool     // declared under a model
-	required []string // arguments
-	optional []string
-}
-
-var builtinTests = map[string]genericTest{
-	"not_null":           {column: true},
-	"unique":             {column: true},
-	"accepted_values":    {column: true, required: []string{"values"}, optional: []string{"quote"}},
-	"relationships":      {column: true, required: []string{"to", "field"}},
-	"expression_is_true": {column: true, model: true, required: []string{"expression"}},
-	"row_count":          {model: true, optional: []string{"min", "max"}},
-	"unique_combination": {model: true, required: []string{"columns"}},
 }
 
 // testDecl is a test as written in a property file, kept until every node
@@ -127,7 +103,7 @@ func (p *Project) loadGenericTests(files []string, diags *diag.List) {
 			continue
 		}
 		name := strings.TrimSuffix(path.Base(rel), ".sql")
-		if _, builtin := builtinTests[name]; builtin {
+		if _, builtin := datatest.LookupBuiltin(name); builtin {
 			diags.Add(rel, 1, 1, "%q is a built-in test; give the custom test another name", name)
 			continue
 		}
@@ -148,7 +124,7 @@ func (p *Project) addSingularTests(files []string, diags *diag.List) {
 	for _, rel := range files {
 		name := strings.TrimSuffix(path.Base(rel), ".sql")
 		n := &Node{UniqueID: "test." + p.Name + "." + name, Name: name, Type: Test, Path: rel,
-			Config: Config{Enabled: true, Severity: "error"}, Test: &TestSpec{Kind: TestSingular}}
+			Config: Config{Enabled: true, Severity: "error"}, Test: &TestSpec{Kind: datatest.Singular}}
 		p.addTest(n, diags, 1, 1)
 	}
 }
@@ -180,10 +156,10 @@ func (p *Project) buildTest(d testDecl, diags *diag.List) {
 		diags.Add(d.file, d.node.Line, d.node.Column, "a test is a name (unique) or a mapping with one name (accepted_values: {values: [a, b]})")
 		return
 	}
-	def, builtin := builtinTests[name]
+	def, builtin := datatest.LookupBuiltin(name)
 	_, custom := p.genericTests[name]
 	if !builtin && !custom {
-		known := slices.Sorted(maps.Keys(builtinTests))
+		known := datatest.BuiltinNames()
 		known = append(known, slices.Sorted(maps.Keys(p.genericTests))...)
 		msg := fmt.Sprintf("unknown test %q (tests: %s; custom ones live in tests/generic/NAME.sql)", name, strings.Join(known, ", "))
 		if s := diag.Suggest(name, known); s != "" {
@@ -193,7 +169,7 @@ func (p *Project) buildTest(d testDecl, diags *diag.List) {
 		return
 	}
 	n := &Node{Type: Test, Path: d.file, Config: Config{Enabled: true, Severity: "error"},
-		Test: &TestSpec{Kind: TestGeneric, Generic: name, Attached: d.attached, Column: d.column, Args: map[string]any{}}}
+		Test: &TestSpec{Kind: datatest.Generic, Generic: name, Attached: d.attached, Column: d.column, Args: map[string]any{}}}
 	line, col := d.node.Line, d.node.Column
 	if argsNode != nil {
 		if argsNode.Kind != yaml.MappingNode {
@@ -223,8 +199,8 @@ func (p *Project) buildTest(d testDecl, diags *diag.List) {
 				if err := n.Config.set(k.Value, value, testKeys); err != nil {
 					diags.Add(d.file, v.Line, v.Column, "test %s: %v", name, err)
 				}
-			case builtin && !slices.Contains(def.required, k.Value) && !slices.Contains(def.optional, k.Value):
-				args := append(slices.Clone(def.required), def.optional...)
+			case builtin && !def.Takes(k.Value):
+				args := def.Args()
 				msg := fmt.Sprintf("test %s takes no argument %q (arguments: %s; config: %s)", name, k.Value,
 					strings.Join(args, ", "), strings.Join(testKeys, ", "))
 				if s := diag.Suggest(k.Value, append(args, testKeys...)); s != "" {
@@ -263,95 +239,27 @@ func splitTestNode(n *yaml.Node) (name string, args *yaml.Node, ok bool) {
 // checkBuiltinArgs validates a built-in test's arguments and the columns
 // they name, where the columns can be known before anything runs: a seed's
 // header, or the columns a model declares in its property file.
-func (p *Project) checkBuiltinArgs(n *Node, def genericTest, d testDecl, line, col int, diags *diag.List) bool {
+func (p *Project) checkBuiltinArgs(n *Node, def datatest.Builtin, d testDecl, line, col int, diags *diag.List) bool {
 	t := n.Test
-	name := t.Generic
-	ok := true
-	fail := func(format string, args ...any) {
-		diags.Add(d.file, line, col, "test %s on %s: %s", name, describeTarget(t), fmt.Sprintf(format, args...))
-		ok = false
-	}
-	if t.Column != "" && !def.column {
-		fail("it tests a whole model: declare it under the model's tests, not a column's")
-	}
-	if t.Column == "" && !def.model {
-		fail("it tests a column: declare it under columns: - name: COLUMN, tests: [...]")
-	}
-	for _, r := range def.required {
-		if _, has := t.Args[r]; !has {
-			fail("missing argument %q", r)
-		}
-	}
-	if !ok {
-		return false
-	}
-	if t.Column != "" {
-		if err := checkColumn(t.Attached, t.Column); err != nil {
-			fail("%v", err)
-		}
-	}
-	switch name {
-	case "accepted_values":
-		if vals, isList := t.Args["values"].([]any); !isList || len(vals) == 0 {
-			fail("values must be a non-empty list")
-		}
-		if q, has := t.Args["quote"]; has {
-			if _, isBool := q.(bool); !isBool {
-				fail("quote must be true or false")
-			}
-		}
-	case "relationships":
-		to := strings.TrimSpace(fmt.Sprint(t.Args["to"]))
-		// dbt writes ref('name'); accept it, and a bare name.
-		to = strings.TrimSuffix(strings.TrimPrefix(strings.TrimPrefix(to, "ref("), "ref ("), ")")
-		to = strings.Trim(to, `'" `)
-		target, found := p.byName[to]
-		if !found {
-			msg := fmt.Sprintf("to: no model or seed is named %q", to)
-			if s := diag.Suggest(to, slices.Sorted(maps.Keys(p.byName))); s != "" {
-				msg += fmt.Sprintf("; did you mean %q?", s)
-			}
-			fail("%s", msg)
-			break
-		}
-		t.Args["to"] = to
-		field, _ := t.Args["field"].(string)
-		if field == "" {
-			fail("field must be a column name")
-		} else if err := checkColumn(target, field); err != nil {
-			fail("field: %v", err)
-		}
-	case "expression_is_true":
-		if s, _ := t.Args["expression"].(string); strings.TrimSpace(s) == "" {
-			fail("expression must be a SQL boolean expression")
-		}
-	case "row_count":
-		if _, has := t.Args["min"]; !has {
-			if _, has := t.Args["max"]; !has {
-				fail("give min, max or both")
-			}
-		}
-		for _, k := range []string{"min", "max"} {
-			if v, has := t.Args[k]; has {
-				if _, isInt := v.(int); !isInt {
-					fail("%s must be a whole number, not %v", k, v)
+	look := datatest.Lookups{
+		Column: func(column string) error { return checkColumn(t.Attached, column) },
+		Relation: func(name string) (func(string) error, error) {
+			target, found := p.byName[name]
+			if !found {
+				msg := fmt.Sprintf("no model or seed is named %q", name)
+				if s := diag.Suggest(name, slices.Sorted(maps.Keys(p.byName))); s != "" {
+					msg += fmt.Sprintf("; did you mean %q?", s)
 				}
+				return nil, errors.New(msg)
 			}
-		}
-	case "unique_combination":
-		cols, err := stringList(t.Args["columns"])
-		if err != nil || len(cols) == 0 {
-			fail("columns must be a list of column names")
-			break
-		}
-		for _, c := range cols {
-			if err := checkColumn(t.Attached, c); err != nil {
-				fail("columns: %v", err)
-			}
-		}
-		t.Args["columns"] = cols
+			return func(column string) error { return checkColumn(target, column) }, nil
+		},
 	}
-	return ok
+	problems := def.Check(datatest.Use{Column: t.Column, Args: t.Args}, look)
+	for _, msg := range problems {
+		diags.Add(d.file, line, col, "test %s on %s: %s", t.Generic, describeTarget(t), msg)
+	}
+	return len(problems) == 0
 }
 
 func describeTarget(t *TestSpec) string {
@@ -450,16 +358,16 @@ func (p *Project) buildFreshness(f freshnessDecl, diags *diag.List) {
 		diags.Add(f.file, f.node.Line, f.node.Column, "source %s.%s has freshness but no loaded_at_field: name the timestamp column to check", src.SourceName, src.Name)
 		return
 	}
-	t := &TestSpec{Kind: TestFreshness, Attached: src}
+	t := &TestSpec{Kind: datatest.Freshness, Attached: src}
 	var err error
 	if spec.WarnAfter != nil {
-		if t.WarnAfter, err = parseAge(spec.WarnAfter); err != nil {
+		if t.WarnAfter, err = datatest.ParseAge(spec.WarnAfter); err != nil {
 			diags.Add(f.file, f.node.Line, f.node.Column, "freshness warn_after: %v", err)
 			return
 		}
 	}
 	if spec.ErrorAfter != nil {
-		if t.ErrorAfter, err = parseAge(spec.ErrorAfter); err != nil {
+		if t.ErrorAfter, err = datatest.ParseAge(spec.ErrorAfter); err != nil {
 			diags.Add(f.file, f.node.Line, f.node.Column, "freshness error_after: %v", err)
 			return
 		}
@@ -476,39 +384,12 @@ func (p *Project) buildFreshness(f freshnessDecl, diags *diag.List) {
 	}
 }
 
-// parseAge reads "24h", "90m", "2d" or dbt's {count: 2, period: day}.
-func parseAge(v any) (time.Duration, error) {
-	switch v := v.(type) {
-	case string:
-		if days, ok := strings.CutSuffix(v, "d"); ok {
-			n, err := strconv.Atoi(days)
-			if err != nil || n <= 0 {
-				return 0, fmt.Errorf("%q is not a duration like 24h, 90m or 2d", v)
-			}
-			return time.Duration(n) * 24 * time.Hour, nil
-		}
-		d, err := time.ParseDuration(v)
-		if err != nil || d <= 0 {
-			return 0, fmt.Errorf("%q is not a duration like 24h, 90m or 2d", v)
-		}
-		return d, nil
-	case map[string]any:
-		count, ok := v["count"].(int)
-		unit := map[string]time.Duration{"minute": time.Minute, "hour": time.Hour, "day": 24 * time.Hour}[fmt.Sprint(v["period"])]
-		if !ok || count <= 0 || unit == 0 {
-			return 0, fmt.Errorf("write {count: N, period: minute|hour|day}")
-		}
-		return time.Duration(count) * unit, nil
-	}
-	return 0, fmt.Errorf("%v is not a duration like 24h, 90m or 2d", v)
-}
-
 // renderTests produces the SQL of every generic test. Built-in tests are
 // SQL written here; custom ones render their template.
 func (p *Project) renderTests(diags *diag.List) {
 	for _, n := range p.tests {
 		t := n.Test
-		if t.Kind == TestSingular {
+		if t.Kind == datatest.Singular {
 			continue // rendered with the models
 		}
 		if t.Attached.Type == Source {
@@ -524,12 +405,12 @@ func (p *Project) renderTests(diags *diag.List) {
 			// to write the test's SQL in, and the load fails anyway.
 			continue
 		}
-		if t.Kind == TestFreshness {
-			n.Rendered = fmt.Sprintf("select max(%s) as max_loaded_at from %s", p.Dialect.QuoteIdent(t.Attached.LoadedAtField), placeholder(t.Attached))
+		if t.Kind == datatest.Freshness {
+			n.Rendered = datatest.FreshnessSQL(t.Attached.LoadedAtField, placeholder(t.Attached), p.Dialect.QuoteIdent)
 			continue
 		}
-		if _, builtin := builtinTests[t.Generic]; builtin {
-			n.Rendered = p.builtinSQL(t)
+		if def, builtin := datatest.LookupBuiltin(t.Generic); builtin {
+			n.Rendered = def.SQL(datatest.Use{Column: t.Column, Args: t.Args}, placeholder(t.Attached), refPlaceholder, p.Dialect.QuoteIdent)
 			continue
 		}
 		p.renderCustomTest(n, diags)
@@ -540,63 +421,12 @@ func placeholder(n *Node) string {
 	if n.Type == Source {
 		return phSource + n.SourceName + "." + n.Name + phEnd
 	}
-	return phRef + n.Name + phEnd
+	return refPlaceholder(n.Name)
 }
 
-func (p *Project) builtinSQL(t *TestSpec) string {
-	q := p.Dialect.QuoteIdent
-	rel := placeholder(t.Attached)
-	c := q(t.Column)
-	switch t.Generic {
-	case "not_null":
-		return fmt.Sprintf("select *\nfrom %s\nwhere %s is null", rel, c)
-	case "unique":
-		return fmt.Sprintf("select %s as unique_field, count(*) as n_records\nfrom %s\nwhere %s is not null\ngroup by %s\nhaving count(*) > 1", c, rel, c, c)
-	case "accepted_values":
-		quote := true
-		if qv, ok := t.Args["quote"].(bool); ok {
-			quote = qv
-		}
-		var vals []string
-		for _, v := range t.Args["values"].([]any) {
-			if quote {
-				vals = append(vals, "'"+strings.ReplaceAll(fmt.Sprint(v), "'", "''")+"'")
-			} else {
-				vals = append(vals, fmt.Sprint(v))
-			}
-		}
-		return fmt.Sprintf("select %s as value_field, count(*) as n_records\nfrom %s\nwhere %s is not null and %s not in (%s)\ngroup by %s",
-			c, rel, c, c, strings.Join(vals, ", "), c)
-	case "relationships":
-		to := phRef + t.Args["to"].(string) + phEnd
-		f := q(t.Args["field"].(string))
-		return fmt.Sprintf("select child.%s as from_field\nfrom %s as child\nleft join %s as parent on child.%s = parent.%s\nwhere child.%s is not null and parent.%s is null",
-			c, rel, to, c, f, c, f)
-	case "expression_is_true":
-		expr := t.Args["expression"].(string)
-		if t.Column != "" {
-			expr = c + " " + expr
-		}
-		return fmt.Sprintf("select *\nfrom %s\nwhere not (%s)", rel, expr)
-	case "row_count":
-		var conds []string
-		if v, ok := t.Args["min"].(int); ok {
-			conds = append(conds, fmt.Sprintf("count(*) < %d", v))
-		}
-		if v, ok := t.Args["max"].(int); ok {
-			conds = append(conds, fmt.Sprintf("count(*) > %d", v))
-		}
-		return fmt.Sprintf("select count(*) as row_count\nfrom %s\nhaving %s", rel, strings.Join(conds, " or "))
-	case "unique_combination":
-		var cols []string
-		for _, col := range t.Args["columns"].([]string) {
-			cols = append(cols, q(col))
-		}
-		list := strings.Join(cols, ", ")
-		return fmt.Sprintf("select %s, count(*) as n_records\nfrom %s\ngroup by %s\nhaving count(*) > 1", list, rel, list)
-	}
-	return ""
-}
+// refPlaceholder stands for the relation of the model or seed called name
+// until the statement is compiled.
+func refPlaceholder(name string) string { return phRef + name + phEnd }
 
 // renderCustomTest renders a tests/generic template for one use of it.
 func (p *Project) renderCustomTest(n *Node, diags *diag.List) {

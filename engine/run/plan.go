@@ -5,6 +5,7 @@ import (
 	"slices"
 
 	"github.com/quarrydev/quarry/engine/dag"
+	"github.com/quarrydev/quarry/engine/datatest"
 	"github.com/quarrydev/quarry/engine/project"
 )
 
@@ -50,7 +51,7 @@ func plan(p *project.Project, ids []string) *schedule {
 			continue
 		}
 		m := n.Attached()
-		if n.TestKind() == project.TestSingular {
+		if n.TestKind() == datatest.Singular {
 			// a singular test belongs to the audited model it reads, if one
 			for _, parent := range p.Graph.Parents(id) {
 				if set[parent] && audited(p.Nodes[parent]) {

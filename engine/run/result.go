@@ -4,6 +4,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/quarrydev/quarry/engine/datatest"
 	"github.com/quarrydev/quarry/engine/project"
 	"github.com/quarrydev/quarry/engine/warehouse"
 )
@@ -34,7 +35,7 @@ type Result struct {
 	// Sample holds the first failing rows of a test (at most 5).
 	Sample *warehouse.Result
 	// Threshold is the condition a failing or warning test met.
-	Threshold project.Threshold
+	Threshold datatest.Threshold
 	// StoredIn names the table holding a test's failing rows, when kept.
 	StoredIn string
 	// Kept is set when an audited table was not published: it names the

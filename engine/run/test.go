@@ -5,9 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
-	"strings"
 	"time"
 
+	"github.com/quarrydev/quarry/engine/datatest"
 	"github.com/quarrydev/quarry/engine/project"
 	"github.com/quarrydev/quarry/engine/warehouse"
 )
@@ -46,7 +46,7 @@ func (x *execution) runTest(ctx context.Context, n *project.Node, overrides map[
 			return
 		}
 	}
-	if n.Test.Kind == project.TestFreshness {
+	if n.Test.Kind == datatest.Freshness {
 		runFreshness(ctx, wh, n, sql, opts.Now(), res)
 		return
 	}
@@ -77,17 +77,21 @@ func (x *execution) runTest(ctx context.Context, n *project.Node, overrides map[
 	}
 }
 
-// judge turns a failure count into a status, as dbt does: error_if decides
-// fail for error-severity tests, else warn_if decides warn.
-func judge(c project.Config, failures int64) (Status, project.Threshold) {
-	errIf, warnIf := c.ErrorIf.Or(project.DefaultThreshold), c.WarnIf.Or(project.DefaultThreshold)
-	if c.Severity != "warn" && errIf.Holds(failures) {
-		return StatusFail, errIf
+// judge turns a failure count into a status by the test's thresholds.
+func judge(c project.Config, failures int64) (Status, datatest.Threshold) {
+	v, th := datatest.Judge(c.Severity, c.WarnIf, c.ErrorIf, failures)
+	return verdictStatus(v), th
+}
+
+// verdictStatus is the status a test's verdict gives its node.
+func verdictStatus(v datatest.Verdict) Status {
+	switch v {
+	case datatest.Fail:
+		return StatusFail
+	case datatest.Warn:
+		return StatusWarn
 	}
-	if warnIf.Holds(failures) {
-		return StatusWarn, warnIf
-	}
-	return StatusPass, project.Threshold{}
+	return StatusPass
 }
 
 func countRows(ctx context.Context, wh warehouse.Warehouse, sql string) (int64, error) {
@@ -137,45 +141,17 @@ func runFreshness(ctx context.Context, wh warehouse.Warehouse, n *project.Node, 
 	one, zero := int64(1), int64(0)
 	if latest.IsZero() {
 		res.Failures = &one
-		res.Status = StatusFail
-		if t.ErrorAfter == 0 || n.Config.Severity == "warn" {
-			res.Status = StatusWarn
-		}
+		res.Status = verdictStatus(datatest.JudgeNeverLoaded(n.Config.Severity, t.ErrorAfter))
 		res.Message = fmt.Sprintf("source %s has no rows with %s set: nothing was ever loaded", src, t.Attached.LoadedAtField)
 		return
 	}
 	age := now.Sub(latest.UTC()).Round(time.Second)
 	res.Failures = &zero
-	res.Status = StatusPass
-	limits := fmt.Sprintf("warn after %s, error after %s", fmtAge(t.WarnAfter), fmtAge(t.ErrorAfter))
-	switch {
-	case t.ErrorAfter > 0 && age > t.ErrorAfter && n.Config.Severity != "warn":
-		res.Status, res.Failures = StatusFail, &one
-	case t.WarnAfter > 0 && age > t.WarnAfter, t.ErrorAfter > 0 && age > t.ErrorAfter:
-		res.Status, res.Failures = StatusWarn, &one
+	res.Status = verdictStatus(datatest.JudgeAge(n.Config.Severity, age, t.WarnAfter, t.ErrorAfter))
+	if res.Status != StatusPass {
+		res.Failures = &one
 	}
+	limits := fmt.Sprintf("warn after %s, error after %s", datatest.FormatAge(t.WarnAfter), datatest.FormatAge(t.ErrorAfter))
 	res.Message = fmt.Sprintf("source %s: newest %s is %s, %s old (%s)", src, t.Attached.LoadedAtField,
-		latest.UTC().Format(time.RFC3339), fmtAge(age), limits)
-}
-
-// fmtAge writes a duration the way people say ages: 3d, 1d6h, 45m, 30s.
-func fmtAge(d time.Duration) string {
-	if d == 0 {
-		return "never"
-	}
-	if d < time.Minute {
-		return d.Round(time.Second).String()
-	}
-	d = d.Round(time.Minute)
-	days, hours, mins := d/(24*time.Hour), (d%(24*time.Hour))/time.Hour, (d%time.Hour)/time.Minute
-	var b strings.Builder
-	for _, part := range []struct {
-		n    time.Duration
-		unit string
-	}{{days, "d"}, {hours, "h"}, {mins, "m"}} {
-		if part.n > 0 {
-			fmt.Fprintf(&b, "%d%s", part.n, part.unit)
-		}
-	}
-	return b.String()
+		latest.UTC().Format(time.RFC3339), datatest.FormatAge(age), limits)
 }

@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/quarrydev/quarry/engine/datatest"
 	"github.com/quarrydev/quarry/engine/diag"
 	"github.com/quarrydev/quarry/engine/project"
 )
@@ -214,7 +215,7 @@ func evalAtom(p *project.Project, atom string) (map[string]bool, error) {
 		match = func(n *project.Node) bool { return string(n.Type) == value }
 		none = func() error { return fmt.Errorf("the project has no %s nodes", value) }
 	case "test_type":
-		if value != project.TestGeneric && value != project.TestSingular && value != project.TestFreshness {
+		if value != datatest.Generic && value != datatest.Singular && value != datatest.Freshness {
 			return nil, fmt.Errorf("test_type is generic, singular or freshness, not %q", value)
 		}
 		match = func(n *project.Node) bool { return n.TestKind() == value }

@@ -1,4 +1,4 @@
-package project
+package datatest
 
 import (
 	"encoding/json"
@@ -16,7 +16,9 @@ type Threshold struct {
 
 var thresholdRe = regexp.MustCompile(`^\s*(>=|<=|!=|<>|==|=|>|<)\s*(\d+)\s*$`)
 
-func parseThreshold(s string) (Threshold, error) {
+// ParseThreshold reads a warn_if or error_if condition like ">10" or "!=0";
+// "<>" and "=" are accepted as "!=" and "==".
+func ParseThreshold(s string) (Threshold, error) {
 	m := thresholdRe.FindStringSubmatch(s)
 	if m == nil {
 		return Threshold{}, fmt.Errorf("%q is not a condition on the failure count: write an operator and a whole number, like \">10\" or \"!=0\"", s)
