@@ -280,10 +280,9 @@ func checkColumn(n *Node, column string) error {
 	var known []string
 	switch {
 	case n.Type == Seed:
-		if n.seedHeader == nil {
+		if known = n.seed.header(); known == nil {
 			return nil // the file is unreadable, and already reported
 		}
-		known = n.seedHeader
 	case len(n.Columns) > 0:
 		for _, c := range n.Columns {
 			known = append(known, c.Name)

@@ -279,13 +279,13 @@ func (p *Project) applyProps(files []*propsFile, diags *diag.List) {
 			}
 			p.applyNodeProps(n, sp, pf.path, diags)
 			if sp.ColumnTypes != nil {
-				n.ColumnTypes, n.seedTypesFile = sp.ColumnTypes, pf.path
+				n.ColumnTypes, n.seed.typesFile = sp.ColumnTypes, pf.path
 			}
 			if sp.Encoding.Kind != 0 {
 				setSeedEncoding(n, &sp.Encoding, pf.path, diags)
 			}
 			// Column names are checked once readSeeds has read the header.
-			n.seedProps = append(n.seedProps, seedEntry{file: pf.path, props: sp})
+			n.seed.props = append(n.seed.props, seedEntry{file: pf.path, props: sp})
 			p.collectTests(pf.path, n, sp.Tests, sp.DataTests, sp.Columns)
 		}
 		for _, sp := range pf.Sources {

@@ -44,16 +44,8 @@ type Node struct {
 	srcs     [][2]string // source, table pairs it passed to source
 
 	// Seeds.
-	ColumnTypes    map[string]string // pinned column types
-	seedTypesFile  string            // the property file that pinned them
-	seedEncoding   string            // declared encoding; "" for the project's default
-	seedEncodingAt string            // where it was declared, as file:line:col
-	seedProps      []seedEntry       // property file entries describing the seed
-	seedHeader     []string          // column names, once the file is read
-	seedCols       []warehouse.Column
-	seedValues     [][]any // typed rows, converted at load time
-	seedLines      []int   // the file line of each row
-	seedCells      [][]int // the file column of each pinned value, by row
+	ColumnTypes map[string]string // pinned column types
+	seed        seedState
 
 	// Sources.
 	SourceName    string

@@ -31,13 +31,13 @@ func (seedKind) run(ctx context.Context, x *execution, n *project.Node, res *Res
 }
 
 func loadSeed(ctx context.Context, wh warehouse.Warehouse, n *project.Node) (int64, error) {
-	cols, rows, err := project.SeedTable(n)
+	t, err := project.SeedTable(n)
 	if err != nil {
 		return 0, err
 	}
-	count, err := wh.LoadRows(ctx, n.Relation, cols, rows, true)
+	count, err := wh.LoadRows(ctx, n.Relation, t.Columns, t.Rows, true)
 	if ve := (*warehouse.ValueError)(nil); errors.As(err, &ve) {
-		return 0, project.SeedValueError(n, ve)
+		return 0, t.ValueError(ve)
 	}
 	return count, err
 }
