@@ -5,7 +5,6 @@
 package dag
 
 import (
-	"container/heap"
 	"slices"
 	"strings"
 )
@@ -213,31 +212,4 @@ func (g *Graph) walk(edges map[string][]string, ids []string) map[string]bool {
 		}
 	}
 	return seen
-}
-
-// TopoOrder returns the nodes in dependency order, ties broken by id. It
-// assumes the graph is acyclic (check Cycles first); nodes on a cycle are
-// left out.
-func (g *Graph) TopoOrder() []string {
-	indeg := make(map[string]int, len(g.nodes))
-	ready := &readyHeap{less: func(a, b string) bool { return a < b }}
-	for id := range g.nodes {
-		indeg[id] = len(g.parents[id])
-		if indeg[id] == 0 {
-			ready.ids = append(ready.ids, id)
-		}
-	}
-	heap.Init(ready)
-	out := make([]string, 0, len(g.nodes))
-	for ready.Len() > 0 {
-		id := heap.Pop(ready).(string)
-		out = append(out, id)
-		for _, c := range g.children[id] {
-			indeg[c]--
-			if indeg[c] == 0 {
-				heap.Push(ready, c)
-			}
-		}
-	}
-	return out
 }

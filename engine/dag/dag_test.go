@@ -52,42 +52,6 @@ func TestCycles(t *testing.T) {
 	}
 }
 
-func TestTopoOrder(t *testing.T) {
-	g := build("b d", "a d", "d e", "c e", "f")
-	got := g.TopoOrder()
-	want := []string{"a", "b", "c", "d", "e", "f"}
-	if diff := cmp.Diff(want, got); diff != "" {
-		t.Fatalf("TopoOrder (-want +got):\n%s", diff)
-	}
-	// every edge goes forward
-	pos := map[string]int{}
-	for i, id := range got {
-		pos[id] = i
-	}
-	for _, id := range g.Nodes() {
-		for _, c := range g.Children(id) {
-			if pos[id] >= pos[c] {
-				t.Errorf("%s comes after its child %s", id, c)
-			}
-		}
-	}
-}
-
-func TestTopoOrderDeep(t *testing.T) {
-	// A long chain must not overflow anything and must come out in order.
-	g := New()
-	for i := range 100000 {
-		g.AddEdge(fmt.Sprintf("n%06d", i), fmt.Sprintf("n%06d", i+1))
-	}
-	got := g.TopoOrder()
-	if len(got) != 100001 || !slices.IsSorted(got) {
-		t.Fatalf("chain order wrong: %d nodes, sorted=%v", len(got), slices.IsSorted(got))
-	}
-	if c := g.Cycles(); len(c) != 0 {
-		t.Fatalf("chain has no cycles, got %v", c)
-	}
-}
-
 func TestWalks(t *testing.T) {
 	g := build("a b", "b c", "x c", "c d", "e")
 	keys := func(m map[string]bool) []string {
