@@ -1,7 +1,7 @@
 package main
 
 import (
-	"github.com/quarrydev/quarry/engine/project"
+	"github.com/quarrydev/quarry/engine/config"
 	"github.com/quarrydev/quarry/extractors"
 	"github.com/quarrydev/quarry/extractors/github"
 	"github.com/quarrydev/quarry/extractors/pypi"
@@ -9,7 +9,7 @@ import (
 )
 
 // adapters lists the warehouses this binary can build into.
-func adapters() map[string]project.Adapter { return targets.Adapters() }
+func adapters() map[string]config.Adapter { return targets.Adapters() }
 
 // extractorRegistry lists the extractors this binary can run.
 func extractorRegistry() map[string]extractors.Factory {

@@ -15,6 +15,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/quarrydev/quarry/engine/artifacts"
+	"github.com/quarrydev/quarry/engine/config"
 	"github.com/quarrydev/quarry/engine/diag"
 	"github.com/quarrydev/quarry/engine/project"
 	"github.com/quarrydev/quarry/internal/english"
@@ -153,7 +154,7 @@ func (a *app) rootCommand() *cobra.Command {
 	pf := root.PersistentFlags()
 	pf.StringVar(&a.projectDir, "project-dir", ".", "the project's directory (holding project.yaml)")
 	pf.StringVar(&a.target, "target", "", "the target in project.yaml to use (default: QUARRY_TARGET, then targets.default)")
-	pf.Var(threadsFlag{&a.threads}, "threads", fmt.Sprintf("how many nodes run at once, %d to %d (default: QUARRY_THREADS, then the target's threads, then 4)", project.MinThreads, project.MaxThreads))
+	pf.Var(threadsFlag{&a.threads}, "threads", fmt.Sprintf("how many nodes run at once, %d to %d (default: QUARRY_THREADS, then the target's threads, then 4)", config.MinThreads, config.MaxThreads))
 	pf.StringArrayVar(&a.vars, "vars", nil, "set vars: name=value, or a YAML mapping like '{a: 1, b: x}' (repeatable)")
 	root.AddCommand(
 		a.buildCommand(), a.runCommand(), a.seedCommand(), a.extractCommand(), a.testCommand(), a.compileCommand(), a.lsCommand(), a.debugCommand(),
@@ -174,7 +175,7 @@ func (f threadsFlag) String() string {
 }
 
 func (f threadsFlag) Set(s string) error {
-	n, err := project.ParseThreads(s)
+	n, err := config.ParseThreads(s)
 	if err != nil {
 		return err
 	}
@@ -225,7 +226,7 @@ func (a *app) load() (*project.Project, error) {
 	if err != nil {
 		return nil, &exitError{code: exitLoad, err: err}
 	}
-	p, err := project.Load(project.Options{Dir: a.projectDir, Target: a.target, Threads: a.threads, Vars: vars, Env: a.env, Environ: a.environ,
+	p, err := project.Load(config.Options{Dir: a.projectDir, Target: a.target, Threads: a.threads, Vars: vars, Env: a.env, Environ: a.environ,
 		Extractors: extractorRegistry()}, adapters())
 	if err != nil {
 		var de *diag.Error

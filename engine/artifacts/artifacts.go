@@ -8,6 +8,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/quarrydev/quarry/engine/config"
 	"github.com/quarrydev/quarry/engine/project"
 	"github.com/quarrydev/quarry/engine/run"
 )
@@ -37,7 +38,7 @@ type manifestNode struct {
 	ResourceType string              `json:"resource_type"`
 	Path         string              `json:"path"`
 	Checksum     string              `json:"checksum,omitempty"`
-	Config       project.Config      `json:"config"`
+	Config       config.Node         `json:"config"`
 	Relation     string              `json:"relation"`
 	Schema       string              `json:"schema"`
 	Identifier   string              `json:"identifier"`

@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/quarrydev/quarry/engine/config"
 	"github.com/quarrydev/quarry/engine/project"
 	"github.com/quarrydev/quarry/engine/project/projecttest"
 )
@@ -100,7 +101,7 @@ func loadEnviron(t *testing.T, files, env map[string]string) string {
 	for k, v := range env {
 		environ = append(environ, k+"="+v)
 	}
-	_, err := project.Load(project.Options{Dir: dir, Env: projecttest.Env(env), Environ: func() []string { return environ }}, projecttest.Adapters())
+	_, err := project.Load(config.Options{Dir: dir, Env: projecttest.Env(env), Environ: func() []string { return environ }}, projecttest.Adapters())
 	if err != nil {
 		return err.Error()
 	}

@@ -11,6 +11,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"golang.org/x/tools/txtar"
 
+	"github.com/quarrydev/quarry/engine/config"
 	"github.com/quarrydev/quarry/engine/diag"
 	"github.com/quarrydev/quarry/engine/project"
 	"github.com/quarrydev/quarry/engine/project/projecttest"
@@ -43,7 +44,7 @@ func TestCompileGolden(t *testing.T) {
 			}
 			env := map[string]string{"QUARRY_TEST_REGION": "eu"}
 			got := map[string]string{}
-			p, err := project.Load(project.Options{Dir: dir, Env: projecttest.Env(env)}, projecttest.Adapters())
+			p, err := project.Load(config.Options{Dir: dir, Env: projecttest.Env(env)}, projecttest.Adapters())
 			if err != nil {
 				var de *diag.Error
 				if !errors.As(err, &de) {

@@ -16,6 +16,7 @@ import (
 
 	"gopkg.in/yaml.v3"
 
+	"github.com/quarrydev/quarry/engine/config"
 	"github.com/quarrydev/quarry/engine/datatest"
 	"github.com/quarrydev/quarry/engine/diag"
 	"github.com/quarrydev/quarry/engine/render"
@@ -55,11 +56,11 @@ func (n *Node) Attached() *Node {
 func (n *Node) configKeys() []string {
 	switch n.Type {
 	case Test:
-		return testKeys
+		return config.TestKeys()
 	case Seed:
-		return seedKeys
+		return config.SeedKeys()
 	}
-	return modelKeys
+	return config.ModelKeys()
 }
 
 // testDecl is a test as written in a property file, kept until every node
@@ -124,7 +125,7 @@ func (p *Project) addSingularTests(files []string, diags *diag.List) {
 	for _, rel := range files {
 		name := strings.TrimSuffix(path.Base(rel), ".sql")
 		n := &Node{UniqueID: "test." + p.Name + "." + name, Name: name, Type: Test, Path: rel,
-			Config: Config{Enabled: true, Severity: "error"}, Test: &TestSpec{Kind: datatest.Singular}}
+			Config: config.Node{Enabled: true, Severity: "error"}, Test: &TestSpec{Kind: datatest.Singular}}
 		p.addTest(n, diags, 1, 1)
 	}
 }
@@ -168,7 +169,7 @@ func (p *Project) buildTest(d testDecl, diags *diag.List) {
 		diags.Add(d.file, d.node.Line, d.node.Column, "%s", msg)
 		return
 	}
-	n := &Node{Type: Test, Path: d.file, Config: Config{Enabled: true, Severity: "error"},
+	n := &Node{Type: Test, Path: d.file, Config: config.Node{Enabled: true, Severity: "error"},
 		Test: &TestSpec{Kind: datatest.Generic, Generic: name, Attached: d.attached, Column: d.column, Args: map[string]any{}}}
 	line, col := d.node.Line, d.node.Column
 	if argsNode != nil {
@@ -191,19 +192,19 @@ func (p *Project) buildTest(d testDecl, diags *diag.List) {
 					return
 				}
 				for _, ck := range slices.Sorted(maps.Keys(cfg)) {
-					if err := n.Config.set(ck, cfg[ck], testKeys); err != nil {
+					if err := n.Config.Set(ck, cfg[ck], config.TestKeys()); err != nil {
 						diags.Add(d.file, v.Line, v.Column, "test %s: %v", name, err)
 					}
 				}
-			case slices.Contains(testKeys, k.Value):
-				if err := n.Config.set(k.Value, value, testKeys); err != nil {
+			case slices.Contains(config.TestKeys(), k.Value):
+				if err := n.Config.Set(k.Value, value, config.TestKeys()); err != nil {
 					diags.Add(d.file, v.Line, v.Column, "test %s: %v", name, err)
 				}
 			case builtin && !def.Takes(k.Value):
 				args := def.Args()
 				msg := fmt.Sprintf("test %s takes no argument %q (arguments: %s; config: %s)", name, k.Value,
-					strings.Join(args, ", "), strings.Join(testKeys, ", "))
-				if s := diag.Suggest(k.Value, append(args, testKeys...)); s != "" {
+					strings.Join(args, ", "), strings.Join(config.TestKeys(), ", "))
+				if s := diag.Suggest(k.Value, append(args, config.TestKeys()...)); s != "" {
 					msg += fmt.Sprintf("; did you mean %q?", s)
 				}
 				diags.Add(d.file, k.Line, k.Column, "%s", msg)
@@ -377,7 +378,7 @@ func (p *Project) buildFreshness(f freshnessDecl, diags *diag.List) {
 	}
 	name := sanitize("freshness_" + src.SourceName + "_" + src.Name)
 	n := &Node{UniqueID: "test." + p.Name + "." + name, Name: name, Type: Test, Path: f.file,
-		Config: Config{Enabled: true, Severity: "error"}, Test: t}
+		Config: config.Node{Enabled: true, Severity: "error"}, Test: t}
 	if p.addTest(n, diags, f.node.Line, f.node.Column) {
 		p.testPos[n] = pos{f.node.Line, f.node.Column}
 	}

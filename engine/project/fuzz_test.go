@@ -10,6 +10,7 @@ import (
 	"testing"
 	"unicode/utf8"
 
+	"github.com/quarrydev/quarry/engine/config"
 	"github.com/quarrydev/quarry/engine/diag"
 	"github.com/quarrydev/quarry/engine/project"
 	"github.com/quarrydev/quarry/engine/project/projecttest"
@@ -50,7 +51,7 @@ func loadFuzz(t *testing.T, replace map[string]string) *project.Project {
 	if err := writeProject(dir, files); err != nil {
 		t.Fatal(err)
 	}
-	p, err := project.Load(project.Options{Dir: dir, Env: projecttest.NoEnv}, projecttest.Adapters())
+	p, err := project.Load(config.Options{Dir: dir, Env: projecttest.NoEnv}, projecttest.Adapters())
 	if err == nil {
 		if p == nil {
 			t.Fatal("Load returned neither a project nor an error")
@@ -140,7 +141,7 @@ func FuzzSelector(f *testing.F) {
 	if err := writeProject(dir, fuzzProject); err != nil {
 		f.Fatal(err)
 	}
-	p, err := project.Load(project.Options{Dir: dir, Env: projecttest.NoEnv}, projecttest.Adapters())
+	p, err := project.Load(config.Options{Dir: dir, Env: projecttest.NoEnv}, projecttest.Adapters())
 	if err != nil {
 		f.Fatal(err)
 	}

@@ -1,7 +1,6 @@
 package project
 
 import (
-	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
@@ -18,6 +17,7 @@ import (
 	"text/template/parse"
 	"time"
 
+	"github.com/quarrydev/quarry/engine/config"
 	"github.com/quarrydev/quarry/engine/dag"
 	"github.com/quarrydev/quarry/engine/diag"
 	"github.com/quarrydev/quarry/engine/render"
@@ -25,22 +25,6 @@ import (
 	"github.com/quarrydev/quarry/engine/warehouse"
 	"github.com/quarrydev/quarry/internal/panics"
 )
-
-// Adapter connects the engine to one kind of warehouse without the engine
-// knowing which: cmd/ wires the implementations in.
-type Adapter struct {
-	Dialect warehouse.Dialect
-	// Settings are the target keys this warehouse reads, besides the
-	// engine's own (type, threads, schema): any other key in a target of
-	// this type is an error, so that a misspelt key never silently falls
-	// back to a default.
-	Settings []string
-	// Check, when set, validates the chosen target's settings at load time,
-	// before anything runs (e.g. that a file's folder exists). dir is the
-	// project directory. It must not connect or read secrets.
-	Check func(dir string, t Target, env func(string) (string, bool)) []SettingProblem
-	Open  func(ctx context.Context, dir string, t Target, threads int, env func(string) (string, bool)) (warehouse.Warehouse, error)
-}
 
 // projectFiles are the files a project is made of, slash-separated paths
 // relative to the project directory, sorted.
@@ -112,9 +96,9 @@ func discover(dir string, diags *diag.List) projectFiles {
 
 // Load reads and compiles the project in opts.Dir. When anything is wrong
 // it returns a *diag.Error listing every problem found, and no project.
-func Load(opts Options, adapters map[string]Adapter) (*Project, error) {
+func Load(opts config.Options, adapters map[string]config.Adapter) (*Project, error) {
 	diags := &diag.List{}
-	pc := loadProjectConfig(opts, adapters, diags)
+	pc := config.Load(opts, adapters, diags)
 	if pc == nil {
 		return nil, diags.Err()
 	}
@@ -126,8 +110,8 @@ func Load(opts Options, adapters map[string]Adapter) (*Project, error) {
 		Dir: opts.Dir, Name: pc.Name, Target: pc.Target, Threads: pc.Threads, Vars: pc.Vars,
 		Nodes: map[string]*Node{}, Graph: dag.New(),
 		byName: map[string]*Node{}, sources: map[string]*Node{},
-		seedsSchema: pc.SeedsSchema, seedEncoding: pc.SeedsEncoding, folders: pc.Models, Env: opts.lookupEnv,
-		secrets: secret.FromEnviron(opts.environ()),
+		seedsSchema: pc.SeedsSchema, seedEncoding: pc.SeedsEncoding, folders: pc.Models, Env: opts.LookupEnv,
+		secrets: secret.FromEnviron(opts.Environment()),
 		Dialect: pc.Adapter.Dialect, testsSchema: pc.TestsSchema,
 		tests: map[string]*Node{}, testPos: map[*Node]pos{},
 	}
@@ -226,7 +210,7 @@ func (p *Project) addModels(files []string, diags *diag.List) {
 	for _, rel := range files {
 		name := strings.TrimSuffix(path.Base(rel), ".sql")
 		n := &Node{UniqueID: "model." + p.Name + "." + name, Name: name, Type: Model, Path: rel,
-			Config: Config{Materialized: "view", Enabled: true}}
+			Config: config.Node{Materialized: "view", Enabled: true}}
 		dirs := strings.Split(path.Dir(strings.TrimPrefix(rel, "models/")), "/")
 		if dirs[0] == "." {
 			dirs = nil
@@ -237,7 +221,7 @@ func (p *Project) addModels(files []string, diags *diag.List) {
 			n.Config.Publish = "audited"
 		}
 		if p.folders != nil {
-			p.folders.apply(&n.Config, dirs)
+			p.folders.Apply(&n.Config, dirs)
 		}
 		p.addNode(n, diags)
 	}
@@ -311,7 +295,7 @@ func (p *Project) applyNodeProps(n *Node, np nodeProps, file string, diags *diag
 			setSeedEncoding(n, np.Config.Content[i+1], file, diags)
 			continue
 		}
-		if err := n.Config.set(strings.TrimPrefix(k.Value, "+"), cfg[k.Value], n.configKeys()); err != nil {
+		if err := n.Config.Set(strings.TrimPrefix(k.Value, "+"), cfg[k.Value], n.configKeys()); err != nil {
 			diags.Add(file, k.Line, k.Column, "%v", err)
 		}
 	}
@@ -340,7 +324,7 @@ func (p *Project) addSource(sp sourceProps, file string, diags *diag.List) {
 			UniqueID: "source." + p.Name + "." + key, Name: tp.Name, Type: Source, Path: file,
 			Relation: warehouse.Relation{Schema: schema, Name: ident}, Description: tp.Description,
 			Columns: columnDocs(tp.Columns), SourceName: sp.Name, LoadedAtField: tp.LoadedAtField,
-			Config: Config{Enabled: true},
+			Config: config.Node{Enabled: true},
 		}
 		p.sources[key] = n
 		p.Nodes[n.UniqueID] = n

@@ -4,6 +4,7 @@ import (
 	"text/template"
 	"text/template/parse"
 
+	"github.com/quarrydev/quarry/engine/config"
 	"github.com/quarrydev/quarry/engine/dag"
 	"github.com/quarrydev/quarry/engine/secret"
 	"github.com/quarrydev/quarry/engine/warehouse"
@@ -29,7 +30,7 @@ type Node struct {
 	Type        ResourceType //
 	Path        string       // file, relative to the project, slash-separated
 	Checksum    string       // sha256 of the file
-	Config      Config       //
+	Config      config.Node  //
 	Relation    warehouse.Relation
 	DependsOn   []string // unique ids, sorted
 	Description string
@@ -69,7 +70,7 @@ type ColumnDoc struct {
 type Project struct {
 	Dir     string
 	Name    string
-	Target  Target
+	Target  config.Target
 	Threads int
 	Vars    map[string]any
 
@@ -79,7 +80,7 @@ type Project struct {
 	byName      map[string]*Node // models and seeds, by ref name
 	sources     map[string]*Node // by "source.table"
 	seedsSchema string
-	folders     *folderConfig
+	folders     *config.Folders
 	funcs       template.FuncMap       // shared template functions
 	macros      map[string]*parse.Tree // define blocks from macros/, by name
 	macroFuncs  []string               // functions the macros call

@@ -8,6 +8,7 @@ import (
 
 	"gopkg.in/yaml.v3"
 
+	"github.com/quarrydev/quarry/engine/config"
 	"github.com/quarrydev/quarry/engine/diag"
 )
 
@@ -104,21 +105,21 @@ func readProps(abs, rel string, diags *diag.List) *propsFile {
 		diags.Add(rel, 0, 0, "%v", err)
 		return nil
 	}
-	root, ok := parseYAML(src, rel, diags)
+	root, ok := config.ParseYAML(src, rel, diags)
 	if !ok {
 		return nil
 	}
-	if len(root.Content) == 0 || isNull(root.Content[0]) {
+	if len(root.Content) == 0 || config.IsNull(root.Content[0]) {
 		return &propsFile{path: rel} // an empty file describes nothing
 	}
 	if top := root.Content[0]; top.Kind != yaml.MappingNode {
-		diags.Add(rel, top.Line, top.Column, "a property file must be a mapping of models:, seeds: and sources:, not %s", describe(top))
+		diags.Add(rel, top.Line, top.Column, "a property file must be a mapping of models:, seeds: and sources:, not %s", config.Describe(top))
 		return nil
 	}
 	checkMapping(root.Content[0], propsSchema, rel, "", diags)
 	pf := &propsFile{path: rel}
 	if err := root.Decode(pf); err != nil {
-		addYAMLError(diags, rel, err)
+		config.AddYAMLError(diags, rel, err)
 		return nil
 	}
 	return pf
@@ -193,7 +194,7 @@ func checkMapping(m *yaml.Node, schema keySchema, file, where string, diags *dia
 			continue
 		}
 		if k.Value == "name" {
-			if v.Value == "" || isNull(v) {
+			if v.Value == "" || config.IsNull(v) {
 				diags.Add(file, v.Line, v.Column, "name must not be empty")
 				continue
 			}
@@ -214,7 +215,7 @@ func checkMapping(m *yaml.Node, schema keySchema, file, where string, diags *dia
 // checkValue checks the value of key against its spec, recursing into
 // lists and mappings. It reports false when the value is to be left out.
 func checkValue(key string, v *yaml.Node, spec keySpec, file string, diags *diag.List) bool {
-	if isNull(v) || spec.kind == anyValue {
+	if config.IsNull(v) || spec.kind == anyValue {
 		return true // an empty value is an absent one
 	}
 	want := map[valueKind]yaml.Kind{scalarValue: yaml.ScalarNode, mappingValue: yaml.MappingNode, listValue: yaml.SequenceNode}[spec.kind]
@@ -226,7 +227,7 @@ func checkValue(key string, v *yaml.Node, spec keySpec, file string, diags *diag
 		case spec.kind == scalarValue:
 			hint = " (a string, number or true/false)"
 		}
-		diags.Add(file, v.Line, v.Column, "%s must be %s%s, not %s", key, kindNames[spec.kind], hint, describe(v))
+		diags.Add(file, v.Line, v.Column, "%s must be %s%s, not %s", key, kindNames[spec.kind], hint, config.Describe(v))
 		return false
 	}
 	switch {
@@ -234,7 +235,7 @@ func checkValue(key string, v *yaml.Node, spec keySpec, file string, diags *diag
 		kept := v.Content[:0]
 		for _, item := range v.Content {
 			if item.Kind != yaml.MappingNode {
-				diags.Add(file, item.Line, item.Column, "each entry of %s must be a mapping with a name, e.g. - name: x, not %s", key, describe(item))
+				diags.Add(file, item.Line, item.Column, "each entry of %s must be a mapping with a name, e.g. - name: x, not %s", key, config.Describe(item))
 				continue
 			}
 			if checkMapping(item, spec.keys, file, " in "+key, diags) {

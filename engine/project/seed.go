@@ -11,6 +11,7 @@ import (
 
 	"gopkg.in/yaml.v3"
 
+	"github.com/quarrydev/quarry/engine/config"
 	"github.com/quarrydev/quarry/engine/diag"
 	"github.com/quarrydev/quarry/engine/seed"
 )
@@ -23,7 +24,7 @@ func (p *Project) addSeeds(files []string, diags *diag.List) {
 	for _, rel := range files {
 		name := strings.TrimSuffix(path.Base(rel), ".csv")
 		n := &Node{UniqueID: "seed." + p.Name + "." + name, Name: name, Type: Seed, Path: rel,
-			Config: Config{Materialized: "seed", Enabled: true}}
+			Config: config.Node{Materialized: "seed", Enabled: true}}
 		p.addNode(n, diags)
 	}
 }
@@ -49,32 +50,12 @@ func (s *seedState) header() []string {
 	return s.table.Names()
 }
 
-// encBad stands for a seed encoding that was declared wrongly, and
-// reported: the seed is not read, rather than read in the wrong one.
-const encBad = "?"
-
-// seedKeys are the config keys a seed accepts: a model's, and its file's
-// encoding.
-var seedKeys = slices.Sorted(slices.Values(append(slices.Clone(modelKeys), "encoding")))
-
-// parseEncoding validates an encoding: value written at file:line:col and
-// returns its canonical name, or encBad after reporting it.
-func parseEncoding(v *yaml.Node, file string, diags *diag.List) string {
-	if v.Kind == yaml.ScalarNode {
-		if enc, ok := seed.LookupEncoding(v.Value); ok {
-			return enc
-		}
-	}
-	diags.Add(file, v.Line, v.Column, "unknown encoding %q: use one of %s", v.Value, seed.Encodings)
-	return encBad
-}
-
 // setSeedEncoding records the encoding declared for seed n at v: on its
 // entry in a property file, or under its config:.
 func setSeedEncoding(n *Node, v *yaml.Node, file string, diags *diag.List) {
-	enc := parseEncoding(v, file, diags)
-	if enc == encBad || n.seed.encoding == encBad {
-		n.seed.encoding = encBad
+	enc := config.ParseEncoding(v, file, diags)
+	if enc == config.BadEncoding || n.seed.encoding == config.BadEncoding {
+		n.seed.encoding = config.BadEncoding
 		return
 	}
 	if n.seed.encoding != "" && n.seed.encoding != enc {
@@ -105,9 +86,9 @@ func (p *Project) readSeeds(diags *diag.List) {
 		case n.seed.encoding != "":
 			enc, declared = n.seed.encoding, "the encoding declared at "+n.seed.encodingAt
 		case p.seedEncoding != "":
-			enc, declared = p.seedEncoding, "the project's default encoding (seeds: encoding in "+ProjectFile+")"
+			enc, declared = p.seedEncoding, "the project's default encoding (seeds: encoding in "+config.ProjectFile+")"
 		}
-		if enc == encBad {
+		if enc == config.BadEncoding {
 			return
 		}
 		raw, err := os.ReadFile(filepath.Join(p.Dir, n.Path))

@@ -57,7 +57,6 @@ type renderer struct {
 	refs    []string      // names passed to ref
 	sources [][2]string   // source, table pairs
 	missing []missingCall // calls naming unknown nodes, positioned later
-	config  []setting
 	incr    bool
 }
 
@@ -113,10 +112,9 @@ func (r *renderer) configFn(kv ...any) (string, error) {
 		if !ok {
 			return "", fmt.Errorf("config key must be a string, got %v", kv[i])
 		}
-		if err := r.node.Config.set(key, kv[i+1], r.node.configKeys()); err != nil {
+		if err := r.node.Config.Set(key, kv[i+1], r.node.configKeys()); err != nil {
 			return "", err
 		}
-		r.config = append(r.config, setting{key, kv[i+1]})
 	}
 	return "", nil
 }

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/quarrydev/quarry/engine/config"
 	"github.com/quarrydev/quarry/engine/diag"
 	"github.com/quarrydev/quarry/engine/project"
 	"github.com/quarrydev/quarry/engine/project/projecttest"
@@ -21,7 +22,7 @@ func loadErr(t *testing.T, files map[string]string, env map[string]string) (stri
 	for name, data := range files {
 		projecttest.WriteFile(t, filepath.Join(dir, name), data)
 	}
-	p, err := project.Load(project.Options{Dir: dir, Env: projecttest.Env(env)}, projecttest.Adapters())
+	p, err := project.Load(config.Options{Dir: dir, Env: projecttest.Env(env)}, projecttest.Adapters())
 	if err == nil {
 		return "", p
 	}
@@ -110,7 +111,7 @@ func TestTargetAndThreadsPrecedence(t *testing.T) {
 	files := map[string]string{
 		"project.yaml": "name: t\ntargets:\n  default: a\n  a: {type: duckdb, threads: 3}\n  b: {type: duckdb, path: b.duckdb}\n",
 	}
-	load := func(opts project.Options) *project.Project {
+	load := func(opts config.Options) *project.Project {
 		t.Helper()
 		dir := t.TempDir()
 		for name, data := range files {
@@ -123,14 +124,14 @@ func TestTargetAndThreadsPrecedence(t *testing.T) {
 		}
 		return p
 	}
-	if p := load(project.Options{Env: projecttest.Env(nil)}); p.Target.Name != "a" || p.Threads != 3 {
+	if p := load(config.Options{Env: projecttest.Env(nil)}); p.Target.Name != "a" || p.Threads != 3 {
 		t.Errorf("defaults: target %s threads %d, want a 3", p.Target.Name, p.Threads)
 	}
 	env := projecttest.Env(map[string]string{"QUARRY_TARGET": "b", "QUARRY_THREADS": "7"})
-	if p := load(project.Options{Env: env}); p.Target.Name != "b" || p.Threads != 7 {
+	if p := load(config.Options{Env: env}); p.Target.Name != "b" || p.Threads != 7 {
 		t.Errorf("environment: target %s threads %d, want b 7", p.Target.Name, p.Threads)
 	}
-	if p := load(project.Options{Target: "a", Threads: 2, Env: env}); p.Target.Name != "a" || p.Threads != 2 {
+	if p := load(config.Options{Target: "a", Threads: 2, Env: env}); p.Target.Name != "a" || p.Threads != 2 {
 		t.Errorf("flags: target %s threads %d, want a 2", p.Target.Name, p.Threads)
 	}
 }

@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/quarrydev/quarry/engine/config"
 	"github.com/quarrydev/quarry/engine/project"
 	"github.com/quarrydev/quarry/engine/project/projecttest"
 	"github.com/quarrydev/quarry/engine/run"
@@ -46,7 +47,7 @@ func BenchmarkLoad10k(b *testing.B) {
 	dir := generate(b, gen.Options{Models: 10000, Seed: 1})
 	b.ReportAllocs()
 	for b.Loop() {
-		p, err := project.Load(project.Options{Dir: dir, Env: projecttest.NoEnv}, projecttest.Adapters())
+		p, err := project.Load(config.Options{Dir: dir, Env: projecttest.NoEnv}, projecttest.Adapters())
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -189,7 +190,7 @@ func BenchmarkSchedule10k(b *testing.B) {
 	}{{"flat", -1, false}, {"deep", 0, false}, {"deep+tests", 0, true}} {
 		b.Run(shape.name, func(b *testing.B) {
 			dir := generate(b, gen.Options{Models: 10000, Seed: 1, Refs: shape.refs, Tests: shape.tests})
-			p, err := project.Load(project.Options{Dir: dir, Env: projecttest.NoEnv}, projecttest.Adapters())
+			p, err := project.Load(config.Options{Dir: dir, Env: projecttest.NoEnv}, projecttest.Adapters())
 			if err != nil {
 				b.Fatal(err)
 			}

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/quarrydev/quarry/engine/config"
 	"github.com/quarrydev/quarry/engine/project"
 	"github.com/quarrydev/quarry/engine/project/projecttest"
 	"github.com/quarrydev/quarry/engine/run"
@@ -77,7 +78,7 @@ func TestExtractBudget(t *testing.T) {
 	defer wh.Close()
 	runIt := func() *run.Result {
 		t.Helper()
-		p, err := project.Load(project.Options{Dir: dir, Env: projecttest.Env(nil), Extractors: registry}, projecttest.Adapters())
+		p, err := project.Load(config.Options{Dir: dir, Env: projecttest.Env(nil), Extractors: registry}, projecttest.Adapters())
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -144,7 +145,7 @@ targets:
 `)
 	projecttest.WriteFile(t, filepath.Join(dir, "seeds/repos.csv"), "repo\na/a\n")
 	projecttest.WriteFile(t, filepath.Join(dir, "models/sources.yml"), "sources:\n  - name: landing\n    schema: raw\n    tables:\n      - name: slow_repos\n")
-	_, err := project.Load(project.Options{Dir: dir, Env: projecttest.Env(nil), Extractors: registry}, projecttest.Adapters())
+	_, err := project.Load(config.Options{Dir: dir, Env: projecttest.Env(nil), Extractors: registry}, projecttest.Adapters())
 	if err == nil {
 		t.Fatal("loaded a project with bad extractor settings")
 	}
@@ -181,7 +182,7 @@ func TestReplayEndpoints(t *testing.T) {
 	projecttest.WriteFile(t, filepath.Join(dir, "seeds/repos.csv"), "repo\na/a\n")
 	projecttest.WriteFile(t, filepath.Join(dir, "models/sources.yml"), "sources:\n  - name: landing\n    schema: raw\n    tables:\n      - name: slow_repos\n")
 	registry := map[string]extractors.Factory{"slow": func() extractors.Extractor { return &endpointExtractor{} }}
-	p, err := project.Load(project.Options{Dir: dir, Env: projecttest.Env(map[string]string{"FAKE_API_URL": "http://now", "OTHER": "o"}), Extractors: registry}, projecttest.Adapters())
+	p, err := project.Load(config.Options{Dir: dir, Env: projecttest.Env(map[string]string{"FAKE_API_URL": "http://now", "OTHER": "o"}), Extractors: registry}, projecttest.Adapters())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/quarrydev/quarry/engine/config"
 	"github.com/quarrydev/quarry/engine/project"
 	"github.com/quarrydev/quarry/engine/project/projecttest"
 	"github.com/quarrydev/quarry/engine/run"
@@ -71,7 +72,7 @@ targets:
 	clock := time.Date(2026, 11, 26, 10, 0, 0, 0, time.UTC)
 	build := func(opts run.Options) *run.Report {
 		t.Helper()
-		p, err := project.Load(project.Options{Dir: dir, Env: projecttest.Env(nil), Extractors: registry}, projecttest.Adapters())
+		p, err := project.Load(config.Options{Dir: dir, Env: projecttest.Env(nil), Extractors: registry}, projecttest.Adapters())
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -156,7 +157,7 @@ func TestExtractorConfigErrors(t *testing.T) {
 	dir := t.TempDir()
 	projecttest.WriteFile(t, filepath.Join(dir, "project.yaml"), "name: ex\nextractors:\n  fkae: {input: repos, source: landing}\n  fake: {input: repoz, source: nowhere}\n  other: {}\ntargets:\n  dev: {type: duckdb}\n")
 	projecttest.WriteFile(t, filepath.Join(dir, "seeds/repos.csv"), "repo\na/a\n")
-	_, err := project.Load(project.Options{Dir: dir, Env: projecttest.Env(nil), Extractors: registry}, projecttest.Adapters())
+	_, err := project.Load(config.Options{Dir: dir, Env: projecttest.Env(nil), Extractors: registry}, projecttest.Adapters())
 	if err == nil {
 		t.Fatal("loaded a project with bad extractors")
 	}

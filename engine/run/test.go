@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/quarrydev/quarry/engine/config"
 	"github.com/quarrydev/quarry/engine/datatest"
 	"github.com/quarrydev/quarry/engine/project"
 	"github.com/quarrydev/quarry/engine/warehouse"
@@ -78,7 +79,7 @@ func (x *execution) runTest(ctx context.Context, n *project.Node, overrides map[
 }
 
 // judge turns a failure count into a status by the test's thresholds.
-func judge(c project.Config, failures int64) (Status, datatest.Threshold) {
+func judge(c config.Node, failures int64) (Status, datatest.Threshold) {
 	v, th := datatest.Judge(c.Severity, c.WarnIf, c.ErrorIf, failures)
 	return verdictStatus(v), th
 }

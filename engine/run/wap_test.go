@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/quarrydev/quarry/engine/config"
 	"github.com/quarrydev/quarry/engine/project"
 	"github.com/quarrydev/quarry/engine/project/projecttest"
 	"github.com/quarrydev/quarry/engine/run"
@@ -19,7 +20,7 @@ import (
 // buildOnDuckDB loads dir and builds everything into wh.
 func buildOnDuckDB(t *testing.T, dir string, wh warehouse.Warehouse, now time.Time) *run.Report {
 	t.Helper()
-	p, err := project.Load(project.Options{Dir: dir, Env: projecttest.Env(nil)}, projecttest.Adapters())
+	p, err := project.Load(config.Options{Dir: dir, Env: projecttest.Env(nil)}, projecttest.Adapters())
 	if err != nil {
 		t.Fatalf("load: %v", err)
 	}
@@ -132,7 +133,7 @@ seeds:
 	}
 	defer wh.Close()
 	// The source is the seed's table; load it before testing it.
-	p, err := project.Load(project.Options{Dir: dir, Env: projecttest.Env(nil)}, projecttest.Adapters())
+	p, err := project.Load(config.Options{Dir: dir, Env: projecttest.Env(nil)}, projecttest.Adapters())
 	if err != nil {
 		t.Fatal(err)
 	}

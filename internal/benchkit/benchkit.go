@@ -21,6 +21,7 @@ import (
 	duckdbdriver "github.com/duckdb/duckdb-go/v2"
 
 	"github.com/quarrydev/quarry/engine/artifacts"
+	"github.com/quarrydev/quarry/engine/config"
 	"github.com/quarrydev/quarry/engine/project"
 	"github.com/quarrydev/quarry/engine/run"
 	"github.com/quarrydev/quarry/engine/selector"
@@ -33,7 +34,7 @@ import (
 const SlowBody = "(select sum(hash(i)) from range(25000000) t(i))"
 
 // Adapters wires the warehouses the way cmd/quarry does.
-func Adapters() map[string]project.Adapter { return targets.Adapters() }
+func Adapters() map[string]config.Adapter { return targets.Adapters() }
 
 // noEnv keeps QUARRY_TARGET, QUARRY_THREADS and the like in the caller's
 // environment from changing what is measured.
@@ -41,7 +42,7 @@ func noEnv(string) (string, bool) { return "", false }
 
 // Load loads and compiles the project in dir.
 func Load(dir string, threads int) (*project.Project, error) {
-	return project.Load(project.Options{Dir: dir, Threads: threads, Env: noEnv}, Adapters())
+	return project.Load(config.Options{Dir: dir, Threads: threads, Env: noEnv}, Adapters())
 }
 
 // BuildTiming is how long a build took, whole and its Execute part.

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/quarrydev/quarry/engine/config"
 	"github.com/quarrydev/quarry/engine/project"
 	"github.com/quarrydev/quarry/internal/gen"
 	"github.com/quarrydev/quarry/internal/targets"
@@ -73,7 +74,7 @@ func load(t *testing.T, o gen.Options) *project.Project {
 	if err := gen.Project(dir, o); err != nil {
 		t.Fatal(err)
 	}
-	p, err := project.Load(project.Options{Dir: dir, Env: func(string) (string, bool) { return "", false }},
+	p, err := project.Load(config.Options{Dir: dir, Env: func(string) (string, bool) { return "", false }},
 		targets.Adapters())
 	if err != nil {
 		t.Fatal(err)
@@ -112,7 +113,7 @@ func TestTests(t *testing.T) {
 	if err := gen.Project(dir, gen.Options{Models: 20, Seed: 1, Tests: true}); err != nil {
 		t.Fatal(err)
 	}
-	p, err := project.Load(project.Options{Dir: dir, Env: func(string) (string, bool) { return "", false }},
+	p, err := project.Load(config.Options{Dir: dir, Env: func(string) (string, bool) { return "", false }},
 		targets.Adapters())
 	if err != nil {
 		t.Fatal(err)

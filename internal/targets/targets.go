@@ -7,32 +7,32 @@ import (
 	"fmt"
 	"path/filepath"
 
-	"github.com/quarrydev/quarry/engine/project"
+	"github.com/quarrydev/quarry/engine/config"
 	"github.com/quarrydev/quarry/engine/warehouse"
 	"github.com/quarrydev/quarry/engine/warehouse/duckdb"
 	"github.com/quarrydev/quarry/engine/warehouse/snowflake"
 )
 
 // Adapters lists the warehouses quarry can build into, by target type.
-func Adapters() map[string]project.Adapter {
-	return map[string]project.Adapter{
+func Adapters() map[string]config.Adapter {
+	return map[string]config.Adapter{
 		"duckdb": {
 			Dialect:  duckdb.Dialect{},
 			Settings: []string{"path"},
-			Check: func(dir string, t project.Target, env func(string) (string, bool)) []project.SettingProblem {
+			Check: func(dir string, t config.Target, env func(string) (string, bool)) []config.SettingProblem {
 				if err := duckdb.CheckPath(duckdbPath(dir, t, env)); err != nil {
-					return []project.SettingProblem{{Key: "path", Msg: fmt.Sprintf("path %q: %v (a relative path starts from the project folder)", t.Setting("path", env), err)}}
+					return []config.SettingProblem{{Key: "path", Msg: fmt.Sprintf("path %q: %v (a relative path starts from the project folder)", t.Setting("path", env), err)}}
 				}
 				return nil
 			},
-			Open: func(ctx context.Context, dir string, t project.Target, threads int, env func(string) (string, bool)) (warehouse.Warehouse, error) {
+			Open: func(ctx context.Context, dir string, t config.Target, threads int, env func(string) (string, bool)) (warehouse.Warehouse, error) {
 				return duckdb.Open(ctx, duckdbPath(dir, t, env), threads)
 			},
 		},
 		"snowflake": {
 			Dialect:  snowflake.Dialect{},
 			Settings: snowflake.Settings(),
-			Open: func(ctx context.Context, _ string, t project.Target, threads int, env func(string) (string, bool)) (warehouse.Warehouse, error) {
+			Open: func(ctx context.Context, _ string, t config.Target, threads int, env func(string) (string, bool)) (warehouse.Warehouse, error) {
 				// Every key is expanded here, at connection time, so that
 				// secrets never travel through the engine.
 				settings := make(map[string]string, len(t.Settings))
@@ -51,7 +51,7 @@ func Adapters() map[string]project.Adapter {
 
 // duckdbPath is a DuckDB target's file: relative to the project, not the
 // shell.
-func duckdbPath(dir string, t project.Target, env func(string) (string, bool)) string {
+func duckdbPath(dir string, t config.Target, env func(string) (string, bool)) string {
 	path := t.Setting("path", env)
 	if path != ":memory:" && !filepath.IsAbs(path) {
 		path = filepath.Join(dir, path)

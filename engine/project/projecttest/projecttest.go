@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/quarrydev/quarry/engine/config"
 	"github.com/quarrydev/quarry/engine/project"
 	"github.com/quarrydev/quarry/internal/benchkit"
 )
@@ -31,7 +32,7 @@ func WriteFile(t testing.TB, path, data string) {
 }
 
 // Adapters are the warehouses a project may target in tests (DuckDB).
-func Adapters() map[string]project.Adapter {
+func Adapters() map[string]config.Adapter {
 	return benchkit.Adapters()
 }
 
@@ -47,7 +48,7 @@ func Load(t testing.TB, files map[string]string) *project.Project {
 	for name, data := range files {
 		WriteFile(t, filepath.Join(dir, name), data)
 	}
-	p, err := project.Load(project.Options{Dir: dir, Env: Env(nil)}, Adapters())
+	p, err := project.Load(config.Options{Dir: dir, Env: Env(nil)}, Adapters())
 	if err != nil {
 		t.Fatalf("load: %v", err)
 	}

@@ -1,8 +1,10 @@
-package project
+package config
 
 import (
+	"context"
 	"fmt"
 	"maps"
+	"os"
 	"slices"
 	"strconv"
 	"strings"
@@ -10,6 +12,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/quarrydev/quarry/engine/diag"
+	"github.com/quarrydev/quarry/engine/warehouse"
 )
 
 // Thread counts outside this range are refused wherever they come from
@@ -44,6 +47,42 @@ func ParseThreads(s string) (int, error) {
 	return n, nil
 }
 
+// Target is the warehouse a run writes to.
+type Target struct {
+	Name    string
+	Type    string // duckdb | snowflake
+	Threads int
+	Schema  string // default schema for models with none configured
+	// Settings holds every key of the target as written, "${VAR}" references
+	// unexpanded: values are resolved only when connecting, so secrets never
+	// travel through the engine or its artifacts.
+	Settings map[string]string
+}
+
+// Setting returns a target key with ${VAR} references expanded from env.
+func (t Target) Setting(key string, env func(string) (string, bool)) string {
+	return os.Expand(t.Settings[key], func(name string) string {
+		v, _ := env(name)
+		return v
+	})
+}
+
+// Adapter connects the engine to one kind of warehouse without the engine
+// knowing which: cmd/ wires the implementations in.
+type Adapter struct {
+	Dialect warehouse.Dialect
+	// Settings are the target keys this warehouse reads, besides the
+	// engine's own (type, threads, schema): any other key in a target of
+	// this type is an error, so that a misspelt key never silently falls
+	// back to a default.
+	Settings []string
+	// Check, when set, validates the chosen target's settings at load time,
+	// before anything runs (e.g. that a file's folder exists). dir is the
+	// project directory. It must not connect or read secrets.
+	Check func(dir string, t Target, env func(string) (string, bool)) []SettingProblem
+	Open  func(ctx context.Context, dir string, t Target, threads int, env func(string) (string, bool)) (warehouse.Warehouse, error)
+}
+
 // SettingProblem is what an Adapter's Check finds wrong with one setting of
 // a target.
 type SettingProblem struct {
@@ -60,7 +99,7 @@ type SettingProblem struct {
 func resolveTarget(doc *yaml.Node, opts Options, adapters map[string]Adapter, diags *diag.List) (Target, Adapter, bool) {
 	name, from := opts.Target, "--target"
 	if name == "" {
-		if v, ok := opts.lookupEnv(EnvTarget); ok && v != "" {
+		if v, ok := opts.LookupEnv(EnvTarget); ok && v != "" {
 			name, from = v, EnvTarget
 		}
 	}
@@ -81,12 +120,12 @@ func resolveTarget(doc *yaml.Node, opts Options, adapters map[string]Adapter, di
 		}
 		return t, a, true
 	}
-	if isNull(targets) || (targets.Kind == yaml.MappingNode && len(targets.Content) == 0) {
+	if IsNull(targets) || (targets.Kind == yaml.MappingNode && len(targets.Content) == 0) {
 		diags.Add(ProjectFile, key.Line, key.Column, "targets: is empty: define one (e.g. dev: {type: duckdb, path: quarry.duckdb}), or remove targets: to use the built-in DuckDB file")
 		return Target{}, Adapter{}, false
 	}
 	if targets.Kind != yaml.MappingNode {
-		diags.Add(ProjectFile, targets.Line, targets.Column, "targets must be a mapping of target names to settings, not %s", describe(targets))
+		diags.Add(ProjectFile, targets.Line, targets.Column, "targets must be a mapping of target names to settings, not %s", Describe(targets))
 		return Target{}, Adapter{}, false
 	}
 
@@ -117,8 +156,8 @@ func resolveTarget(doc *yaml.Node, opts Options, adapters map[string]Adapter, di
 	if defaultNode != nil {
 		_, isDefined := defined[defaultNode.Value]
 		switch {
-		case defaultNode.Kind != yaml.ScalarNode || isNull(defaultNode) || defaultNode.Value == "":
-			diags.Add(ProjectFile, defaultNode.Line, defaultNode.Column, "default must name one of the targets (%s), not %s", strings.Join(names, ", "), describe(defaultNode))
+		case defaultNode.Kind != yaml.ScalarNode || IsNull(defaultNode) || defaultNode.Value == "":
+			diags.Add(ProjectFile, defaultNode.Line, defaultNode.Column, "default must name one of the targets (%s), not %s", strings.Join(names, ", "), Describe(defaultNode))
 		case !isDefined:
 			diags.Add(ProjectFile, defaultNode.Line, defaultNode.Column, "target %q (from targets.default) is not defined (targets: %s)%s",
 				defaultNode.Value, strings.Join(names, ", "), diag.DidYouMean(defaultNode.Value, names))
@@ -147,7 +186,7 @@ func resolveTarget(doc *yaml.Node, opts Options, adapters map[string]Adapter, di
 	}
 	a := adapters[t.Type]
 	if a.Check != nil {
-		problems := a.Check(opts.Dir, t, opts.lookupEnv)
+		problems := a.Check(opts.Dir, t, opts.LookupEnv)
 		for _, p := range problems {
 			at := node
 			if _, v := mappingEntry(node, p.Key); v != nil {
@@ -166,7 +205,7 @@ func resolveTarget(doc *yaml.Node, opts Options, adapters map[string]Adapter, di
 // that type reads, plain values, and a sane thread count.
 func decodeTarget(name string, node *yaml.Node, opts Options, adapters map[string]Adapter, types []string, diags *diag.List) (Target, bool) {
 	if node.Kind != yaml.MappingNode {
-		diags.Add(ProjectFile, node.Line, node.Column, "target %q must be a mapping of settings with at least a type (%s), not %s", name, strings.Join(types, " or "), describe(node))
+		diags.Add(ProjectFile, node.Line, node.Column, "target %q must be a mapping of settings with at least a type (%s), not %s", name, strings.Join(types, " or "), Describe(node))
 		return Target{}, false
 	}
 	ok := true
@@ -174,7 +213,7 @@ func decodeTarget(name string, node *yaml.Node, opts Options, adapters map[strin
 	for i := 0; i+1 < len(node.Content); i += 2 {
 		k, v := node.Content[i], node.Content[i+1]
 		if v.Kind != yaml.ScalarNode {
-			diags.Add(ProjectFile, v.Line, v.Column, "target %q: %s must be a plain value, not %s", name, k.Value, describe(v))
+			diags.Add(ProjectFile, v.Line, v.Column, "target %q: %s must be a plain value, not %s", name, k.Value, Describe(v))
 			ok = false
 			continue
 		}
@@ -216,7 +255,7 @@ func decodeTarget(name string, node *yaml.Node, opts Options, adapters map[strin
 	}
 	// The default schema is not a secret: it is resolved now, ${VAR} and
 	// all, because compiled SQL names it.
-	if s := t.Setting("schema", opts.lookupEnv); s != "" {
+	if s := t.Setting("schema", opts.LookupEnv); s != "" {
 		t.Schema = s
 	}
 	if _, v := mappingEntry(node, "threads"); v != nil && v.Kind == yaml.ScalarNode {
@@ -241,7 +280,7 @@ func resolveThreads(opts Options, t Target, diags *diag.List) int {
 		}
 		return opts.Threads
 	}
-	if v, ok := opts.lookupEnv(EnvThreads); ok && v != "" {
+	if v, ok := opts.LookupEnv(EnvThreads); ok && v != "" {
 		n, err := ParseThreads(v)
 		if err != nil {
 			diags.Add("", 0, 0, "%s=%q (from the environment): threads %v; fix or unset %s, or pass --threads", EnvThreads, v, err, EnvThreads)
@@ -253,44 +292,4 @@ func resolveThreads(opts Options, t Target, diags *diag.List) int {
 		return t.Threads
 	}
 	return defaultThreads
-}
-
-// mappingEntry returns the key and value nodes of key in mapping m, or nils.
-func mappingEntry(m *yaml.Node, key string) (k, v *yaml.Node) {
-	if m == nil || m.Kind != yaml.MappingNode {
-		return nil, nil
-	}
-	for i := 0; i+1 < len(m.Content); i += 2 {
-		if m.Content[i].Value == key {
-			return m.Content[i], m.Content[i+1]
-		}
-	}
-	return nil, nil
-}
-
-func isNull(n *yaml.Node) bool {
-	return n.Kind == yaml.ScalarNode && n.Tag == "!!null"
-}
-
-// describe names the kind of a YAML value for "must be X, not Y" messages.
-func describe(n *yaml.Node) string {
-	switch n.Kind {
-	case yaml.MappingNode:
-		return "a mapping"
-	case yaml.SequenceNode:
-		return "a list"
-	case yaml.AliasNode:
-		return "an alias"
-	case yaml.ScalarNode:
-		switch n.ShortTag() {
-		case "!!null":
-			return "empty"
-		case "!!int", "!!float":
-			return "the number " + n.Value
-		case "!!bool":
-			return n.Value
-		}
-		return fmt.Sprintf("%q", n.Value)
-	}
-	return "nothing"
 }

@@ -1,0 +1,127 @@
+package config
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"gopkg.in/yaml.v3"
+
+	"github.com/quarrydev/quarry/engine/diag"
+	"github.com/quarrydev/quarry/extractors"
+)
+
+// Extractor is one entry of extractors: in project.yaml.
+type Extractor struct {
+	Name     string
+	Input    string // the seed (or model) whose rows are the items
+	Source   string // the source whose tables it lands
+	Enabled  bool
+	Budget   time.Duration  // total time of one extraction (timeout:)
+	Settings map[string]any // the extractor's own settings, decoded
+	// Keys and Values are the settings' YAML nodes, for positions.
+	Keys, Values map[string]*yaml.Node
+	Line, Col    int // where the extractor's name is
+}
+
+// extractorKeys are the keys of an extractor's block the engine reads
+// itself; the others are the extractor's settings.
+var extractorKeys = []string{"enabled", "input", "source", "timeout"}
+
+// ExtractorKeys returns the keys of an extractor's block that are not the
+// extractor's own settings, in a fresh slice.
+func ExtractorKeys() []string { return slices.Clone(extractorKeys) }
+
+func decodeExtractors(n *yaml.Node, diags *diag.List) []Extractor {
+	if n.Kind != yaml.MappingNode {
+		diags.Add(ProjectFile, n.Line, n.Column, "extractors must be a mapping of extractor names to settings")
+		return nil
+	}
+	var out []Extractor
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		k, v := n.Content[i], n.Content[i+1]
+		ec := Extractor{Name: k.Value, Enabled: true, Budget: extractors.DefaultBudget, Settings: map[string]any{},
+			Keys: map[string]*yaml.Node{}, Values: map[string]*yaml.Node{}, Line: k.Line, Col: k.Column}
+		if v.Kind != yaml.MappingNode {
+			diags.Add(ProjectFile, v.Line, v.Column, "extractors.%s must be a mapping with at least input and source", k.Value)
+			continue
+		}
+		for j := 0; j+1 < len(v.Content); j += 2 {
+			kn, vn := v.Content[j], v.Content[j+1]
+			key := kn.Value
+			if first, dup := ec.Keys[key]; dup {
+				diags.Add(ProjectFile, kn.Line, kn.Column, "extractors.%s.%s is set twice (first on line %d); keep one", k.Value, key, first.Line)
+				continue
+			}
+			ec.Keys[key], ec.Values[key] = kn, vn
+			var val any
+			if err := vn.Decode(&val); err != nil {
+				diags.Add(ProjectFile, vn.Line, vn.Column, "extractors.%s.%s: %v", k.Value, key, err)
+				continue
+			}
+			switch key {
+			case "input", "source":
+				s, ok := val.(string)
+				if !ok || s == "" {
+					diags.Add(ProjectFile, vn.Line, vn.Column, "extractors.%s.%s must be a name", k.Value, key)
+					continue
+				}
+				if key == "input" {
+					ec.Input = s
+				} else {
+					ec.Source = s
+				}
+			case "enabled":
+				b, ok := val.(bool)
+				if !ok {
+					diags.Add(ProjectFile, vn.Line, vn.Column, "extractors.%s.enabled must be true or false", k.Value)
+				}
+				ec.Enabled = b
+			case "timeout":
+				d, err := parseBudget(val)
+				if err != nil {
+					diags.Add(ProjectFile, vn.Line, vn.Column, "extractors.%s.timeout %v", k.Value, err)
+					continue
+				}
+				ec.Budget = d
+			default:
+				ec.Settings[key] = val
+			}
+		}
+		for _, req := range []string{"input", "source"} {
+			if _, ok := ec.Keys[req]; !ok {
+				diags.Add(ProjectFile, k.Line, k.Column, "extractors.%s needs %s: (%s)", k.Value, req,
+					map[string]string{"input": "the seed listing the items to extract", "source": "the source whose tables it lands"}[req])
+			}
+		}
+		out = append(out, ec)
+	}
+	return out
+}
+
+// parseBudget reads an extractor's timeout: a positive Go duration. A bare
+// number is refused: seconds or minutes would be a guess.
+func parseBudget(val any) (time.Duration, error) {
+	const want = "must be a duration such as 5m or 90s (the extractor's total time budget)"
+	s, ok := val.(string)
+	switch {
+	case !ok && isNumber(val):
+		return 0, fmt.Errorf("%s, got %v (a number needs a unit)", want, val)
+	case !ok:
+		return 0, fmt.Errorf("%s, got %v", want, val)
+	}
+	d, err := time.ParseDuration(strings.TrimSpace(s))
+	if err != nil || d <= 0 {
+		return 0, fmt.Errorf("%s, got %q", want, s)
+	}
+	return d, nil
+}
+
+func isNumber(v any) bool {
+	switch v.(type) {
+	case int, int64, uint64, float64:
+		return true
+	}
+	return false
+}
