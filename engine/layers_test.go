@@ -33,6 +33,7 @@ var layers = []string{
 	"engine/render",
 	"engine/seed",
 	"engine/datatest",
+	"engine/config",
 	"engine/project",
 	"engine/selector",
 	"engine/run",

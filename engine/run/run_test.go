@@ -357,7 +357,7 @@ func TestCrossingTestsDoNotDeadlock(t *testing.T) {
 	}
 }
 
-// OnResult hears of every result, once, in the order of RunResult.Results,
+// OnResult hears of every result, once, in the order of Report.Results,
 // with a count that reaches the total: also when the run cannot start.
 func TestOnResultReportsEveryNodeInOrder(t *testing.T) {
 	files := map[string]string{

@@ -48,7 +48,7 @@ func Load(dir string, threads int) (*project.Project, error) {
 // BuildTiming is how long a build took, whole and its Execute part.
 type BuildTiming struct {
 	Total   time.Duration // load to close, as `quarry build` spends it
-	Execute time.Duration // Project.Execute alone
+	Execute time.Duration // run.Execute alone
 }
 
 // Build does what `quarry build --threads N` does (cmd/quarry/execute.go),
