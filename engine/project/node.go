@@ -23,7 +23,10 @@ const (
 // --resource-type name them.
 var ResourceTypes = []ResourceType{Extract, Model, Seed, Source, Test}
 
-// Node is one model, seed or source of the project.
+// Node is one node of the project: a model, seed, source, test or extract.
+// The fields above the kinds' sections are every node's; what only one kind
+// has sits in its section (seeds, tests and extracts keep theirs in one
+// field each). How each kind runs is engine/run's (one type per kind).
 type Node struct {
 	UniqueID    string       // e.g. model.techpulse.stg_orders
 	Name        string       // what ref uses
@@ -36,7 +39,7 @@ type Node struct {
 	Description string
 	Columns     []ColumnDoc
 
-	// Models.
+	// Models and tests (their SQL).
 	Raw      string // template source
 	Compiled string // compiled SQL, ephemeral CTEs inlined
 	Rendered string // rendered SQL with ref placeholders still in place
