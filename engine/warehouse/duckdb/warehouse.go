@@ -199,34 +199,41 @@ func (w *Warehouse) CreateView(ctx context.Context, rel warehouse.Relation, sele
 	return nil
 }
 
-// CreateTable implements warehouse.Warehouse. The drop of a previous view and
-// the CREATE OR REPLACE run in one transaction, so a failing select rolls
-// back to the previous relation untouched.
+// CreateTable implements warehouse.Warehouse. CREATE OR REPLACE is atomic
+// on its own: a failing select leaves the previous table untouched. Only a
+// view in the way needs the transaction that drops it first; looking the
+// name up in the catalog for every table costs time in proportion to the
+// catalog (information_schema is scanned whole), so it is done only then.
 func (w *Warehouse) CreateTable(ctx context.Context, rel warehouse.Relation, selectSQL string) (int64, error) {
 	name := w.RelationSQL(rel)
 	body, err := oneStatement(selectSQL)
 	if err != nil {
 		return 0, fmt.Errorf("create table %s: %w", name, err)
 	}
-	var rows int64
-	err = w.inTx(ctx, w.db, func(tx *sql.Tx) error {
-		kind, err := w.lookup(ctx, tx, rel)
-		if err != nil {
-			return err
-		}
-		if kind == warehouse.KindView {
-			if _, err := tx.ExecContext(ctx, "DROP VIEW "+name); err != nil {
+	create := "CREATE OR REPLACE TABLE " + name + " AS\n" + body + "\n"
+	err = retryConflicts(ctx, func() error { _, err := w.db.ExecContext(ctx, create); return err })
+	if err != nil && strings.Contains(err.Error(), "trying to replace with type Table") {
+		err = w.inTx(ctx, w.db, func(tx *sql.Tx) error {
+			kind, err := w.lookup(ctx, tx, rel)
+			if err != nil {
 				return err
 			}
-		}
-		if _, err := tx.ExecContext(ctx, "CREATE OR REPLACE TABLE "+name+" AS\n"+body+"\n"); err != nil {
+			if kind == warehouse.KindView {
+				if _, err := tx.ExecContext(ctx, "DROP VIEW "+name); err != nil {
+					return err
+				}
+			}
+			_, err = tx.ExecContext(ctx, create)
 			return err
-		}
-		// DuckDB reports no affected rows for CREATE TABLE AS, so count.
-		return tx.QueryRowContext(ctx, "SELECT count(*) FROM "+name).Scan(&rows)
-	})
+		})
+	}
 	if err != nil {
 		return 0, fmt.Errorf("create table %s: %w", name, err)
+	}
+	// DuckDB reports no affected rows for CREATE TABLE AS, so count.
+	var rows int64
+	if err := w.db.QueryRowContext(ctx, "SELECT count(*) FROM "+name).Scan(&rows); err != nil {
+		return 0, fmt.Errorf("create table %s: count its rows: %w", name, err)
 	}
 	return rows, nil
 }
