@@ -14,6 +14,9 @@
 //	go run ./cmd/quarry-bench -check             # exit 1 when a target is missed
 //	go run ./cmd/quarry-bench -only load -models 10000 -runs 5
 //	go run ./cmd/quarry-bench -gen DIR -models 1000 -refs -1   # write a project and exit
+//	go run ./cmd/quarry-bench -vs dbt -models 1000 -runs 3     # quarry vs dbt, side by side
+//	go run ./cmd/quarry-bench -vs sqlmesh -models 1000         # quarry vs SQLMesh
+//	go run ./cmd/quarry-bench -gen DIR -vs dbt -models 1000 -materialized table   # the dbt project
 //
 // Generated projects and databases live in a temporary directory that is
 // removed on exit.
@@ -61,10 +64,16 @@ var (
 	bodySQL = flag.String("body-sql", "", "with -gen: extra column expression for every model")
 	path    = flag.String("path", "", "with -gen: the target's DuckDB path (default generated.duckdb)")
 	child   = flag.String("load-child", "", "internal: load the project in DIR once, print figures as JSON")
+	vs      = flag.String("vs", "", "build the same generated tables with quarry and a peer (dbt or sqlmesh), whole processes, and compare (-models default 1000); with -gen, write the peer's project")
+
+	pythonFlag = flag.String("python", "python3", "with -vs: the Python that makes the peer's virtualenv (once, in the user cache folder)")
 )
 
 func main() {
 	flag.Parse()
+	if *vs != "" && !flagSet("models") {
+		*models = 1000
+	}
 	if err := run(); err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		os.Exit(2)
@@ -75,6 +84,13 @@ func main() {
 	}
 }
 
+// flagSet reports whether the flag was given on the command line.
+func flagSet(name string) bool {
+	set := false
+	flag.Visit(func(f *flag.Flag) { set = set || f.Name == name })
+	return set
+}
+
 // missed counts the targets missed so far.
 var missed int
 
@@ -82,6 +98,8 @@ func run() error {
 	switch {
 	case *child != "":
 		return loadOnce(*child)
+	case *genDir != "" && *vs != "":
+		return writePeerProject(*genDir, *vs)
 	case *genDir != "":
 		return gen.Project(*genDir, gen.Options{Models: *models, Seed: 1, Refs: *refs, Materialized: *mat, Body: *bodySQL, Path: *path})
 	}
@@ -91,6 +109,9 @@ func run() error {
 	}
 	defer os.RemoveAll(tmp)
 	printMachine()
+	if *vs != "" {
+		return measurePeers(filepath.Join(tmp, "peers"), *vs)
+	}
 	steps := []struct {
 		name string
 		fn   func(tmp string) error

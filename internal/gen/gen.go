@@ -1,8 +1,10 @@
-// Package gen writes synthetic quarry projects for benchmarks: n models in
-// two folders, each selecting from one to three earlier models, one
-// property file per ten models, a macro, a var and tags (and optionally a
-// data test per model). The same options
-// always write the same project, byte for byte.
+// Package gen writes synthetic projects for benchmarks: n models in two
+// folders, each selecting from one to three earlier models, one property
+// file per ten models, a macro, a var and tags (and optionally a data test
+// per model). Project writes it for quarry; DBTProject and SQLMeshProject
+// write the same models, refs and rows in dbt's and SQLMesh's syntax, so
+// that peers can be measured on the same work. The same options always
+// write the same project, byte for byte.
 package gen
 
 import (
@@ -28,14 +30,43 @@ type Options struct {
 	Body string
 	// Tests declares a not_null data test on every model's id column.
 	Tests bool
-	// Path is the DuckDB target's path (default generated.duckdb). DuckDB
-	// settings may follow a "?", e.g. "generated.duckdb?threads=1".
+	// Path is the DuckDB target's path (default generated.duckdb). For
+	// quarry, DuckDB settings may follow a "?", e.g.
+	// "generated.duckdb?threads=1"; the peers' writers take a plain path,
+	// relative to the directory the peer runs in.
 	Path string
+	// Threads is how many models the peers build at once, written into
+	// their configuration (default 1): dbt's profile threads (its --threads
+	// overrides them) and SQLMesh's concurrent_tasks (it has no flag).
+	// quarry's project does not carry it: quarry takes --threads.
+	Threads int
 }
 
-// Project writes a generated project into dir, which must be empty or
-// absent.
-func Project(dir string, o Options) error {
+// model is one generated model: its number, its folder (and so its
+// schema) and the earlier models it selects from, in order.
+type model struct {
+	i      int
+	folder string
+	refs   []int
+}
+
+func (m model) name() string { return modelName(m.i) }
+
+func modelName(i int) string { return fmt.Sprintf("model_%05d", i) }
+
+// folderOf is where model i lives: even models left, odd ones right.
+func folderOf(i int) string {
+	if i%2 == 1 {
+		return "right"
+	}
+	return "left"
+}
+
+// schemaOf is the schema of a folder's models.
+func schemaOf(folder string) string { return folder + "_side" }
+
+// prepare fills in the defaults and checks dir is empty or absent.
+func prepare(dir string, o Options) (Options, error) {
 	if o.Materialized == "" {
 		o.Materialized = "view"
 	}
@@ -45,17 +76,67 @@ func Project(dir string, o Options) error {
 	if o.Path == "" {
 		o.Path = "generated.duckdb"
 	}
-	if entries, err := os.ReadDir(dir); err == nil && len(entries) > 0 {
-		return fmt.Errorf("gen: %s is not empty", dir)
+	if o.Threads == 0 {
+		o.Threads = 1
 	}
+	if entries, err := os.ReadDir(dir); err == nil && len(entries) > 0 {
+		return o, fmt.Errorf("gen: %s is not empty", dir)
+	}
+	return o, nil
+}
+
+// graph draws the models and their refs. Every writer renders this one
+// graph, so that the same options give every tool the same models.
+func graph(o Options) []model {
 	rng := rand.New(rand.NewPCG(o.Seed, 0))
-	write := func(rel, text string) error {
+	ms := make([]model, o.Models)
+	for i := range ms {
+		ms[i] = model{i: i, folder: folderOf(i)}
+		if i > 0 && o.Refs > 0 {
+			k := 1 + rng.IntN(o.Refs)
+			seen := map[int]bool{}
+			for range k {
+				// Mostly recent models, so the graph is deep as well as wide.
+				j := i - 1 - rng.IntN(min(i, 50))
+				if seen[j] {
+					continue
+				}
+				seen[j] = true
+				ms[i].refs = append(ms[i].refs, j)
+			}
+		}
+	}
+	return ms
+}
+
+// writer writes files under dir by slash path, making folders as needed.
+func writer(dir string) func(rel, text string) error {
+	return func(rel, text string) error {
 		p := filepath.Join(dir, filepath.FromSlash(rel))
 		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
 			return err
 		}
 		return os.WriteFile(p, []byte(text), 0o644)
 	}
+}
+
+// bodyColumns is the extra select-list item of a model and the column
+// its unions carry through.
+func bodyColumns(o Options) (body, bodyCol string) {
+	if o.Body != "" {
+		return ", " + o.Body + " as body", ", body"
+	}
+	return "", ""
+}
+
+// Project writes a generated quarry project into dir, which must be empty
+// or absent.
+func Project(dir string, o Options) error {
+	o, err := prepare(dir, o)
+	if err != nil {
+		return err
+	}
+	write := writer(dir)
 	project := fmt.Sprintf(`name: generated
 vars: {scale: 100}
 models:
@@ -70,44 +151,28 @@ targets:
 	if err := write("macros/scale.sql", `{{ define "scaled" }}({{ . }} * {{ var "scale" }}){{ end }}`+"\n"); err != nil {
 		return err
 	}
-	body, bodyCol := "", ""
-	if o.Body != "" {
-		body, bodyCol = ", "+o.Body+" as body", ", body"
-	}
+	body, bodyCol := bodyColumns(o)
 	tests := ""
 	if o.Tests {
 		tests = "        data_tests: [not_null]\n"
 	}
 	var props strings.Builder
-	for i := range o.Models {
-		folder := "left"
-		if i%2 == 1 {
-			folder = "right"
-		}
+	for _, m := range graph(o) {
+		i := m.i
 		var b strings.Builder
 		fmt.Fprintf(&b, "{{ config \"tags\" \"group_%d\" }}\n", i%10)
 		fmt.Fprintf(&b, "select %d as id, {{ template \"scaled\" \"%d\" }} as value%s\n", i, i, body)
-		if i > 0 && o.Refs > 0 {
-			k := 1 + rng.IntN(o.Refs)
-			seen := map[int]bool{}
-			for range k {
-				// Mostly recent models, so the graph is deep as well as wide.
-				j := i - 1 - rng.IntN(min(i, 50))
-				if seen[j] {
-					continue
-				}
-				seen[j] = true
-				fmt.Fprintf(&b, "union all select id, value%s from {{ ref \"model_%05d\" }}\n", bodyCol, j)
-			}
+		for _, j := range m.refs {
+			fmt.Fprintf(&b, "union all select id, value%s from {{ ref \"%s\" }}\n", bodyCol, modelName(j))
 		}
-		if err := write(fmt.Sprintf("models/%s/model_%05d.sql", folder, i), b.String()); err != nil {
+		if err := write(fmt.Sprintf("models/%s/%s.sql", m.folder, m.name()), b.String()); err != nil {
 			return err
 		}
 		if i%10 == 0 {
 			props.Reset()
 			props.WriteString("models:\n")
 		}
-		fmt.Fprintf(&props, "  - name: model_%05d\n    description: Generated model %d.\n    columns:\n      - name: id\n        description: The id.\n%s", i, i, tests)
+		fmt.Fprintf(&props, "  - name: %s\n    description: Generated model %d.\n    columns:\n      - name: id\n        description: The id.\n%s", m.name(), i, tests)
 		if i%10 == 9 || i == o.Models-1 {
 			if err := write(fmt.Sprintf("models/props_%05d.yml", i/10), props.String()); err != nil {
 				return err
