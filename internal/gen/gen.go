@@ -30,6 +30,11 @@ type Options struct {
 	Body string
 	// Tests declares a not_null data test on every model's id column.
 	Tests bool
+	// Narrow keeps every model two rows: it reads its refs through one
+	// aggregate row (their least id, their greatest value) instead of
+	// passing every upstream row on, which multiplies rows with the depth
+	// of the graph. Builds of tables need it; views never run the select.
+	Narrow bool
 	// Path is the DuckDB target's path (default generated.duckdb). For
 	// quarry, DuckDB settings may follow a "?", e.g.
 	// "generated.duckdb?threads=1"; the peers' writers take a plain path,
@@ -129,6 +134,35 @@ func bodyColumns(o Options) (body, bodyCol string) {
 	return "", ""
 }
 
+// upstream is the part of a model's select that reads the models it refs,
+// named by from (each tool has its own syntax for a reference).
+func upstream(refs []int, bodyCol string, narrow bool, from func(int) string) string {
+	if len(refs) == 0 {
+		return ""
+	}
+	var b strings.Builder
+	if !narrow {
+		for _, j := range refs {
+			fmt.Fprintf(&b, "union all select id, value%s from %s\n", bodyCol, from(j))
+		}
+		return b.String()
+	}
+	agg := ""
+	if bodyCol != "" {
+		agg = ", max(body)"
+	}
+	fmt.Fprintf(&b, "union all select min(id), max(value)%s from (\n", agg)
+	for k, j := range refs {
+		sep := "  "
+		if k > 0 {
+			sep = "  union all "
+		}
+		fmt.Fprintf(&b, "%sselect id, value%s from %s\n", sep, bodyCol, from(j))
+	}
+	b.WriteString(") as upstream\n")
+	return b.String()
+}
+
 // Project writes a generated quarry project into dir, which must be empty
 // or absent.
 func Project(dir string, o Options) error {
@@ -162,9 +196,7 @@ targets:
 		var b strings.Builder
 		fmt.Fprintf(&b, "{{ config \"tags\" \"group_%d\" }}\n", i%10)
 		fmt.Fprintf(&b, "select %d as id, {{ template \"scaled\" \"%d\" }} as value%s\n", i, i, body)
-		for _, j := range m.refs {
-			fmt.Fprintf(&b, "union all select id, value%s from {{ ref \"%s\" }}\n", bodyCol, modelName(j))
-		}
+		b.WriteString(upstream(m.refs, bodyCol, o.Narrow, func(j int) string { return fmt.Sprintf("{{ ref %q }}", modelName(j)) }))
 		if err := write(fmt.Sprintf("models/%s/%s.sql", m.folder, m.name()), b.String()); err != nil {
 			return err
 		}

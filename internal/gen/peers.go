@@ -56,9 +56,7 @@ models:
 		var b strings.Builder
 		fmt.Fprintf(&b, "{{ config(tags=['group_%d']) }}\n", i%10)
 		fmt.Fprintf(&b, "select %d as id, {{ scaled(%d) }} as value%s\n", i, i, body)
-		for _, j := range m.refs {
-			fmt.Fprintf(&b, "union all select id, value%s from {{ ref('%s') }}\n", bodyCol, modelName(j))
-		}
+		b.WriteString(upstream(m.refs, bodyCol, o.Narrow, func(j int) string { return fmt.Sprintf("{{ ref('%s') }}", modelName(j)) }))
 		if err := write(fmt.Sprintf("models/%s/%s.sql", m.folder, m.name()), b.String()); err != nil {
 			return err
 		}
@@ -114,9 +112,7 @@ variables: {scale: 100}
 		fmt.Fprintf(&b, "MODEL (\n  name %s,\n  kind %s,\n  tags (group_%d),\n%s  description 'Generated model %d.'\n);\n\n",
 			qualified(i), kind, i%10, audits, i)
 		fmt.Fprintf(&b, "select %d as id, (%d * @VAR('scale')) as value%s\n", i, i, body)
-		for _, j := range m.refs {
-			fmt.Fprintf(&b, "union all select id, value%s from %s\n", bodyCol, qualified(j))
-		}
+		b.WriteString(upstream(m.refs, bodyCol, o.Narrow, qualified))
 		if err := write(fmt.Sprintf("models/%s/%s.sql", m.folder, m.name()), b.String()); err != nil {
 			return err
 		}
