@@ -56,13 +56,14 @@ var (
 	views   = flag.Int("views", 1000, "trivial view models in the overhead build")
 	fanout  = flag.Int("fanout", 16, "slow table models in the parallel build")
 	body    = flag.String("body", benchkit.SlowBody, "SQL expression that makes each fan-out model slow")
-	only    = flag.String("only", "", "run one measurement: load, overhead or parallel")
+	only    = flag.String("only", "", "run one measurement: load, overhead, parallel or scale (scale runs only when named)")
 	check   = flag.Bool("check", false, "exit 1 when a target is missed")
 	genDir  = flag.String("gen", "", "write a project (-models, -refs, -materialized, -body-sql, -path) into DIR and exit")
 	refs    = flag.Int("refs", 0, "with -gen: most refs per model (0: 3, -1: none)")
 	mat     = flag.String("materialized", "view", "with -gen: materialization of every model")
 	bodySQL = flag.String("body-sql", "", "with -gen: extra column expression for every model")
 	path    = flag.String("path", "", "with -gen: the target's DuckDB path (default generated.duckdb)")
+	narrow  = flag.Bool("narrow", false, "with -gen: models read their refs through one aggregate row, so tables stay two rows")
 	child   = flag.String("load-child", "", "internal: load the project in DIR once, print figures as JSON")
 	vs      = flag.String("vs", "", "build the same generated tables with quarry and a peer (dbt or sqlmesh), whole processes, and compare (-models default 1000); with -gen, write the peer's project")
 
@@ -101,7 +102,7 @@ func run() error {
 	case *genDir != "" && *vs != "":
 		return writePeerProject(*genDir, *vs)
 	case *genDir != "":
-		return gen.Project(*genDir, gen.Options{Models: *models, Seed: 1, Refs: *refs, Materialized: *mat, Body: *bodySQL, Path: *path})
+		return gen.Project(*genDir, gen.Options{Models: *models, Seed: 1, Refs: *refs, Materialized: *mat, Body: *bodySQL, Path: *path, Narrow: *narrow})
 	}
 	tmp, err := os.MkdirTemp("", "quarry-bench-")
 	if err != nil {
@@ -115,9 +116,10 @@ func run() error {
 	steps := []struct {
 		name string
 		fn   func(tmp string) error
-	}{{"load", measureLoad}, {"overhead", measureOverhead}, {"parallel", measureParallel}}
+	}{{"load", measureLoad}, {"overhead", measureOverhead}, {"parallel", measureParallel}, {"scale", measureScale}}
 	for _, s := range steps {
-		if *only != "" && *only != s.name {
+		// scale builds thousands of tables several times: only when asked.
+		if *only != s.name && (*only != "" || s.name == "scale") {
 			continue
 		}
 		fmt.Println()

@@ -66,7 +66,7 @@ var peers = map[string]peer{
 // peerProjectOptions is the project both sides build: -models tables,
 // each selecting from one to three earlier ones.
 func peerProjectOptions() gen.Options {
-	return gen.Options{Models: *models, Seed: 1, Materialized: "table", Threads: peerThreads}
+	return gen.Options{Models: *models, Seed: 1, Materialized: "table", Narrow: true, Threads: peerThreads}
 }
 
 // writePeerProject is -gen with -vs: write the peer's project and exit.

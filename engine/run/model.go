@@ -10,6 +10,7 @@ import (
 	"github.com/quarrydev/quarry/engine/project"
 	"github.com/quarrydev/quarry/engine/warehouse"
 	"github.com/quarrydev/quarry/internal/english"
+	"github.com/quarrydev/quarry/internal/panics"
 )
 
 // modelKind builds a model as a view, a table or an incremental table; an
@@ -53,12 +54,13 @@ var errNotPublished = errors.New("not published")
 // tests against that copy, and swaps it in only when none failed. A failure
 // leaves the live table exactly as it was.
 func (x *execution) writeAuditPublish(ctx context.Context, n *project.Node, tests []*project.Node, res *Result) (*int64, error) {
-	if err := x.writeCompiled(n); err != nil {
-		return nil, err
-	}
+	written := x.writeCompiled(n)
 	wh := x.wh
 	audit := auditRelation(n.Relation)
 	count, err := wh.CreateTable(ctx, audit, n.Compiled)
+	if werr := written(); err == nil && werr != nil {
+		err = werr
+	}
 	if err != nil {
 		_ = wh.Drop(context.WithoutCancel(ctx), audit)
 		return nil, fmt.Errorf("building the new version beside the live table (which keeps its previous version): %w", err)
@@ -106,25 +108,32 @@ func (x *execution) materialize(ctx context.Context, n *project.Node) (*int64, e
 			if err := x.p.Recompile(n, true); err != nil {
 				return nil, err
 			}
-			if err := x.writeCompiled(n); err != nil {
-				return nil, err
-			}
+			written := x.writeCompiled(n)
 			count, err := wh.Incremental(ctx, n.Relation, n.Compiled, n.Config.UniqueKey)
+			if werr := written(); err == nil && werr != nil {
+				return nil, werr
+			}
 			return &count, err
 		}
 		mat = "table"
 	}
-	if err := x.writeCompiled(n); err != nil {
-		return nil, err
-	}
+	written := x.writeCompiled(n)
+	var count *int64
+	var err error
 	switch mat {
 	case "view":
-		return nil, wh.CreateView(ctx, n.Relation, n.Compiled)
+		err = wh.CreateView(ctx, n.Relation, n.Compiled)
 	case "table":
-		count, err := wh.CreateTable(ctx, n.Relation, n.Compiled)
-		return &count, err
+		var c int64
+		c, err = wh.CreateTable(ctx, n.Relation, n.Compiled)
+		count = &c
+	default:
+		err = fmt.Errorf("cannot materialize %q", mat)
 	}
-	return nil, fmt.Errorf("cannot materialize %q", mat)
+	if werr := written(); err == nil && werr != nil {
+		return nil, werr
+	}
+	return count, err
 }
 
 // auditRelation is where an audited table is built before it is published.
@@ -132,9 +141,31 @@ func auditRelation(rel warehouse.Relation) warehouse.Relation {
 	return warehouse.Relation{Schema: rel.Schema, Name: rel.Name + "__quarry_audit"}
 }
 
-func (x *execution) writeCompiled(n *project.Node) error {
+// writeCompiled starts writing n's compiled SQL under target/compiled
+// while the warehouse builds it, and returns a wait for the write's error.
+func (x *execution) writeCompiled(n *project.Node) (wait func() error) {
 	if !x.opts.WriteCompiled {
-		return nil
+		return func() error { return nil }
 	}
-	return x.p.WriteCompiled(n)
+	return x.writeSQL(project.CompiledPath(n), n.Compiled)
+}
+
+// writeSQL writes sql to rel (under the project) on its own goroutine and
+// returns a wait for its error. On a slow disk creating a file costs as much
+// as a small CREATE: overlapped with the warehouse's work, it stays off the
+// node's critical path instead of adding to it.
+func (x *execution) writeSQL(rel, sql string) (wait func() error) {
+	done := make(chan error, 1)
+	var panicked *panics.Error
+	go func() {
+		defer panics.Capture(func(e *panics.Error) { panicked = e; done <- nil })
+		done <- x.p.WriteSQL(rel, sql)
+	}()
+	return func() error {
+		err := <-done
+		if panicked != nil {
+			panic(panicked) // raised on the node's goroutine, which hands it on
+		}
+		return err
+	}
 }

@@ -42,10 +42,12 @@ func (x *execution) runTest(ctx context.Context, n *project.Node, overrides map[
 		sql = p.CompileWith(n, n.Rendered, overrides)
 	}
 	if opts.WriteCompiled {
-		if err := p.WriteSQL(res.CompiledPath, sql); err != nil {
-			res.Status, res.Message = StatusError, fmt.Sprintf("test %s: %v", n.Name, err)
-			return
-		}
+		written := x.writeSQL(res.CompiledPath, sql)
+		defer func() {
+			if err := written(); err != nil && res.Status != StatusError {
+				res.Status, res.Message = StatusError, fmt.Sprintf("test %s: %v", n.Name, err)
+			}
+		}()
 	}
 	if n.Test.Kind == datatest.Freshness {
 		runFreshness(ctx, wh, n, sql, opts.Now(), res)

@@ -100,10 +100,10 @@ func Failed(res *run.Report) error {
 	return nil
 }
 
-// DDL is what a build of views sends to DuckDB, without quarry.
+// DDL is what a build sends to DuckDB, without quarry.
 type DDL struct {
 	Schemas []string // CREATE SCHEMA statements
-	Views   []string // CREATE OR REPLACE VIEW statements, one per model
+	Views   []string // the statements per model: CREATE OR REPLACE VIEW, or (TableDDL) CREATE TABLE and a count
 }
 
 // ViewDDL returns the statements that building p's models as views
@@ -243,4 +243,48 @@ func SampleCPU() CPUSample {
 // prev: anything well above zero skews timings taken meanwhile.
 func (c CPUSample) OthersSince(prev CPUSample) float64 {
 	return max(0, float64(c.All-prev.All-(c.Self-prev.Self))/float64(c.At.Sub(prev.At)))
+}
+
+// TableDDL returns what building p's models as tables sends to DuckDB, as
+// the DuckDB warehouse writes it: each CREATE OR REPLACE TABLE followed by
+// the count of its rows, in an order where every model comes after the
+// models it reads (Kahn's algorithm).
+func TableDDL(p *project.Project) (DDL, error) {
+	var d DDL
+	var dialect duckdb.Dialect
+	schemas := map[string]bool{}
+	waiting := map[string]int{}
+	var ready []string
+	for id, n := range p.Nodes {
+		if n.Type != project.Model {
+			continue
+		}
+		waiting[id] = len(n.DependsOn)
+		if waiting[id] == 0 {
+			ready = append(ready, id)
+		}
+	}
+	slices.Sort(ready)
+	for len(ready) > 0 {
+		id := ready[0]
+		ready = ready[1:]
+		n := p.Nodes[id]
+		if !schemas[n.Relation.Schema] {
+			schemas[n.Relation.Schema] = true
+			d.Schemas = append(d.Schemas, "CREATE SCHEMA IF NOT EXISTS "+dialect.QuoteIdent(n.Relation.Schema))
+		}
+		rel := dialect.RelationSQL(n.Relation)
+		d.Views = append(d.Views, "CREATE OR REPLACE TABLE "+rel+" AS\n"+n.Compiled+"\n", "SELECT count(*) FROM "+rel)
+		for _, c := range p.Graph.Children(id) {
+			if _, ok := waiting[c]; ok {
+				if waiting[c]--; waiting[c] == 0 {
+					ready = append(ready, c)
+				}
+			}
+		}
+	}
+	if len(d.Views) != 2*len(waiting) {
+		return d, fmt.Errorf("the models' refs form a loop")
+	}
+	return d, nil
 }
