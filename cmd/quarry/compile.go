@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bufio"
 	"fmt"
 	"time"
 
@@ -31,23 +32,48 @@ not look at the warehouse.`,
 			if err != nil {
 				return err
 			}
-			for _, id := range ids {
-				n := p.Nodes[id]
-				if err := p.WriteCompiled(n); err != nil {
-					return &exitError{code: exitFailed, err: err}
+			nodes := make([]*project.Node, len(ids))
+			for i, id := range ids {
+				nodes[i] = p.Nodes[id]
+			}
+			if _, err := p.WriteCompiledAll(nodes); err != nil {
+				return &exitError{code: exitFailed, err: err}
+			}
+			if show {
+				out := bufio.NewWriter(a.stdout)
+				for _, n := range nodes {
+					fmt.Fprintf(out, "-- %s\n%s\n\n", project.CompiledPath(n), n.Compiled)
 				}
-				if show {
-					fmt.Fprintf(a.stdout, "-- %s\n%s\n\n", project.CompiledPath(n), n.Compiled)
+				if err := out.Flush(); err != nil {
+					return &exitError{code: exitFailed, err: fmt.Errorf("print the compiled SQL: %w", err)}
 				}
 			}
 			if err := artifacts.WriteManifest(p, "compile", time.Now()); err != nil {
 				return &exitError{code: exitFailed, err: err}
 			}
-			fmt.Fprintf(a.stderr, "Compiled %d %s to target/compiled/\n", len(ids), english.Plural(len(ids), "model", "models"))
+			fmt.Fprintf(a.stderr, "Compiled %s to target/compiled/\n", compiledCounts(nodes))
 			return nil
 		},
 	}
 	sel.register(cmd)
 	cmd.Flags().BoolVar(&show, "print", false, "also print the compiled SQL")
 	return cmd
+}
+
+// compiledCounts says how many models and tests nodes hold, e.g. "3 models
+// and 1 test"; tests are left out when there are none.
+func compiledCounts(nodes []*project.Node) string {
+	models, tests := 0, 0
+	for _, n := range nodes {
+		if n.Type == project.Test {
+			tests++
+		} else {
+			models++
+		}
+	}
+	s := fmt.Sprintf("%d %s", models, english.Plural(models, "model", "models"))
+	if tests > 0 {
+		s += fmt.Sprintf(" and %d %s", tests, english.Plural(tests, "test", "tests"))
+	}
+	return s
 }

@@ -1,8 +1,9 @@
 package artifacts
 
 import (
-	"encoding/json"
+	"bufio"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -59,48 +60,64 @@ type testMeta struct {
 	Args     map[string]any `json:"args,omitempty"`
 }
 
-type manifest struct {
-	Metadata  artifactMeta            `json:"metadata"`
-	Nodes     map[string]manifestNode `json:"nodes"`
-	Sources   map[string]manifestNode `json:"sources"`
-	ParentMap map[string][]string     `json:"parent_map"`
-	ChildMap  map[string][]string     `json:"child_map"`
-}
-
 func meta(p *project.Project, command string, now time.Time) artifactMeta {
 	return artifactMeta{SchemaVersion: SchemaVersion, QuarryVersion: Version, GeneratedAt: now.UTC(),
 		ProjectName: p.Name, TargetName: p.Target.Name, TargetType: p.Target.Type, Command: command}
 }
 
-// WriteManifest writes target/manifest.json describing every node.
+// WriteManifest writes target/manifest.json describing every node. At
+// 10,000 nodes the document is tens of megabytes, so it is streamed one node
+// at a time; the bytes are those json.MarshalIndent writes for an object
+// with the members metadata, nodes, sources, parent_map and child_map.
 func WriteManifest(p *project.Project, command string, now time.Time) error {
-	m := manifest{Metadata: meta(p, command, now), Nodes: map[string]manifestNode{}, Sources: map[string]manifestNode{},
-		ParentMap: map[string][]string{}, ChildMap: map[string][]string{}}
-	for id, n := range p.Nodes {
-		mn := manifestNode{UniqueID: id, Name: n.Name, ResourceType: string(n.Type), Path: n.Path, Checksum: n.Checksum,
-			Config: n.Config, Relation: p.Dialect.RelationSQL(n.Relation), Schema: n.Relation.Schema, Identifier: n.Relation.Name,
-			DependsOn: nonNil(n.DependsOn), Description: n.Description, Columns: n.Columns, SourceName: n.SourceName}
-		if mn.Config.Tags == nil {
-			mn.Config.Tags = []string{}
-		}
-		if n.Type == project.Model || n.Type == project.Test {
-			mn.CompiledPath = project.CompiledPath(n)
-		}
-		if t := n.Test; t != nil {
-			mn.Test = &testMeta{Kind: t.Kind, Name: t.Generic, Column: t.Column, Args: t.Args}
-			if t.Attached != nil {
-				mn.Test.Attached = t.Attached.UniqueID
-			}
-		}
-		if n.Type == project.Source {
-			m.Sources[id] = mn
+	ids := slices.Sorted(maps.Keys(p.Nodes))
+	var nodes, sources []string
+	for _, id := range ids {
+		if p.Nodes[id].Type == project.Source {
+			sources = append(sources, id)
 		} else {
-			m.Nodes[id] = mn
+			nodes = append(nodes, id)
 		}
-		m.ParentMap[id] = nonNil(p.Graph.Parents(id))
-		m.ChildMap[id] = nonNil(p.Graph.Children(id))
 	}
-	return writeArtifact(p, "manifest.json", m)
+	entries := func(ids []string) func(int) (string, any) {
+		return func(i int) (string, any) { return ids[i], manifestEntry(p, ids[i], p.Nodes[ids[i]]) }
+	}
+	return writeArtifact(p, "manifest.json", func(o *objectStream) {
+		o.begin("")
+		o.member("metadata", meta(p, command, now))
+		o.begin("nodes")
+		o.members(len(nodes), entries(nodes))
+		o.end()
+		o.begin("sources")
+		o.members(len(sources), entries(sources))
+		o.end()
+		o.begin("parent_map")
+		o.members(len(ids), func(i int) (string, any) { return ids[i], nonNil(p.Graph.Parents(ids[i])) })
+		o.end()
+		o.begin("child_map")
+		o.members(len(ids), func(i int) (string, any) { return ids[i], nonNil(p.Graph.Children(ids[i])) })
+		o.end()
+		o.end()
+	})
+}
+
+func manifestEntry(p *project.Project, id string, n *project.Node) manifestNode {
+	mn := manifestNode{UniqueID: id, Name: n.Name, ResourceType: string(n.Type), Path: n.Path, Checksum: n.Checksum,
+		Config: n.Config, Relation: p.Dialect.RelationSQL(n.Relation), Schema: n.Relation.Schema, Identifier: n.Relation.Name,
+		DependsOn: nonNil(n.DependsOn), Description: n.Description, Columns: n.Columns, SourceName: n.SourceName}
+	if mn.Config.Tags == nil {
+		mn.Config.Tags = []string{}
+	}
+	if n.Type == project.Model || n.Type == project.Test {
+		mn.CompiledPath = project.CompiledPath(n)
+	}
+	if t := n.Test; t != nil {
+		mn.Test = &testMeta{Kind: t.Kind, Name: t.Generic, Column: t.Column, Args: t.Args}
+		if t.Attached != nil {
+			mn.Test.Attached = t.Attached.UniqueID
+		}
+	}
+	return mn
 }
 
 type runResultJSON struct {
@@ -138,41 +155,46 @@ func WriteRunResults(p *project.Project, command string, args map[string]any, re
 			CompiledPath: r.CompiledPath, Relation: p.Dialect.RelationSQL(r.Node().Relation),
 		})
 	}
-	return writeArtifact(p, "run_results.json", rr)
+	return writeArtifact(p, "run_results.json", func(o *objectStream) { o.value(rr) })
 }
 
-// writeArtifact writes target/name atomically, so a reader never sees half
-// a file.
-func writeArtifact(p *project.Project, name string, v any) error {
+// writeArtifact writes target/name, streamed by encode, atomically: a
+// reader never sees half a file, and a failure leaves the old file in place.
+func writeArtifact(p *project.Project, name string, encode func(*objectStream)) error {
 	dir := filepath.Join(p.Dir, "target")
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return fmt.Errorf("write %s: %w", name, err)
-	}
-	b, err := json.MarshalIndent(v, "", "  ")
-	if err != nil {
-		return fmt.Errorf("write %s: %w", name, err)
-	}
-	// Descriptions, configs, test arguments and error messages all end up
-	// here: none may carry a secret's value.
-	if err := p.RefuseSecretValue(string(b), name); err != nil {
-		return fmt.Errorf("not writing target/%s: %w", name, err)
 	}
 	tmp, err := os.CreateTemp(dir, name+".*")
 	if err != nil {
 		return fmt.Errorf("write %s: %w", name, err)
 	}
-	if _, err := tmp.Write(append(b, '\n')); err != nil {
-		tmp.Close()
-		os.Remove(tmp.Name())
-		return fmt.Errorf("write %s: %w", name, err)
+	renamed := false
+	defer func() { // on every failure, a panic included
+		if !renamed {
+			tmp.Close()
+			os.Remove(tmp.Name())
+		}
+	}()
+	// Descriptions, configs, test arguments and error messages all end up
+	// here: none may carry a secret's value.
+	w := bufio.NewWriterSize(p.GuardSecrets(tmp, name), 1<<16)
+	o := &objectStream{w: w}
+	encode(o)
+	if o.err == nil {
+		_ = w.WriteByte('\n') // an error stays in w, for Flush
+		o.err = w.Flush()
+	}
+	if o.err != nil {
+		return fmt.Errorf("not writing target/%s: %w", name, o.err)
 	}
 	if err := tmp.Close(); err != nil {
-		os.Remove(tmp.Name())
 		return fmt.Errorf("write %s: %w", name, err)
 	}
 	if err := os.Rename(tmp.Name(), filepath.Join(dir, name)); err != nil {
 		return fmt.Errorf("write %s: %w", name, err)
 	}
+	renamed = true
 	return nil
 }
 

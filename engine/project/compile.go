@@ -346,18 +346,13 @@ func (p *Project) WriteCompiled(n *Node) error {
 	return p.WriteSQL(CompiledPath(n), n.Compiled)
 }
 
+// WriteSQL writes sql to rel under the project, creating its folder, unless
+// the file already holds it.
 func (p *Project) WriteSQL(rel, sql string) error {
-	// The compile refuses such SQL already; this is the last line of
-	// defence for everything written under target/compiled.
-	if err := p.RefuseSecretValue(sql, "the compiled SQL"); err != nil {
-		return fmt.Errorf("not writing %s: %w", rel, err)
-	}
 	dst := filepath.Join(p.Dir, filepath.FromSlash(rel))
 	if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
 		return fmt.Errorf("write compiled SQL: %w", err)
 	}
-	if err := os.WriteFile(dst, []byte(sql+"\n"), 0o644); err != nil {
-		return fmt.Errorf("write compiled SQL: %w", err)
-	}
-	return nil
+	_, err := p.writeSQL(rel, dst, sql)
+	return err
 }

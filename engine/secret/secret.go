@@ -165,3 +165,16 @@ func (v Values) Find(text string) (name string, at int) {
 
 // Len is how many values Find looks for.
 func (v Values) Len() int { return len(v.entries) }
+
+// Longest is the length in bytes of the longest text Find looks for, 0 when
+// there is none: text checked in pieces must carry that many bytes less one
+// from a piece into the next, or a value split between them goes unseen.
+func (v Values) Longest() int {
+	longest := 0
+	for _, e := range v.entries {
+		for _, f := range e.forms {
+			longest = max(longest, len(f))
+		}
+	}
+	return longest
+}

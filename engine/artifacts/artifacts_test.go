@@ -1,0 +1,36 @@
+package artifacts_test
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/quarrydev/quarry/engine/artifacts"
+	"github.com/quarrydev/quarry/engine/config"
+	"github.com/quarrydev/quarry/engine/project"
+	"github.com/quarrydev/quarry/engine/project/projecttest"
+)
+
+// The manifest is streamed, so the secret check sees it in pieces: a value
+// anywhere in it must still stop it, and leave no file behind.
+func TestWriteManifestRefusesASecretValue(t *testing.T) {
+	dir := t.TempDir()
+	projecttest.WriteFile(t, filepath.Join(dir, "project.yaml"), "name: t\ntargets:\n  dev: {type: duckdb}\n")
+	projecttest.WriteFile(t, filepath.Join(dir, "models/a.sql"), "select 1 as x\n")
+	projecttest.WriteFile(t, filepath.Join(dir, "models/props.yml"), "models:\n  - name: a\n    description: the token is s3cr3t-v4lue\n")
+	environ := []string{"API_TOKEN=s3cr3t-v4lue"}
+	p, err := project.Load(config.Options{Dir: dir, Env: projecttest.Env(nil), Environ: func() []string { return environ }}, projecttest.Adapters())
+	if err != nil {
+		t.Fatalf("load: %v", err)
+	}
+	err = artifacts.WriteManifest(p, "compile", time.Now())
+	if err == nil || !strings.Contains(err.Error(), "API_TOKEN") {
+		t.Fatalf("WriteManifest returned %v, want a refusal naming API_TOKEN", err)
+	}
+	entries, _ := os.ReadDir(filepath.Join(dir, "target"))
+	for _, e := range entries {
+		t.Errorf("target/%s was left behind", e.Name())
+	}
+}
