@@ -185,6 +185,25 @@ targets:
 	if err := write("macros/scale.sql", `{{ define "scaled" }}({{ . }} * {{ var "scale" }}){{ end }}`+"\n"); err != nil {
 		return err
 	}
+	return writeModels(write, o, syntax{
+		tags:       func(group int) string { return fmt.Sprintf("{{ config \"tags\" \"group_%d\" }}", group) },
+		scaled:     func(i int) string { return fmt.Sprintf("{{ template \"scaled\" \"%d\" }}", i) },
+		ref:        func(j int) string { return fmt.Sprintf("{{ ref %q }}", modelName(j)) },
+		propsStart: "models:\n",
+	})
+}
+
+// syntax is how one tool spells what a generated model says.
+type syntax struct {
+	tags       func(group int) string // the line that tags a model
+	scaled     func(i int) string     // the expression of model i's value
+	ref        func(j int) string     // a reference to model j
+	propsStart string                 // the head of a property file
+}
+
+// writeModels writes the models and their property files (ten models to a
+// file) in a tool's syntax.
+func writeModels(write func(rel, text string) error, o Options, s syntax) error {
 	body, bodyCol := bodyColumns(o)
 	tests := ""
 	if o.Tests {
@@ -194,15 +213,15 @@ targets:
 	for _, m := range graph(o) {
 		i := m.i
 		var b strings.Builder
-		fmt.Fprintf(&b, "{{ config \"tags\" \"group_%d\" }}\n", i%10)
-		fmt.Fprintf(&b, "select %d as id, {{ template \"scaled\" \"%d\" }} as value%s\n", i, i, body)
-		b.WriteString(upstream(m.refs, bodyCol, o.Narrow, func(j int) string { return fmt.Sprintf("{{ ref %q }}", modelName(j)) }))
+		fmt.Fprintf(&b, "%s\n", s.tags(i%10))
+		fmt.Fprintf(&b, "select %d as id, %s as value%s\n", i, s.scaled(i), body)
+		b.WriteString(upstream(m.refs, bodyCol, o.Narrow, s.ref))
 		if err := write(fmt.Sprintf("models/%s/%s.sql", m.folder, m.name()), b.String()); err != nil {
 			return err
 		}
 		if i%10 == 0 {
 			props.Reset()
-			props.WriteString("models:\n")
+			props.WriteString(s.propsStart)
 		}
 		fmt.Fprintf(&props, "  - name: %s\n    description: Generated model %d.\n    columns:\n      - name: id\n        description: The id.\n%s", m.name(), i, tests)
 		if i%10 == 9 || i == o.Models-1 {

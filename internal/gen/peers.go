@@ -45,33 +45,12 @@ models:
 	if err := write("macros/scale.sql", "{% macro scaled(x) %}({{ x }} * {{ var('scale') }}){% endmacro %}\n"); err != nil {
 		return err
 	}
-	body, bodyCol := bodyColumns(o)
-	tests := ""
-	if o.Tests {
-		tests = "        data_tests: [not_null]\n"
-	}
-	var props strings.Builder
-	for _, m := range graph(o) {
-		i := m.i
-		var b strings.Builder
-		fmt.Fprintf(&b, "{{ config(tags=['group_%d']) }}\n", i%10)
-		fmt.Fprintf(&b, "select %d as id, {{ scaled(%d) }} as value%s\n", i, i, body)
-		b.WriteString(upstream(m.refs, bodyCol, o.Narrow, func(j int) string { return fmt.Sprintf("{{ ref('%s') }}", modelName(j)) }))
-		if err := write(fmt.Sprintf("models/%s/%s.sql", m.folder, m.name()), b.String()); err != nil {
-			return err
-		}
-		if i%10 == 0 {
-			props.Reset()
-			props.WriteString("version: 2\nmodels:\n")
-		}
-		fmt.Fprintf(&props, "  - name: %s\n    description: Generated model %d.\n    columns:\n      - name: id\n        description: The id.\n%s", m.name(), i, tests)
-		if i%10 == 9 || i == o.Models-1 {
-			if err := write(fmt.Sprintf("models/props_%05d.yml", i/10), props.String()); err != nil {
-				return err
-			}
-		}
-	}
-	return nil
+	return writeModels(write, o, syntax{
+		tags:       func(group int) string { return fmt.Sprintf("{{ config(tags=['group_%d']) }}", group) },
+		scaled:     func(i int) string { return fmt.Sprintf("{{ scaled(%d) }}", i) },
+		ref:        func(j int) string { return fmt.Sprintf("{{ ref('%s') }}", modelName(j)) },
+		propsStart: "version: 2\nmodels:\n",
+	})
 }
 
 // SQLMeshProject writes the project Project writes, in SQLMesh's syntax,
