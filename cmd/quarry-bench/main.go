@@ -127,14 +127,29 @@ func run() error {
 		if err := s.fn(filepath.Join(tmp, s.name)); err != nil {
 			return fmt.Errorf("%s: %w", s.name, err)
 		}
-		others := benchkit.SampleCPU().OthersSince(before)
-		fmt.Printf("   [other processes kept %.2f cores busy meanwhile", others)
-		if others > 0.2 {
-			fmt.Print(": the machine was not idle, these figures are skewed")
-		}
-		fmt.Println("]")
+		printOthers(before)
 	}
 	return nil
+}
+
+// printOthers says how busy other processes kept the CPUs since before,
+// and that the figures are skewed when they did.
+func printOthers(before benchkit.CPUSample) {
+	others := benchkit.SampleCPU().OthersSince(before)
+	fmt.Printf("   [other processes kept %.2f cores busy meanwhile", others)
+	if others > 0.2 {
+		fmt.Print(": the machine was not idle, these figures are skewed")
+	}
+	fmt.Println("]")
+}
+
+// buildQuarry builds the quarry command of this checkout into dir.
+func buildQuarry(dir string) (string, error) {
+	quarry := filepath.Join(dir, "quarry")
+	if out, err := exec.Command("go", "build", "-o", quarry, "github.com/quarrydev/quarry/cmd/quarry").CombinedOutput(); err != nil {
+		return "", fmt.Errorf("go build quarry: %w\n%s", err, out)
+	}
+	return quarry, nil
 }
 
 func printMachine() {

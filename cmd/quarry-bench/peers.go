@@ -98,9 +98,9 @@ func measurePeers(dir, name string) error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err
 	}
-	quarry := filepath.Join(dir, "quarry")
-	if out, err := exec.Command("go", "build", "-o", quarry, "github.com/quarrydev/quarry/cmd/quarry").CombinedOutput(); err != nil {
-		return fmt.Errorf("go build quarry: %w\n%s", err, out)
+	quarry, err := buildQuarry(dir)
+	if err != nil {
+		return err
 	}
 	quarryCmd := []string{quarry, "build", "--threads", fmt.Sprint(peerThreads), "--target", "dev"}
 	o := peerProjectOptions()
@@ -147,12 +147,7 @@ func measurePeers(dir, name string) error {
 	fmt.Printf("   %-8s %s\n", name, s)
 	fmt.Printf("   ratio of medians: %s takes %.1fx quarry's time; both built the same %d tables, rows and sums\n",
 		name, float64(s.median)/float64(q.median), *models)
-	others := benchkit.SampleCPU().OthersSince(before)
-	fmt.Printf("   [other processes kept %.2f cores busy meanwhile", others)
-	if others > 0.2 {
-		fmt.Print(": the machine was not idle, these figures are skewed")
-	}
-	fmt.Println("]")
+	printOthers(before)
 	return nil
 }
 

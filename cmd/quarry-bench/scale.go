@@ -50,9 +50,9 @@ func measureScale(dir string) error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err
 	}
-	quarry := filepath.Join(dir, "quarry")
-	if out, err := exec.Command("go", "build", "-o", quarry, "github.com/quarrydev/quarry/cmd/quarry").CombinedOutput(); err != nil {
-		return fmt.Errorf("go build quarry: %w\n%s", err, out)
+	quarry, err := buildQuarry(dir)
+	if err != nil {
+		return err
 	}
 	fmt.Printf("scale: build N tables (1-3 refs each), quarry build --threads %d as a whole process vs the same DDL\n", *scaleThreads)
 	fmt.Printf("   run directly in one DuckDB connection (CREATE TABLE, then count, as quarry does), %d runs each, alternating\n", *runs)

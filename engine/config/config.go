@@ -89,9 +89,7 @@ var materializations = []string{"ephemeral", "incremental", "table", "view"}
 func (c *Node) Set(key string, value any, allowed []string) error {
 	if !slices.Contains(allowed, key) {
 		msg := fmt.Sprintf("unknown config key %q (known keys: %s)", key, strings.Join(allowed, ", "))
-		if s := diag.Suggest(key, allowed); s != "" {
-			msg += fmt.Sprintf("; did you mean %q?", s)
-		}
+		msg += diag.DidYouMean(key, allowed)
 		return errors.New(msg)
 	}
 	str := func() (string, error) {

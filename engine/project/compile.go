@@ -341,11 +341,6 @@ func CompiledPath(n *Node) string {
 	return "target/compiled/" + n.Path
 }
 
-// WriteCompiled writes one node's compiled SQL under target/compiled.
-func (p *Project) WriteCompiled(n *Node) error {
-	return p.WriteSQL(CompiledPath(n), n.Compiled)
-}
-
 // WriteSQL writes sql to rel under the project, creating its folder, unless
 // the file already holds it.
 func (p *Project) WriteSQL(rel, sql string) error {

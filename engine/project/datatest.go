@@ -163,9 +163,7 @@ func (p *Project) buildTest(d testDecl, diags *diag.List) {
 		known := datatest.BuiltinNames()
 		known = append(known, slices.Sorted(maps.Keys(p.genericTests))...)
 		msg := fmt.Sprintf("unknown test %q (tests: %s; custom ones live in tests/generic/NAME.sql)", name, strings.Join(known, ", "))
-		if s := diag.Suggest(name, known); s != "" {
-			msg += fmt.Sprintf("; did you mean %q?", s)
-		}
+		msg += diag.DidYouMean(name, known)
 		diags.Add(d.file, d.node.Line, d.node.Column, "%s", msg)
 		return
 	}
@@ -204,9 +202,7 @@ func (p *Project) buildTest(d testDecl, diags *diag.List) {
 				args := def.Args()
 				msg := fmt.Sprintf("test %s takes no argument %q (arguments: %s; config: %s)", name, k.Value,
 					strings.Join(args, ", "), strings.Join(config.TestKeys(), ", "))
-				if s := diag.Suggest(k.Value, append(args, config.TestKeys()...)); s != "" {
-					msg += fmt.Sprintf("; did you mean %q?", s)
-				}
+				msg += diag.DidYouMean(k.Value, append(args, config.TestKeys()...))
 				diags.Add(d.file, k.Line, k.Column, "%s", msg)
 			default:
 				n.Test.Args[k.Value] = value
@@ -248,9 +244,7 @@ func (p *Project) checkBuiltinArgs(n *Node, def datatest.Builtin, d testDecl, li
 			target, found := p.byName[name]
 			if !found {
 				msg := fmt.Sprintf("no model or seed is named %q", name)
-				if s := diag.Suggest(name, slices.Sorted(maps.Keys(p.byName))); s != "" {
-					msg += fmt.Sprintf("; did you mean %q?", s)
-				}
+				msg += diag.DidYouMean(name, slices.Sorted(maps.Keys(p.byName)))
 				return nil, errors.New(msg)
 			}
 			return func(column string) error { return checkColumn(target, column) }, nil
@@ -297,9 +291,7 @@ func checkColumn(n *Node, column string) error {
 		}
 	}
 	msg := fmt.Sprintf("%s has no column %q (columns: %s)", n.Name, column, strings.Join(known, ", "))
-	if s := diag.Suggest(column, known); s != "" {
-		msg += fmt.Sprintf("; did you mean %q?", s)
-	}
+	msg += diag.DidYouMean(column, known)
 	return fmt.Errorf("%s", msg)
 }
 

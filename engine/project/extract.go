@@ -36,9 +36,7 @@ func (p *Project) checkSettings(ec config.Extractor, ex extractors.Extractor, di
 		if !ok {
 			kn := ec.Keys[key]
 			msg := fmt.Sprintf("unknown key %q in extractors.%s", key, ec.Name)
-			if sug := diag.Suggest(key, append(slices.Clone(known), config.ExtractorKeys()...)); sug != "" {
-				msg += fmt.Sprintf("; did you mean %q?", sug)
-			}
+			msg += diag.DidYouMean(key, append(slices.Clone(known), config.ExtractorKeys()...))
 			if len(known) > 0 {
 				msg += fmt.Sprintf(" (known keys: %s, and the %s extractor's %s)", strings.Join(config.ExtractorKeys(), ", "), ec.Name, strings.Join(known, ", "))
 			} else {
@@ -66,9 +64,7 @@ func (p *Project) addExtractors(configs []config.Extractor, registry map[string]
 		if !ok {
 			names := slices.Sorted(maps.Keys(registry))
 			msg := fmt.Sprintf("unknown extractor %q (this quarry has: %s)", ec.Name, strings.Join(names, ", "))
-			if s := diag.Suggest(ec.Name, names); s != "" {
-				msg += fmt.Sprintf("; did you mean %q?", s)
-			}
+			msg += diag.DidYouMean(ec.Name, names)
 			diags.Add(config.ProjectFile, ec.Line, ec.Col, "%s", msg)
 			continue
 		}
@@ -82,9 +78,7 @@ func (p *Project) addExtractors(configs []config.Extractor, registry map[string]
 		input, ok := p.byName[ec.Input]
 		if !ok && ec.Input != "" {
 			msg := fmt.Sprintf("extractors.%s: input %q is not a seed or model", ec.Name, ec.Input)
-			if s := diag.Suggest(ec.Input, slices.Sorted(maps.Keys(p.byName))); s != "" {
-				msg += fmt.Sprintf("; did you mean %q?", s)
-			}
+			msg += diag.DidYouMean(ec.Input, slices.Sorted(maps.Keys(p.byName)))
 			diags.Add(config.ProjectFile, ec.Line, ec.Col, "%s", msg)
 		} else if ok {
 			n.Extraction.Input = input

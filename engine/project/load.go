@@ -242,9 +242,7 @@ func (p *Project) applyProps(files []*propsFile, diags *diag.List) {
 			n, ok := p.byName[mp.Name]
 			if !ok || n.Type != Model {
 				msg := fmt.Sprintf("describes model %q, but there is no models/**/%s.sql", mp.Name, mp.Name)
-				if s := diag.Suggest(mp.Name, p.names(Model)); s != "" {
-					msg += fmt.Sprintf("; did you mean %q?", s)
-				}
+				msg += diag.DidYouMean(mp.Name, p.names(Model))
 				diags.Add(pf.path, mp.line, mp.col, "%s", msg)
 				continue
 			}
@@ -255,9 +253,7 @@ func (p *Project) applyProps(files []*propsFile, diags *diag.List) {
 			n, ok := p.byName[sp.Name]
 			if !ok || n.Type != Seed {
 				msg := fmt.Sprintf("describes seed %q, but there is no seeds/%s.csv", sp.Name, sp.Name)
-				if s := diag.Suggest(sp.Name, p.names(Seed)); s != "" {
-					msg += fmt.Sprintf("; did you mean %q?", s)
-				}
+				msg += diag.DidYouMean(sp.Name, p.names(Seed))
 				diags.Add(pf.path, sp.line, sp.col, "%s", msg)
 				continue
 			}
@@ -466,18 +462,14 @@ func (r *renderer) renderData(data render.Data) (string, error) {
 func (p *Project) reportMissing(n *Node, m missingCall, diags *diag.List) {
 	path, line, col := findCall(n, m.fn, m.args...)
 	var msg string
-	var s string
 	switch m.fn {
 	case "ref":
-		msg = fmt.Sprintf("unknown ref %q: no model or seed has that name", m.args[0])
-		s = diag.Suggest(m.args[0], slices.Sorted(maps.Keys(p.byName)))
+		msg = fmt.Sprintf("unknown ref %q: no model or seed has that name", m.args[0]) +
+			diag.DidYouMean(m.args[0], slices.Sorted(maps.Keys(p.byName)))
 	case "source":
 		key := m.args[0] + "." + m.args[1]
-		msg = fmt.Sprintf("unknown source %s: declare it under sources: in a property file", key)
-		s = diag.Suggest(key, slices.Sorted(maps.Keys(p.sources)))
-	}
-	if s != "" {
-		msg += fmt.Sprintf("; did you mean %q?", s)
+		msg = fmt.Sprintf("unknown source %s: declare it under sources: in a property file", key) +
+			diag.DidYouMean(key, slices.Sorted(maps.Keys(p.sources)))
 	}
 	diags.Add(path, line, col, "%s", msg)
 }

@@ -127,9 +127,7 @@ func (r *renderer) varFn(name string, def ...any) (any, error) {
 		return def[0], nil
 	}
 	msg := fmt.Sprintf("unknown var %q: define it under vars: in project.yaml, pass --vars %s=..., or give a default: var %q <default>", name, name, name)
-	if s := diag.Suggest(name, slices.Sorted(maps.Keys(r.p.Vars))); s != "" {
-		msg += fmt.Sprintf("; did you mean %q?", s)
-	}
+	msg += diag.DidYouMean(name, slices.Sorted(maps.Keys(r.p.Vars)))
 	return nil, fmt.Errorf("%s", msg)
 }
 

@@ -11,7 +11,7 @@ import (
 )
 
 // WriteCompiledAll writes the compiled SQL of nodes under target/compiled,
-// as WriteCompiled does for one, but creates each folder once, writes on
+// as WriteSQL does for one file, but creates each folder once, writes on
 // every core at once, and leaves alone a file that already holds the node's
 // SQL, so compiling an unchanged project writes nothing. It returns how many
 // files it wrote. Files of nodes that no longer exist are left where they

@@ -120,9 +120,7 @@ func UsedFuncs(trees map[string]*parse.Tree, known template.FuncMap, path string
 			if _, isKnown := known[id.Ident]; !isKnown && !slices.Contains(builtinFuncs, id.Ident) {
 				line, col := Position(tree, id)
 				msg := fmt.Sprintf("function %q not defined", id.Ident)
-				if s := diag.Suggest(id.Ident, slices.Sorted(maps.Keys(known))); s != "" {
-					msg += fmt.Sprintf("; did you mean %q?", s)
-				}
+				msg += diag.DidYouMean(id.Ident, slices.Sorted(maps.Keys(known)))
 				diags.Add(path, line, col, "%s", msg)
 				ok = false
 				return true

@@ -102,8 +102,8 @@ func Failed(res *run.Report) error {
 
 // DDL is what a build sends to DuckDB, without quarry.
 type DDL struct {
-	Schemas []string // CREATE SCHEMA statements
-	Views   []string // the statements per model: CREATE OR REPLACE VIEW, or (TableDDL) CREATE TABLE and a count
+	Schemas    []string // CREATE SCHEMA statements
+	Statements []string // per model: CREATE OR REPLACE VIEW (ViewDDL), or CREATE TABLE and its count (TableDDL)
 }
 
 // ViewDDL returns the statements that building p's models as views
@@ -125,7 +125,7 @@ func ViewDDL(p *project.Project) (DDL, error) {
 			schemas[n.Relation.Schema] = true
 			d.Schemas = append(d.Schemas, "CREATE SCHEMA IF NOT EXISTS "+dialect.QuoteIdent(n.Relation.Schema))
 		}
-		d.Views = append(d.Views, "CREATE OR REPLACE VIEW "+dialect.RelationSQL(n.Relation)+" AS\n"+n.Compiled+"\n")
+		d.Statements = append(d.Statements, "CREATE OR REPLACE VIEW "+dialect.RelationSQL(n.Relation)+" AS\n"+n.Compiled+"\n")
 	}
 	return d, nil
 }
@@ -137,8 +137,9 @@ type DirectTiming struct {
 }
 
 // Direct opens the DuckDB database at dsn with the driver itself, creates
-// the schemas, runs the views on threads connections at once, and closes
-// the database: what Build does, without quarry.
+// the schemas, runs the statements on threads connections at once (in
+// order when threads is 1, as TableDDL's need), and closes the database:
+// what Build does, without quarry.
 func Direct(ctx context.Context, dsn string, threads int, d DDL) (DirectTiming, error) {
 	var t DirectTiming
 	start := time.Now()
@@ -157,8 +158,8 @@ func Direct(ctx context.Context, dsn string, threads int, d DDL) (DirectTiming, 
 			return t, err
 		}
 	}
-	next := make(chan string, len(d.Views))
-	for _, v := range d.Views {
+	next := make(chan string, len(d.Statements))
+	for _, v := range d.Statements {
 		next <- v
 	}
 	close(next)
@@ -248,7 +249,7 @@ func (c CPUSample) OthersSince(prev CPUSample) float64 {
 // TableDDL returns what building p's models as tables sends to DuckDB, as
 // the DuckDB warehouse writes it: each CREATE OR REPLACE TABLE followed by
 // the count of its rows, in an order where every model comes after the
-// models it reads (Kahn's algorithm).
+// models it reads (Kahn's algorithm): run it on one thread.
 func TableDDL(p *project.Project) (DDL, error) {
 	var d DDL
 	var dialect duckdb.Dialect
@@ -274,7 +275,7 @@ func TableDDL(p *project.Project) (DDL, error) {
 			d.Schemas = append(d.Schemas, "CREATE SCHEMA IF NOT EXISTS "+dialect.QuoteIdent(n.Relation.Schema))
 		}
 		rel := dialect.RelationSQL(n.Relation)
-		d.Views = append(d.Views, "CREATE OR REPLACE TABLE "+rel+" AS\n"+n.Compiled+"\n", "SELECT count(*) FROM "+rel)
+		d.Statements = append(d.Statements, "CREATE OR REPLACE TABLE "+rel+" AS\n"+n.Compiled+"\n", "SELECT count(*) FROM "+rel)
 		for _, c := range p.Graph.Children(id) {
 			if _, ok := waiting[c]; ok {
 				if waiting[c]--; waiting[c] == 0 {
@@ -283,7 +284,7 @@ func TableDDL(p *project.Project) (DDL, error) {
 			}
 		}
 	}
-	if len(d.Views) != 2*len(waiting) {
+	if len(d.Statements) != 2*len(waiting) {
 		return d, fmt.Errorf("the models' refs form a loop")
 	}
 	return d, nil
