@@ -23,6 +23,7 @@ var layers = []string{
 	"internal/english",
 	"engine/diag",
 	"engine/sqlscan",
+	"engine/lineage",
 	"engine/secret",
 	"engine/dag",
 	"engine/warehouse",
