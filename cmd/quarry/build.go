@@ -7,7 +7,7 @@ import (
 )
 
 func (a *app) buildCommand() *cobra.Command {
-	spec := execSpec{command: "build", types: []project.ResourceType{project.Seed, project.Extract, project.Model, project.Test}}
+	spec := execSpec{command: "build", types: []project.ResourceType{project.Seed, project.Extract, project.Model, project.Test}, catalog: true}
 	cmd := &cobra.Command{
 		Use:   "build",
 		Short: "Load seeds, run extractors, build models and run their tests, in dependency order",
@@ -19,7 +19,10 @@ downstream. Tables published audited (the default under models/marts) are
 built beside the live table, tested there, and swapped in only if the
 tests pass. Exit status: 0 when everything passed (warnings allowed), 1 when
 a node or an error-severity test failed, 2 when the project could not be
-loaded (nothing ran).`,
+loaded (nothing ran).
+
+After the run, build writes target/catalog.json: every relation of the
+project as the warehouse holds it (kind, columns and types, row counts).`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error { return a.execute(cmd.Context(), spec) },
 	}

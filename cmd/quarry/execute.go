@@ -15,6 +15,7 @@ import (
 	"github.com/quarrydev/quarry/engine/project"
 	"github.com/quarrydev/quarry/engine/run"
 	"github.com/quarrydev/quarry/engine/selector"
+	"github.com/quarrydev/quarry/engine/warehouse"
 	"github.com/quarrydev/quarry/extractors/httprec"
 	"github.com/quarrydev/quarry/internal/english"
 )
@@ -88,6 +89,8 @@ type execSpec struct {
 	fullRefresh   bool
 	storeFailures bool
 	extract       extractFlags
+	// catalog makes the command write target/catalog.json after the run.
+	catalog bool
 }
 
 // extractFlags are the flags of commands that run extractors.
@@ -178,6 +181,13 @@ func (a *app) execute(ctx context.Context, spec execSpec) error {
 		"strict": spec.extract.strict, "record": spec.extract.record, "replay": spec.extract.replay}
 	if err := artifacts.WriteRunResults(p, spec.command, args, res, time.Now()); err != nil {
 		fmt.Fprintf(a.stderr, "warning: %v\n", err)
+	}
+	if spec.catalog && !res.Interrupted {
+		// Also after failures: the catalog describes what is there. It is
+		// a description, so failing to write it changes no exit status.
+		if err := writeCatalog(ctx, p, wh, spec.command); err != nil {
+			fmt.Fprintf(a.stderr, "warning: %v\n", err)
+		}
 	}
 	a.report(res)
 	switch {
@@ -298,4 +308,13 @@ func nonNil(s []string) []string {
 		return []string{}
 	}
 	return s
+}
+
+// writeCatalog writes target/catalog.json from what wh holds now.
+func writeCatalog(ctx context.Context, p *project.Project, wh warehouse.Warehouse, command string) error {
+	infos, err := wh.Catalog(ctx, artifacts.CatalogSchemas(p))
+	if err != nil {
+		return fmt.Errorf("not writing target/catalog.json: %w", err)
+	}
+	return artifacts.WriteCatalog(p, command, infos, time.Now())
 }

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"io/fs"
 	"math"
@@ -475,6 +476,46 @@ from public.mart_technology_overview order by technology_id`
 	}
 	if len(got) != 10 {
 		t.Errorf("%d technologies, want 10", len(got))
+	}
+	checkSnowflakeCatalog(t)
+}
+
+// checkSnowflakeCatalog checks the target/catalog.json the techpulse build
+// on the emulator wrote: names as Snowflake stores them, its types, the
+// mart's ten rows, and the landing tables among the sources.
+func checkSnowflakeCatalog(t *testing.T) {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join("target", "catalog.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	type entry struct {
+		Schema, Identifier, Kind string
+		Columns                  []struct{ Name, Type string }
+		RowCount                 *int64 `json:"row_count"`
+	}
+	var doc struct {
+		Nodes, Sources map[string]entry
+		Missing        []string
+	}
+	if err := json.Unmarshal(b, &doc); err != nil {
+		t.Fatal(err)
+	}
+	mart := doc.Nodes["model.techpulse.mart_technology_overview"]
+	if mart.Schema != "PUBLIC" || mart.Identifier != "MART_TECHNOLOGY_OVERVIEW" || mart.Kind != "table" ||
+		mart.RowCount == nil || *mart.RowCount != 10 || len(mart.Columns) != 22 {
+		t.Errorf("catalog's mart_technology_overview: %+v, want PUBLIC.MART_TECHNOLOGY_OVERVIEW, a table of 10 rows and 22 columns", mart)
+	} else if c := mart.Columns[0]; c.Name != "TECHNOLOGY_ID" || c.Type != "TEXT" {
+		t.Errorf("its first column: %+v, want TECHNOLOGY_ID TEXT", c)
+	}
+	if stg := doc.Nodes["model.techpulse.stg_technologies"]; stg.Kind != "view" || stg.RowCount != nil {
+		t.Errorf("catalog's stg_technologies: %+v, want a view with no row count", stg)
+	}
+	if raw := doc.Sources["source.techpulse.github.github_repositories"]; raw.Schema != "RAW" || raw.Kind != "table" || raw.RowCount == nil || *raw.RowCount != 10 {
+		t.Errorf("catalog's github_repositories landing: %+v, want RAW, a table of 10 rows", raw)
+	}
+	if len(doc.Missing) != 0 {
+		t.Errorf("missing from the catalog: %v", doc.Missing)
 	}
 }
 

@@ -156,6 +156,9 @@ func (nopWarehouse) EnsureSchema(context.Context, string) error { return nil }
 func (nopWarehouse) Lookup(context.Context, warehouse.Relation) (warehouse.Kind, error) {
 	return warehouse.KindNone, nil
 }
+func (nopWarehouse) Catalog(context.Context, []string) ([]warehouse.RelationInfo, error) {
+	return nil, nil
+}
 func (nopWarehouse) CreateView(context.Context, warehouse.Relation, string) error { return nil }
 func (nopWarehouse) CreateTable(context.Context, warehouse.Relation, string) (int64, error) {
 	return 0, nil

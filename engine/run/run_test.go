@@ -68,6 +68,9 @@ func (f *fakeWarehouse) EnsureSchema(context.Context, string) error { return nil
 func (f *fakeWarehouse) Lookup(context.Context, warehouse.Relation) (warehouse.Kind, error) {
 	return warehouse.KindNone, nil
 }
+func (f *fakeWarehouse) Catalog(context.Context, []string) ([]warehouse.RelationInfo, error) {
+	return nil, nil
+}
 func (f *fakeWarehouse) CreateView(ctx context.Context, rel warehouse.Relation, sql string) error {
 	return f.do(ctx, rel, sql)
 }

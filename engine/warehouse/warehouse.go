@@ -38,6 +38,25 @@ type Column struct {
 	Type string
 }
 
+// RelationInfo is what the warehouse's catalog says about one table or view.
+type RelationInfo struct {
+	Relation Relation // schema and name as the warehouse stores them
+	Kind     Kind
+	// Columns in the relation's order, each Type the warehouse's own type
+	// name (e.g. DuckDB's BIGINT, Snowflake's NUMBER(38,0)).
+	Columns []ColumnInfo
+	// RowCount is the number of rows the catalog records for a table; nil
+	// for views and where the warehouse does not keep one. How exact it is
+	// depends on the warehouse (docs/artifacts.md).
+	RowCount *int64
+}
+
+// ColumnInfo is one column of a relation in the warehouse's catalog.
+type ColumnInfo struct {
+	Name string
+	Type string
+}
+
 // Result is a small, fully materialized query result.
 type Result struct {
 	Columns []string
@@ -75,6 +94,12 @@ type Warehouse interface {
 	EnsureSchema(ctx context.Context, schema string) error
 	// Lookup reports what rel currently is, KindNone when it does not exist.
 	Lookup(ctx context.Context, rel Relation) (Kind, error)
+	// Catalog describes every table and view in the given schemas (named
+	// as the project names them; a schema that does not exist has none), in
+	// a fixed number of queries however many relations there are. Names in
+	// the answer are as the warehouse stores them (Snowflake folds unquoted
+	// names to upper case); sorted by schema and name.
+	Catalog(ctx context.Context, schemas []string) ([]RelationInfo, error)
 
 	// The methods below that take SQL from the caller (CreateView,
 	// CreateTable, Incremental, Query) refuse, before sending anything, a

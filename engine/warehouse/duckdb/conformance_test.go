@@ -48,6 +48,7 @@ func TestConformance(t *testing.T) {
 		BadLoadSays: []string{"column born", "Conversion Error"},
 		ValueErrors: true,
 
+		CatalogTypes:      []string{"BIGINT", "BIGINT", "VARCHAR", "DECIMAL(10,2)"},
 		QuotedNames:       keywords,
 		CatalogListsViews: true,
 		Workers:           8,

@@ -60,6 +60,7 @@ WHERE table_schema = 'TESTS' AND table_name = 'LOADED' ORDER BY ordinal_position
 		BadLoadSays:      []string{"rows 201 to 250: "},
 		AppendToViewSays: "is a view",
 
+		CatalogTypes: []string{"NUMBER(38,0)", "NUMBER(38,0)", "TEXT", "NUMBER(10,2)"},
 		// The emulator fails on a schema name holding a double quote or a
 		// dot (it switches schemas with an unescaped SET schema); Snowflake
 		// accepts both.

@@ -65,6 +65,11 @@ type Options struct {
 
 	// Relations.
 
+	// CatalogTypes are Catalog's type names for a whole number computed
+	// by a query, a bigint column, a varchar column and the Decimal
+	// column, as the loads create them.
+	CatalogTypes []string
+
 	// QuotedNames are names to try, beyond the suite's own awkward ones,
 	// as schema, table and column names (e.g. the dialect's keywords).
 	QuotedNames []string
@@ -105,6 +110,7 @@ func Run(t *testing.T, open func(t *testing.T) warehouse.Warehouse, opts Options
 	s := &suite{open: open, o: opts}
 	t.Run("Relations", s.relations)
 	t.Run("Lookup", s.lookup)
+	t.Run("Catalog", s.catalog)
 	t.Run("ReplaceViewWithTableAndBack", s.replaceViewWithTableAndBack)
 	t.Run("CreateTableFailureKeepsPrevious", s.createTableFailureKeepsPrevious)
 	t.Run("Incremental", s.incremental)
