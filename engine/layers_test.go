@@ -36,6 +36,7 @@ var layers = []string{
 	"engine/datatest",
 	"engine/config",
 	"engine/project",
+	"engine/analyze",
 	"engine/selector",
 	"engine/run",
 	"engine/artifacts",

@@ -21,6 +21,32 @@ type Table struct {
 	Columns []warehouse.Column
 }
 
+// LoadColumns are the columns the landing adds to every row, after the
+// extractor's own: loads are append-only snapshots, told apart by load id
+// and time.
+func LoadColumns() []warehouse.Column {
+	return []warehouse.Column{
+		{Name: "_load_id", Type: "varchar"},
+		{Name: "_loaded_at", Type: "timestamp"},
+		{Name: "_source", Type: "varchar"},
+	}
+}
+
+// ErrorsTable is the landing table of item-level extraction failures, in
+// the schema of the extractors' landing tables.
+const ErrorsTable = "_extract_errors"
+
+// ErrorColumns are the columns of ErrorsTable.
+func ErrorColumns() []warehouse.Column {
+	return []warehouse.Column{
+		{Name: "_load_id", Type: "varchar"},
+		{Name: "extractor", Type: "varchar"},
+		{Name: "item", Type: "varchar"},
+		{Name: "error", Type: "varchar"},
+		{Name: "failed_at", Type: "timestamp"},
+	}
+}
+
 // Item is one input row (a row of the extractor's input seed), by column
 // name, as text. Key names the item in messages, e.g. "apache/airflow".
 type Item struct {

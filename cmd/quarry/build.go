@@ -8,6 +8,7 @@ import (
 
 func (a *app) buildCommand() *cobra.Command {
 	spec := execSpec{command: "build", types: []project.ResourceType{project.Seed, project.Extract, project.Model, project.Test}, catalog: true}
+	spec.check = &checkFlag{}
 	cmd := &cobra.Command{
 		Use:   "build",
 		Short: "Load seeds, run extractors, build models and run their tests, in dependency order",
@@ -27,6 +28,7 @@ project as the warehouse holds it (kind, columns and types, row counts).`,
 		RunE: func(cmd *cobra.Command, _ []string) error { return a.execute(cmd.Context(), spec) },
 	}
 	spec.sel.register(cmd)
+	spec.check.register(cmd)
 	cmd.Flags().BoolVar(&spec.fullRefresh, "full-refresh", false, "rebuild incremental models from scratch")
 	spec.extract.register(cmd)
 	cmd.Flags().BoolVar(&spec.storeFailures, "store-failures", false, "keep each failing test's rows in a table of the tests schema (default audit)")

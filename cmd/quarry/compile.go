@@ -7,6 +7,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/quarrydev/quarry/engine/analyze"
 	"github.com/quarrydev/quarry/engine/artifacts"
 	"github.com/quarrydev/quarry/engine/project"
 	"github.com/quarrydev/quarry/internal/english"
@@ -15,6 +16,7 @@ import (
 func (a *app) compileCommand() *cobra.Command {
 	var sel selection
 	var show bool
+	var check checkFlag
 	cmd := &cobra.Command{
 		Use:   "compile",
 		Short: "Compile the selected models to SQL under target/compiled, touching no warehouse",
@@ -31,6 +33,12 @@ not look at the warehouse.`,
 			ids, err := a.choose(p, sel, project.Model, project.Test)
 			if err != nil {
 				return err
+			}
+			var checked *analyze.Summary
+			if !check.off {
+				if checked, err = a.check(cmd.Context(), p, ids); err != nil {
+					return err
+				}
 			}
 			nodes := make([]*project.Node, len(ids))
 			for i, id := range ids {
@@ -52,10 +60,12 @@ not look at the warehouse.`,
 				return &exitError{code: exitFailed, err: err}
 			}
 			fmt.Fprintf(a.stderr, "Compiled %s to target/compiled/\n", compiledCounts(nodes))
+			printCheck(a.stderr, "", checked)
 			return nil
 		},
 	}
 	sel.register(cmd)
+	check.register(cmd)
 	cmd.Flags().BoolVar(&show, "print", false, "also print the compiled SQL")
 	return cmd
 }

@@ -10,6 +10,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/quarrydev/quarry/engine/analyze"
 	"github.com/quarrydev/quarry/engine/artifacts"
 	"github.com/quarrydev/quarry/engine/datatest"
 	"github.com/quarrydev/quarry/engine/project"
@@ -89,6 +90,7 @@ type execSpec struct {
 	fullRefresh   bool
 	storeFailures bool
 	extract       extractFlags
+	check         *checkFlag // nil for commands that run no SQL of the user's
 	// catalog makes the command write target/catalog.json after the run.
 	catalog bool
 }
@@ -128,12 +130,19 @@ func (a *app) execute(ctx context.Context, spec execSpec) error {
 	if err != nil {
 		return err
 	}
+	var checked *analyze.Summary
+	if spec.check != nil && !spec.check.off {
+		if checked, err = a.check(ctx, p, ids); err != nil {
+			return err
+		}
+	}
 	if err := artifacts.WriteManifest(p, spec.command, start); err != nil {
 		return &exitError{code: exitFailed, err: err}
 	}
 	fmt.Fprintf(a.stdout, "%s  quarry %s · project %s · target %s (%s) · %d %s\n",
 		start.Format("15:04:05"), artifacts.Version, p.Name, p.Target.Name, p.Target.Type, p.Threads, english.Plural(p.Threads, "thread", "threads"))
 	fmt.Fprintf(a.stdout, "%s  Found %s\n", start.Format("15:04:05"), inventory(p))
+	printCheck(a.stdout, start.Format("15:04:05")+"  ", checked)
 	opts := run.Options{
 		FullRefresh: spec.fullRefresh, StoreFailures: spec.storeFailures, Threads: p.Threads, Drain: a.drain,
 		OnResult: printProgress(a.stdout), WriteCompiled: true, Strict: spec.extract.strict,

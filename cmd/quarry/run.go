@@ -8,6 +8,7 @@ import (
 
 func (a *app) runCommand() *cobra.Command {
 	spec := execSpec{command: "run", types: []project.ResourceType{project.Model}}
+	spec.check = &checkFlag{}
 	cmd := &cobra.Command{
 		Use:   "run",
 		Short: "Build the selected models (not seeds)",
@@ -15,6 +16,7 @@ func (a *app) runCommand() *cobra.Command {
 		RunE:  func(cmd *cobra.Command, _ []string) error { return a.execute(cmd.Context(), spec) },
 	}
 	spec.sel.register(cmd)
+	spec.check.register(cmd)
 	cmd.Flags().BoolVar(&spec.fullRefresh, "full-refresh", false, "rebuild incremental models from scratch")
 	return cmd
 }

@@ -8,6 +8,7 @@ import (
 
 func (a *app) testCommand() *cobra.Command {
 	spec := execSpec{command: "test", types: []project.ResourceType{project.Test}}
+	spec.check = &checkFlag{}
 	cmd := &cobra.Command{
 		Use:   "test",
 		Short: "Run the selected data tests against what is in the warehouse",
@@ -20,6 +21,7 @@ loaded.`,
 		RunE: func(cmd *cobra.Command, _ []string) error { return a.execute(cmd.Context(), spec) },
 	}
 	spec.sel.register(cmd)
+	spec.check.register(cmd)
 	cmd.Flags().BoolVar(&spec.storeFailures, "store-failures", false, "keep each failing test's rows in a table of the tests schema (default audit)")
 	return cmd
 }

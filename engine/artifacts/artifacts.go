@@ -7,11 +7,13 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/quarrydev/quarry/engine/config"
 	"github.com/quarrydev/quarry/engine/project"
 	"github.com/quarrydev/quarry/engine/run"
+	"github.com/quarrydev/quarry/engine/warehouse"
 )
 
 // Artifacts are JSON files under target/ that describe the project and the
@@ -34,21 +36,38 @@ type artifactMeta struct {
 }
 
 type manifestNode struct {
-	UniqueID     string              `json:"unique_id"`
-	Name         string              `json:"name"`
-	ResourceType string              `json:"resource_type"`
-	Path         string              `json:"path"`
-	Checksum     string              `json:"checksum,omitempty"`
-	Config       config.Node         `json:"config"`
-	Relation     string              `json:"relation"`
-	Schema       string              `json:"schema"`
-	Identifier   string              `json:"identifier"`
-	DependsOn    []string            `json:"depends_on"`
-	Description  string              `json:"description,omitempty"`
-	Columns      []project.ColumnDoc `json:"columns,omitempty"`
-	CompiledPath string              `json:"compiled_path,omitempty"`
-	SourceName   string              `json:"source_name,omitempty"`
-	Test         *testMeta           `json:"test,omitempty"`
+	UniqueID     string           `json:"unique_id"`
+	Name         string           `json:"name"`
+	ResourceType string           `json:"resource_type"`
+	Path         string           `json:"path"`
+	Checksum     string           `json:"checksum,omitempty"`
+	Config       config.Node      `json:"config"`
+	Relation     string           `json:"relation"`
+	Schema       string           `json:"schema"`
+	Identifier   string           `json:"identifier"`
+	DependsOn    []string         `json:"depends_on"`
+	Description  string           `json:"description,omitempty"`
+	Columns      []manifestColumn `json:"columns,omitempty"`
+	CompiledPath string           `json:"compiled_path,omitempty"`
+	SourceName   string           `json:"source_name,omitempty"`
+	Test         *testMeta        `json:"test,omitempty"`
+	Analysis     *analysisMeta    `json:"analysis,omitempty"`
+}
+
+// manifestColumn is one column of a node: every column it produces, in
+// order, as the analyser found them, with what the property file says of
+// it; or, when the node was not analysed, the columns the file declares.
+type manifestColumn struct {
+	Name        string `json:"name"`
+	DataType    string `json:"data_type,omitempty"`
+	Description string `json:"description,omitempty"`
+}
+
+// analysisMeta says whether a model's or test's SQL was checked against
+// its upstream columns, and why not.
+type analysisMeta struct {
+	Checked bool   `json:"checked"`
+	Reason  string `json:"reason,omitempty"`
 }
 
 // testMeta describes what a test node checks.
@@ -104,7 +123,10 @@ func WriteManifest(p *project.Project, command string, now time.Time) error {
 func manifestEntry(p *project.Project, id string, n *project.Node) manifestNode {
 	mn := manifestNode{UniqueID: id, Name: n.Name, ResourceType: string(n.Type), Path: n.Path, Checksum: n.Checksum,
 		Config: n.Config, Relation: p.Dialect.RelationSQL(n.Relation), Schema: n.Relation.Schema, Identifier: n.Relation.Name,
-		DependsOn: nonNil(n.DependsOn), Description: n.Description, Columns: n.Columns, SourceName: n.SourceName}
+		DependsOn: nonNil(n.DependsOn), Description: n.Description, Columns: columns(n), SourceName: n.SourceName}
+	if a := n.Analysis; a != nil && (n.Type == project.Model || n.Type == project.Test) {
+		mn.Analysis = &analysisMeta{Checked: a.Checked, Reason: a.Reason}
+	}
 	if mn.Config.Tags == nil {
 		mn.Config.Tags = []string{}
 	}
@@ -118,6 +140,37 @@ func manifestEntry(p *project.Project, id string, n *project.Node) manifestNode 
 		}
 	}
 	return mn
+}
+
+// columns lists n's columns for the manifest: those the analyser found,
+// else a seed's from its file, else those the property file declares.
+func columns(n *project.Node) []manifestColumn {
+	var found []warehouse.Column
+	switch {
+	case n.Analysis != nil && n.Analysis.Columns != nil:
+		found = n.Analysis.Columns
+	case n.Type == project.Seed:
+		if t, err := project.SeedTable(n); err == nil {
+			found = t.Columns
+		}
+	}
+	if found == nil {
+		out := make([]manifestColumn, len(n.Columns))
+		for i, c := range n.Columns {
+			out[i] = manifestColumn{Name: c.Name, DataType: c.DataType, Description: c.Description}
+		}
+		return out
+	}
+	out := make([]manifestColumn, len(found))
+	for i, c := range found {
+		out[i] = manifestColumn{Name: c.Name, DataType: warehouse.ColumnType(c.Type, "TIMESTAMP")}
+		for _, d := range n.Columns {
+			if strings.EqualFold(d.Name, c.Name) {
+				out[i].Description = d.Description
+			}
+		}
+	}
+	return out
 }
 
 type runResultJSON struct {

@@ -238,8 +238,17 @@ func splitTestNode(n *yaml.Node) (name string, args *yaml.Node, ok bool) {
 // header, or the columns a model declares in its property file.
 func (p *Project) checkBuiltinArgs(n *Node, def datatest.Builtin, d testDecl, line, col int, diags *diag.List) bool {
 	t := n.Test
-	look := datatest.Lookups{
-		Column: func(column string) error { return checkColumn(t.Attached, column) },
+	problems := def.Check(datatest.Use{Column: t.Column, Args: t.Args}, p.lookups(t, loadedColumns))
+	for _, msg := range problems {
+		diags.Add(d.file, line, col, "test %s on %s: %s", t.Generic, describeTarget(t), msg)
+	}
+	return len(problems) == 0
+}
+
+// lookups answer a built-in test's questions about columns from known.
+func (p *Project) lookups(t *TestSpec, known func(*Node) []string) datatest.Lookups {
+	return datatest.Lookups{
+		Column: func(column string) error { return checkColumnIn(t.Attached, known(t.Attached), column) },
 		Relation: func(name string) (func(string) error, error) {
 			target, found := p.byName[name]
 			if !found {
@@ -247,14 +256,9 @@ func (p *Project) checkBuiltinArgs(n *Node, def datatest.Builtin, d testDecl, li
 				msg += diag.DidYouMean(name, slices.Sorted(maps.Keys(p.byName)))
 				return nil, errors.New(msg)
 			}
-			return func(column string) error { return checkColumn(target, column) }, nil
+			return func(column string) error { return checkColumnIn(target, known(target), column) }, nil
 		},
 	}
-	problems := def.Check(datatest.Use{Column: t.Column, Args: t.Args}, look)
-	for _, msg := range problems {
-		diags.Add(d.file, line, col, "test %s on %s: %s", t.Generic, describeTarget(t), msg)
-	}
-	return len(problems) == 0
 }
 
 func describeTarget(t *TestSpec) string {
@@ -268,21 +272,30 @@ func describeTarget(t *TestSpec) string {
 	return s
 }
 
-// checkColumn reports a column that n certainly does not have: seeds know
-// their columns from the CSV header; models and sources only when their
-// property file declares columns.
+// checkColumn reports a column that n certainly does not have, as far as
+// loading knows: seeds know their columns from the CSV header; models and
+// sources only when their property file declares columns. After loading,
+// the analyser knows every model's (CheckColumns).
 func checkColumn(n *Node, column string) error {
+	return checkColumnIn(n, loadedColumns(n), column)
+}
+
+// loadedColumns are the columns of n known without analysing SQL, nil when
+// none are.
+func loadedColumns(n *Node) []string {
+	if n.Type == Seed {
+		return n.seed.header() // nil when unreadable, which is already reported
+	}
 	var known []string
-	switch {
-	case n.Type == Seed:
-		if known = n.seed.header(); known == nil {
-			return nil // the file is unreadable, and already reported
-		}
-	case len(n.Columns) > 0:
-		for _, c := range n.Columns {
-			known = append(known, c.Name)
-		}
-	default:
+	for _, c := range n.Columns {
+		known = append(known, c.Name)
+	}
+	return known
+}
+
+// checkColumnIn reports column when known (not nil) lacks it.
+func checkColumnIn(n *Node, known []string, column string) error {
+	if known == nil {
 		return nil
 	}
 	for _, k := range known {

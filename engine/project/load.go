@@ -276,7 +276,7 @@ func (p *Project) applyProps(files []*propsFile, diags *diag.List) {
 
 func (p *Project) applyNodeProps(n *Node, np nodeProps, file string, diags *diag.List) {
 	n.Description = np.Description
-	n.Columns = columnDocs(np.Columns)
+	n.Columns = columnDocs(file, np.Columns)
 	if np.Config.Kind == 0 {
 		return
 	}
@@ -319,7 +319,7 @@ func (p *Project) addSource(sp sourceProps, file string, diags *diag.List) {
 		n := &Node{
 			UniqueID: "source." + p.Name + "." + key, Name: tp.Name, Type: Source, Path: file,
 			Relation: warehouse.Relation{Schema: schema, Name: ident}, Description: tp.Description,
-			Columns: columnDocs(tp.Columns), SourceName: sp.Name, LoadedAtField: tp.LoadedAtField,
+			Columns: columnDocs(file, tp.Columns), SourceName: sp.Name, LoadedAtField: tp.LoadedAtField,
 			Config: config.Node{Enabled: true},
 		}
 		p.sources[key] = n

@@ -60,12 +60,29 @@ type Node struct {
 
 	// Extractors.
 	Extraction *ExtractSpec
+
+	// Analysis is what SQL comprehension (engine/analyze) found: the
+	// columns the node produces, or why it could not tell; nil when the
+	// node was not analysed.
+	Analysis *Analysis
 }
 
-// ColumnDoc documents one column of a model, seed or source.
+// Analysis is what the analyser found about one node.
+type Analysis struct {
+	Columns []warehouse.Column // in output order, with the analyser's types; nil when unknown
+	Checked bool               // its SQL was bound against its upstream columns
+	Reason  string             // why it was not checked, or its columns are unknown
+}
+
+// ColumnDoc documents one column of a model, seed or source, as its
+// property file declares it.
 type ColumnDoc struct {
 	Name        string `json:"name"`
 	Description string `json:"description,omitempty"`
+	DataType    string `json:"data_type,omitempty"` // as declared; a contract holds the model to it
+
+	File      string `json:"-"` // the property file, and where in it
+	Line, Col int    `json:"-"`
 }
 
 // Project is a loaded and compiled project: every node, the graph between

@@ -54,6 +54,7 @@ type columnProps struct {
 	pos
 	Name        string      `yaml:"name"`
 	Description string      `yaml:"description"`
+	DataType    string      `yaml:"data_type"`
 	Tests       []yaml.Node `yaml:"tests"`
 	DataTests   []yaml.Node `yaml:"data_tests"`
 }
@@ -255,10 +256,10 @@ func checkValue(key string, v *yaml.Node, spec keySpec, file string, diags *diag
 	return true
 }
 
-func columnDocs(cols []columnProps) []ColumnDoc {
+func columnDocs(file string, cols []columnProps) []ColumnDoc {
 	out := make([]ColumnDoc, 0, len(cols))
 	for _, c := range cols {
-		out = append(out, ColumnDoc{Name: c.Name, Description: c.Description})
+		out = append(out, ColumnDoc{Name: c.Name, Description: c.Description, DataType: c.DataType, File: file, Line: c.line, Col: c.col})
 	}
 	return out
 }

@@ -52,25 +52,6 @@ func (extractKind) run(ctx context.Context, x *execution, n *project.Node, res *
 	}
 }
 
-// landingColumns are added to every landed row: loads are append-only
-// snapshots, told apart by load id and time.
-var landingColumns = []warehouse.Column{
-	{Name: "_load_id", Type: "varchar"},
-	{Name: "_loaded_at", Type: "timestamp"},
-	{Name: "_source", Type: "varchar"},
-}
-
-// errorsTable is the landing table of item-level extraction failures.
-const errorsTable = "_extract_errors"
-
-var errorsColumns = []warehouse.Column{
-	{Name: "_load_id", Type: "varchar"},
-	{Name: "extractor", Type: "varchar"},
-	{Name: "item", Type: "varchar"},
-	{Name: "error", Type: "varchar"},
-	{Name: "failed_at", Type: "timestamp"},
-}
-
 // landing names the relation of one of the extractor's landing tables (or
 // of _extract_errors, which sits beside them).
 func landing(spec *project.ExtractSpec, table string) warehouse.Relation {
@@ -92,12 +73,12 @@ func landing(spec *project.ExtractSpec, table string) warehouse.Relation {
 // of one table conflict.
 func createLandingTables(ctx context.Context, wh warehouse.Warehouse, spec *project.ExtractSpec) error {
 	for _, t := range spec.Extractor.Tables() {
-		if _, err := wh.LoadRows(ctx, landing(spec, t.Name), append(slices.Clone(t.Columns), landingColumns...), nil, false); err != nil {
+		if _, err := wh.LoadRows(ctx, landing(spec, t.Name), append(slices.Clone(t.Columns), extractors.LoadColumns()...), nil, false); err != nil {
 			return fmt.Errorf("create landing table %s: %w", t.Name, err)
 		}
 	}
-	if _, err := wh.LoadRows(ctx, landing(spec, errorsTable), errorsColumns, nil, false); err != nil {
-		return fmt.Errorf("create %s: %w", errorsTable, err)
+	if _, err := wh.LoadRows(ctx, landing(spec, extractors.ErrorsTable), extractors.ErrorColumns(), nil, false); err != nil {
+		return fmt.Errorf("create %s: %w", extractors.ErrorsTable, err)
 	}
 	return nil
 }
@@ -196,7 +177,7 @@ func (x *execution) runExtract(ctx context.Context, n *project.Node, res *Result
 			}
 			withMeta[i] = append(slices.Clone(r), loadID, now, out.Source)
 		}
-		count, err := wh.LoadRows(ctx, relOf(t.Name), append(slices.Clone(t.Columns), landingColumns...), withMeta, false)
+		count, err := wh.LoadRows(ctx, relOf(t.Name), append(slices.Clone(t.Columns), extractors.LoadColumns()...), withMeta, false)
 		if err != nil {
 			return fmt.Errorf("land %s (no rows of load %s were kept): %w", t.Name, loadID, err)
 		}
@@ -207,8 +188,8 @@ func (x *execution) runExtract(ctx context.Context, n *project.Node, res *Result
 		for i, e := range out.Errors {
 			rows[i] = []any{loadID, n.Name, e.Item, e.Err, now}
 		}
-		if _, err := wh.LoadRows(ctx, relOf(errorsTable), errorsColumns, rows, false); err != nil {
-			return fmt.Errorf("land %s: %w", errorsTable, err)
+		if _, err := wh.LoadRows(ctx, relOf(extractors.ErrorsTable), extractors.ErrorColumns(), rows, false); err != nil {
+			return fmt.Errorf("land %s: %w", extractors.ErrorsTable, err)
 		}
 		for _, e := range out.Errors {
 			logf("%s: %s", e.Item, e.Err)
@@ -221,12 +202,12 @@ func (x *execution) runExtract(ctx context.Context, n *project.Node, res *Result
 	}
 	switch {
 	case len(items) > 0 && len(out.Errors) >= len(items):
-		return fmt.Errorf("every item failed (%d of %d); see %s", len(out.Errors), len(items), p.Dialect.RelationSQL(relOf(errorsTable)))
+		return fmt.Errorf("every item failed (%d of %d); see %s", len(out.Errors), len(items), p.Dialect.RelationSQL(relOf(extractors.ErrorsTable)))
 	case len(out.Errors) > 0 && opts.Strict:
-		return fmt.Errorf("%d of %d items failed and --strict is set; see %s", len(out.Errors), len(items), p.Dialect.RelationSQL(relOf(errorsTable)))
+		return fmt.Errorf("%d of %d items failed and --strict is set; see %s", len(out.Errors), len(items), p.Dialect.RelationSQL(relOf(extractors.ErrorsTable)))
 	case len(out.Errors) > 0:
 		res.Status = StatusWarn
-		res.Message = fmt.Sprintf("%s; %d of %d items failed, see %s", res.Message, len(out.Errors), len(items), p.Dialect.RelationSQL(relOf(errorsTable)))
+		res.Message = fmt.Sprintf("%s; %d of %d items failed, see %s", res.Message, len(out.Errors), len(items), p.Dialect.RelationSQL(relOf(extractors.ErrorsTable)))
 	}
 	return nil
 }

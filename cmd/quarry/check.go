@@ -1,0 +1,109 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/quarrydev/quarry/engine/analyze"
+	"github.com/quarrydev/quarry/engine/diag"
+	"github.com/quarrydev/quarry/engine/project"
+	"github.com/quarrydev/quarry/engine/warehouse"
+	"github.com/quarrydev/quarry/internal/english"
+)
+
+// checkFlag is the --no-check flag of the commands that analyse SQL before
+// they do anything else.
+type checkFlag struct{ off bool }
+
+func (f *checkFlag) register(cmd *cobra.Command) {
+	cmd.Flags().BoolVar(&f.off, "no-check", false, "skip the analysis of the SQL against its upstream columns before running")
+}
+
+// check analyses the SQL of ids and the nodes above them. Problems are
+// printed like load problems and end the command with exit 2, before
+// anything runs.
+func (a *app) check(ctx context.Context, p *project.Project, ids []string) (*analyze.Summary, error) {
+	sum, err := analyze.Run(ctx, p, analyze.Options{Select: ids, Previous: previousCatalog(p)})
+	if err != nil {
+		var de *diag.Error
+		if errors.As(err, &de) {
+			fmt.Fprintln(a.stderr, de.Error())
+			n := len(de.Diagnostics)
+			fmt.Fprintf(a.stderr, "\n%d %s found by checking the SQL against its upstream columns; nothing ran. Fix %s and run again (--no-check skips this check).\n",
+				n, english.Plural(n, "problem", "problems"), english.Plural(n, "it", "them"))
+			return nil, &exitError{code: exitLoad}
+		}
+		if ctx.Err() != nil {
+			return nil, &exitError{code: exitInterrupted}
+		}
+		return nil, &exitError{code: exitFailed, err: fmt.Errorf("check the SQL: %w", err)}
+	}
+	return &sum, nil
+}
+
+// printCheck says how many models and tests were checked, and why the
+// others were not.
+func printCheck(w io.Writer, prefix string, sum *analyze.Summary) {
+	if sum == nil {
+		return
+	}
+	total := sum.Checked + len(sum.Unchecked)
+	fmt.Fprintf(w, "%sChecked the SQL of %d of %d %s against upstream columns", prefix, sum.Checked, total, english.Plural(total, "model or test", "models and tests"))
+	if len(sum.Unchecked) == 0 {
+		fmt.Fprintln(w)
+		return
+	}
+	fmt.Fprintf(w, "; %d unchecked:\n", len(sum.Unchecked))
+	const shown = 10
+	for i, u := range sum.Unchecked {
+		if i == shown {
+			fmt.Fprintf(w, "%s  ... and %d more (manifest.json has every reason)\n", prefix, len(sum.Unchecked)-shown)
+			break
+		}
+		fmt.Fprintf(w, "%s  %s: %s\n", prefix, u.ID, u.Reason)
+	}
+}
+
+// previousCatalog reads the sources' columns from the catalog.json the last
+// build wrote, for sources whose property files do not type their columns;
+// nil when there is none (or it cannot be read: the analysis then says
+// those sources are unknown).
+func previousCatalog(p *project.Project) func(warehouse.Relation) ([]warehouse.Column, bool) {
+	src, err := os.ReadFile(filepath.Join(p.Dir, "target", "catalog.json"))
+	if err != nil {
+		return nil
+	}
+	var doc struct {
+		Sources map[string]struct {
+			Schema     string `json:"schema"`
+			Identifier string `json:"identifier"`
+			Columns    []struct {
+				Name string `json:"name"`
+				Type string `json:"type"`
+			} `json:"columns"`
+		} `json:"sources"`
+	}
+	if json.Unmarshal(src, &doc) != nil {
+		return nil
+	}
+	byRel := map[string][]warehouse.Column{}
+	for _, s := range doc.Sources {
+		cols := make([]warehouse.Column, len(s.Columns))
+		for i, c := range s.Columns {
+			cols[i] = warehouse.Column{Name: c.Name, Type: c.Type}
+		}
+		byRel[strings.ToLower(s.Schema+"."+s.Identifier)] = cols
+	}
+	return func(rel warehouse.Relation) ([]warehouse.Column, bool) {
+		cols, ok := byRel[strings.ToLower(rel.Schema+"."+rel.Name)]
+		return cols, ok && len(cols) > 0
+	}
+}

@@ -1,0 +1,83 @@
+package project
+
+import (
+	"slices"
+	"strings"
+
+	"github.com/quarrydev/quarry/engine/datatest"
+	"github.com/quarrydev/quarry/engine/diag"
+)
+
+// CheckColumns reports, where the property files name them, the columns
+// that a node does not produce, now that known can tell (the analyser's
+// columns; nil for a node it could not analyse): the columns a model or
+// source declares, and the columns built-in tests name, on the node they
+// are declared on or, for relationships, the node they point to. Loading
+// already checked what it could know (seeds' headers, declared columns), so
+// what is reported here is new.
+func (p *Project) CheckColumns(known func(*Node) []string, diags *diag.List) {
+	for _, n := range p.sortedNodes() {
+		switch n.Type {
+		case Model, Source:
+			cols := known(n)
+			if cols == nil {
+				continue
+			}
+			for _, c := range n.Columns {
+				if err := checkColumnIn(n, cols, c.Name); err != nil {
+					diags.Add(c.File, c.Line, c.Col, "%s %s declares column %q, which its SQL does not produce (columns: %s)%s",
+						n.Type, n.Name, c.Name, strings.Join(cols, ", "), diag.DidYouMean(c.Name, cols))
+				}
+			}
+		case Test:
+			t := n.Test
+			def, builtin := datatest.LookupBuiltin(t.Generic)
+			if t.Kind != datatest.Generic || !builtin {
+				continue
+			}
+			look := p.lookups(t, func(m *Node) []string {
+				if loadedColumns(m) != nil {
+					return nil // checked when loading
+				}
+				return known(m)
+			})
+			pos := p.testPos[n]
+			for _, msg := range def.Check(datatest.Use{Column: t.Column, Args: t.Args}, look) {
+				diags.Add(n.Path, pos.line, pos.col, "test %s on %s: %s", t.Generic, describeTarget(t), msg)
+			}
+		}
+	}
+}
+
+// TestPosition is where a generic or freshness test is declared in its
+// property file; a singular test is its own file.
+func (p *Project) TestPosition(n *Node) (file string, line, col int) {
+	if pos, ok := p.testPos[n]; ok {
+		return n.Path, pos.line, pos.col
+	}
+	return n.Path, 1, 1
+}
+
+// sortedNodes returns the nodes by unique id, for output in a stable order.
+func (p *Project) sortedNodes() []*Node {
+	out := make([]*Node, 0, len(p.Nodes))
+	for _, n := range p.Nodes {
+		out = append(out, n)
+	}
+	slices.SortFunc(out, func(a, b *Node) int { return strings.Compare(a.UniqueID, b.UniqueID) })
+	return out
+}
+
+// Schemas are the schemas the project's models, seeds and sources live in.
+func (p *Project) Schemas() []string {
+	seen := map[string]bool{}
+	var out []string
+	for _, n := range p.Nodes {
+		if s := n.Relation.Schema; s != "" && n.Type != Test && !seen[strings.ToLower(s)] {
+			seen[strings.ToLower(s)] = true
+			out = append(out, s)
+		}
+	}
+	slices.Sort(out)
+	return out
+}
