@@ -95,6 +95,7 @@ type analyser struct {
 	// unknownRoot says, for a node unchecked because something above it is
 	// unknown, what that first unknown thing is.
 	unknownRoot map[string]string
+	relations   map[string]*project.Node // by lower-case schema.name, for lineage
 	diags       diag.List
 }
 
@@ -232,6 +233,9 @@ func (a *analyser) statement(ctx context.Context, n *project.Node, res *project.
 	cols, err := a.sh.describe(ctx, n.Compiled)
 	if err == nil {
 		res.Columns, res.Checked = cols, true
+		if n.Type == project.Model {
+			res.Lineage = a.lineageOf(ctx, n, names(cols))
+		}
 		return
 	}
 	be, ok := err.(*bindError)

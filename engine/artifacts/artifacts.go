@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/quarrydev/quarry/engine/config"
+	"github.com/quarrydev/quarry/engine/lineage"
 	"github.com/quarrydev/quarry/engine/project"
 	"github.com/quarrydev/quarry/engine/run"
 	"github.com/quarrydev/quarry/engine/warehouse"
@@ -58,9 +59,24 @@ type manifestNode struct {
 // order, as the analyser found them, with what the property file says of
 // it; or, when the node was not analysed, the columns the file declares.
 type manifestColumn struct {
-	Name        string `json:"name"`
-	DataType    string `json:"data_type,omitempty"`
-	Description string `json:"description,omitempty"`
+	Name        string         `json:"name"`
+	DataType    string         `json:"data_type,omitempty"`
+	Description string         `json:"description,omitempty"`
+	Lineage     *columnLineage `json:"lineage,omitempty"`
+}
+
+// columnLineage is where a model's column comes from: the columns of the
+// nodes it reads, passed through (direct) or computed over (derived); or
+// unknown, with the reason.
+type columnLineage struct {
+	Kind    lineage.Kind   `json:"kind"`
+	Sources []columnSource `json:"sources,omitempty"`
+	Reason  string         `json:"reason,omitempty"`
+}
+
+type columnSource struct {
+	Node   string `json:"node"` // unique id
+	Column string `json:"column"`
 }
 
 // analysisMeta says whether a model's or test's SQL was checked against
@@ -164,6 +180,13 @@ func columns(n *project.Node) []manifestColumn {
 	out := make([]manifestColumn, len(found))
 	for i, c := range found {
 		out[i] = manifestColumn{Name: c.Name, DataType: warehouse.ColumnType(c.Type, "TIMESTAMP")}
+		if a := n.Analysis; a != nil && len(a.Lineage) == len(found) {
+			l := a.Lineage[i]
+			out[i].Lineage = &columnLineage{Kind: l.Kind, Reason: l.Reason}
+			for _, src := range l.Sources {
+				out[i].Lineage.Sources = append(out[i].Lineage.Sources, columnSource{Node: src.Relation, Column: src.Column})
+			}
+		}
 		for _, d := range n.Columns {
 			if strings.EqualFold(d.Name, c.Name) {
 				out[i].Description = d.Description

@@ -6,6 +6,7 @@ import (
 
 	"github.com/quarrydev/quarry/engine/config"
 	"github.com/quarrydev/quarry/engine/dag"
+	"github.com/quarrydev/quarry/engine/lineage"
 	"github.com/quarrydev/quarry/engine/secret"
 	"github.com/quarrydev/quarry/engine/warehouse"
 )
@@ -72,6 +73,7 @@ type Analysis struct {
 	Columns []warehouse.Column // in output order, with the analyser's types; nil when unknown
 	Checked bool               // its SQL was bound against its upstream columns
 	Reason  string             // why it was not checked, or its columns are unknown
+	Lineage []lineage.Column   // a model's: each column's sources, by node unique id
 }
 
 // ColumnDoc documents one column of a model, seed or source, as its
