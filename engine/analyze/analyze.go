@@ -225,7 +225,7 @@ func (a *analyser) statement(ctx context.Context, n *project.Node, res *project.
 		if root, ok := a.unknownRoot[id]; ok {
 			res.Reason = root
 		} else {
-			res.Reason = fmt.Sprintf("the columns of %s %s are unknown: %s", up.Type, up.Name, up.Analysis.Reason)
+			res.Reason = fmt.Sprintf("the columns of %s are unknown: %s", label(up), up.Analysis.Reason)
 		}
 		a.unknownRoot[n.UniqueID] = res.Reason
 		return
@@ -382,6 +382,14 @@ func identAt(stmt string, line, col int) string {
 func firstLine(s string) string {
 	first, _, _ := strings.Cut(s, "\n")
 	return strings.TrimRight(first, "!")
+}
+
+// label names a node in messages: "model x", "source pypi.downloads".
+func label(n *project.Node) string {
+	if n.Type == project.Source {
+		return fmt.Sprintf("source %s.%s", n.SourceName, n.Name)
+	}
+	return fmt.Sprintf("%s %s", n.Type, n.Name)
 }
 
 func names(cols []warehouse.Column) []string {
