@@ -79,11 +79,11 @@ func Run(ctx context.Context, p *project.Project, opts Options) (Summary, error)
 	}
 	slices.SortFunc(sum.Unchecked, func(x, y Unchecked) int { return strings.Compare(x.ID, y.ID) })
 	p.CheckColumns(func(n *project.Node) []string {
-		if !a.report[n.UniqueID] || n.Analysis == nil || n.Analysis.Columns == nil {
+		if n.Analysis == nil || n.Analysis.Columns == nil {
 			return nil
 		}
 		return names(n.Analysis.Columns)
-	}, &a.diags)
+	}, func(n *project.Node) bool { return a.report[n.UniqueID] }, &a.diags)
 	return sum, a.diags.Err()
 }
 

@@ -14,9 +14,13 @@ import (
 // source declares, and the columns built-in tests name, on the node they
 // are declared on or, for relationships, the node they point to. Loading
 // already checked what it could know (seeds' headers, declared columns), so
-// what is reported here is new.
-func (p *Project) CheckColumns(known func(*Node) []string, diags *diag.List) {
+// what is reported here is new. Only the nodes report accepts are
+// reported on.
+func (p *Project) CheckColumns(known func(*Node) []string, report func(*Node) bool, diags *diag.List) {
 	for _, n := range p.sortedNodes() {
+		if !report(n) {
+			continue
+		}
 		switch n.Type {
 		case Model, Source:
 			cols := known(n)
