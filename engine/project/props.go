@@ -118,6 +118,11 @@ func readProps(abs, rel string, diags *diag.List) *propsFile {
 	}
 	checkMapping(root.Content[0], propsSchema, rel, "", diags)
 	pf := &propsFile{path: rel}
+	var d propsDecoder
+	if d.file(root.Content[0], pf); !d.failed {
+		return pf
+	}
+	pf = &propsFile{path: rel}
 	if err := root.Decode(pf); err != nil {
 		config.AddYAMLError(diags, rel, err)
 		return nil
