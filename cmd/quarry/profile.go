@@ -10,7 +10,9 @@ import (
 
 // addCPUProfile adds the hidden --cpuprofile flag: a CPU profile of the
 // whole command, for the performance work (BENCHMARKS.md). It is hidden
-// because it is a tool for quarry's developers, not part of the CLI.
+// because it is a tool for quarry's developers, not part of the CLI. The
+// profile is written when the command succeeds: cobra runs no post-run
+// hook after a failure, and a profile of a failed load is seldom wanted.
 func addCPUProfile(root *cobra.Command) {
 	var path string
 	var f *os.File
