@@ -16,6 +16,7 @@
 //	go run ./cmd/quarry-bench -gen DIR -models 1000 -refs -1   # write a project and exit
 //	go run ./cmd/quarry-bench -vs dbt -models 1000 -runs 3     # quarry vs dbt, side by side
 //	go run ./cmd/quarry-bench -vs sqlmesh -models 1000         # quarry vs SQLMesh
+//	go run ./cmd/quarry-bench -vs dbt -only parse -models 10000  # compile vs dbt parse, ls vs dbt ls
 //	go run ./cmd/quarry-bench -gen DIR -vs dbt -models 1000 -materialized table   # the dbt project
 //
 // Generated projects and databases live in a temporary directory that is
@@ -56,7 +57,7 @@ var (
 	views   = flag.Int("views", 1000, "trivial view models in the overhead build")
 	fanout  = flag.Int("fanout", 16, "slow table models in the parallel build")
 	body    = flag.String("body", benchkit.SlowBody, "SQL expression that makes each fan-out model slow")
-	only    = flag.String("only", "", "run one measurement: load, overhead, parallel or scale (scale runs only when named)")
+	only    = flag.String("only", "", "run one measurement: load, overhead, parallel or scale (scale runs only when named); with -vs dbt, parse: compile and ls vs dbt parse and dbt ls")
 	check   = flag.Bool("check", false, "exit 1 when a target is missed")
 	genDir  = flag.String("gen", "", "write a project (-models, -refs, -materialized, -body-sql, -path) into DIR and exit")
 	refs    = flag.Int("refs", 0, "with -gen: most refs per model (0: 3, -1: none)")
@@ -110,6 +111,11 @@ func run() error {
 	}
 	defer os.RemoveAll(tmp)
 	printMachine()
+	if *vs == "dbt" && *only == "parse" {
+		before := benchkit.SampleCPU()
+		defer printOthers(before)
+		return measureParse(filepath.Join(tmp, "parse"))
+	}
 	if *vs != "" {
 		return measurePeers(filepath.Join(tmp, "peers"), *vs)
 	}

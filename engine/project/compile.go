@@ -117,13 +117,19 @@ func cmpOr(a, b string) string {
 	return b
 }
 
-// compileAll fills in every model's compiled SQL.
+// compileAll fills in every model's and test's compiled SQL, in parallel:
+// compiling a node only reads the linked project and writes its own
+// Compiled, and at 10,000 models it is a tenth of the load.
 func (p *Project) compileAll() {
+	var nodes []*Node
 	for _, n := range p.Nodes {
 		if n.Type == Model || n.Type == Test {
-			n.Compiled = p.CompileWith(n, n.Rendered, nil)
+			nodes = append(nodes, n)
 		}
 	}
+	parallel(len(nodes), func(i int) {
+		nodes[i].Compiled = p.CompileWith(nodes[i], nodes[i].Rendered, nil)
+	})
 }
 
 // refuseCompiledSecrets fails the compile of every model or test whose SQL

@@ -429,6 +429,12 @@ func (p *Project) parseModel(n *Node, diags *diag.List) (*renderer, bool) {
 			funcs[f] = fn
 		}
 	}
+	n.bind = []string{}
+	for _, f := range boundFuncs {
+		if _, ok := funcs[f]; ok {
+			n.bind = append(n.bind, f)
+		}
+	}
 	t := template.New(n.Path).Funcs(funcs)
 	for name, tree := range p.macros {
 		if _, err := t.AddParseTree(name, tree); err != nil {

@@ -45,6 +45,7 @@ type Node struct {
 	Compiled string // compiled SQL, ephemeral CTEs inlined
 	Rendered string // rendered SQL with ref placeholders still in place
 	tmpl     *template.Template
+	bind     []string    // the functions of boundFuncs the template calls; nil: not known, bind all
 	refs     []string    // names the template passed to ref
 	srcs     [][2]string // source, table pairs it passed to source
 

@@ -119,6 +119,11 @@ func readProps(abs, rel string, diags *diag.List) *propsFile {
 	}
 	checkMapping(root.Content[0], propsSchema, rel, "", diags)
 	pf := &propsFile{path: rel}
+	var d propsDecoder
+	if d.file(root.Content[0], pf); !d.failed {
+		return pf
+	}
+	pf = &propsFile{path: rel}
 	if err := root.Decode(pf); err != nil {
 		config.AddYAMLError(diags, rel, err)
 		return nil
@@ -178,13 +183,15 @@ var kindNames = map[valueKind]string{scalarValue: "a plain value", mappingValue:
 // one) and has none usable: the caller drops the whole entry, which
 // describes nothing that can be named.
 func checkMapping(m *yaml.Node, schema keySchema, file, where string, diags *diag.List) bool {
-	known := slices.Sorted(maps.Keys(schema))
 	kept := m.Content[:0]
 	named, hadName := false, false
 	for i := 0; i+1 < len(m.Content); i += 2 {
 		k, v := m.Content[i], m.Content[i+1]
 		spec, ok := schema[k.Value]
 		if !ok {
+			// Sorted only here: checkMapping runs for every entry of every
+			// property file, and nearly all of them are fine.
+			known := slices.Sorted(maps.Keys(schema))
 			diags.Add(file, k.Line, k.Column, "unknown key %q%s (keys here: %s)%s", k.Value, where, strings.Join(known, ", "), diag.DidYouMean(k.Value, known))
 			continue
 		}

@@ -68,19 +68,40 @@ type missingCall struct {
 	args []string
 }
 
-// funcs are the functions bound to this render: the quarry functions and
-// the budget's checkpoints. One map, built once per render (a render of
-// every model is the hot path of loading).
+// boundFuncs are the functions bound to each render: the quarry functions
+// that need the node, and the budget's checkpoints (render.BaseFuncs holds
+// unbound stand-ins for them, so templates parse).
+var boundFuncs = []string{"ref", "source", "config", "var", "env_var", "this", "is_incremental", render.FnLoop, render.FnEnter, render.FnLeave}
+
+// funcs are the functions bound to this render: those of boundFuncs the
+// template calls (node.bind), or all of them when that is not known. Only
+// those: text/template copies every function it is given into its maps, at
+// each render, and a render of every model is the hot path of loading.
 func (r *renderer) funcs(b *render.Budget) template.FuncMap {
-	f := make(template.FuncMap, 10)
-	b.AddFuncs(f)
-	f["ref"] = r.ref
-	f["source"] = r.source
-	f["config"] = r.configFn
-	f["var"] = r.varFn
-	f["env_var"] = r.envVar
-	f["this"] = func() string { return phThis + phEnd }
-	f["is_incremental"] = func() bool { return r.incr }
+	names := r.node.bind
+	if names == nil {
+		names = boundFuncs
+	}
+	f := make(template.FuncMap, len(names))
+	for _, name := range names {
+		switch name {
+		case "ref":
+			f[name] = r.ref
+		case "source":
+			f[name] = r.source
+		case "config":
+			f[name] = r.configFn
+		case "var":
+			f[name] = r.varFn
+		case "env_var":
+			f[name] = r.envVar
+		case "this":
+			f[name] = func() string { return phThis + phEnd }
+		case "is_incremental":
+			f[name] = func() bool { return r.incr }
+		}
+	}
+	b.AddFuncs(f, names)
 	return f
 }
 

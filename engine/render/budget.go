@@ -41,9 +41,9 @@ const watchdogGrace = 2 * time.Second
 // Names of the functions that instrument adds to every template: budget
 // checks where text/template offers no hook of its own.
 const (
-	fnLoop  = "quarry_loop"  // at the start of every range iteration
-	fnEnter = "quarry_enter" // before every {{ template }} call
-	fnLeave = "quarry_leave" // after it
+	FnLoop  = "quarry_loop"  // at the start of every range iteration
+	FnEnter = "quarry_enter" // before every {{ template }} call
+	FnLeave = "quarry_leave" // after it
 )
 
 // budgetError is a render stopped by a limit, positioned at the innermost
@@ -105,18 +105,26 @@ func (b *Budget) mark(at string) {
 	}
 }
 
-// AddFuncs adds the checkpoint functions instrument calls to f.
-func (b *Budget) AddFuncs(f template.FuncMap) {
-	f[fnLoop] = func(at string) (string, error) { return "", b.check(at) }
-	f[fnEnter] = func(at string) (string, error) {
-		b.depth++
-		if b.depth > MaxTemplateDepth {
-			b.mark(at)
-			return "", b.errorf("templates nested more than %d deep: does a macro call itself without end?", MaxTemplateDepth)
+// AddFuncs adds to f those checkpoint functions, of the ones instrument
+// calls, that are named in names.
+func (b *Budget) AddFuncs(f template.FuncMap, names []string) {
+	for _, name := range names {
+		switch name {
+		case FnLoop:
+			f[FnLoop] = func(at string) (string, error) { return "", b.check(at) }
+		case FnEnter:
+			f[FnEnter] = func(at string) (string, error) {
+				b.depth++
+				if b.depth > MaxTemplateDepth {
+					b.mark(at)
+					return "", b.errorf("templates nested more than %d deep: does a macro call itself without end?", MaxTemplateDepth)
+				}
+				return "", b.check(at)
+			}
+		case FnLeave:
+			f[FnLeave] = func() string { b.depth--; return "" }
 		}
-		return "", b.check(at)
 	}
-	f[fnLeave] = func() string { b.depth--; return "" }
 }
 
 // Execute runs t into the budget's writer. A render that outlives its time
@@ -162,8 +170,8 @@ func cutLast(s string) (before, after string, ok bool) {
 	return s[:i], s[i+1:], true
 }
 
-// instrument adds budget checkpoints to a parsed template: a fnLoop call at
-// the start of every range body, and fnEnter/fnLeave around every
+// instrument adds budget checkpoints to a parsed template: a FnLoop call at
+// the start of every range body, and FnEnter/FnLeave around every
 // {{ template }} call, each carrying its own position in the file.
 func instrument(tree *parse.Tree) {
 	var walk func(l *parse.ListNode)
@@ -183,9 +191,9 @@ func instrument(tree *parse.Tree) {
 			case *parse.RangeNode:
 				walk(n.List)
 				walk(n.ElseList)
-				n.List.Nodes = append([]parse.Node{checkpoint(tree, n, fnLoop, true)}, n.List.Nodes...)
+				n.List.Nodes = append([]parse.Node{checkpoint(tree, n, FnLoop, true)}, n.List.Nodes...)
 			case *parse.TemplateNode:
-				nodes = append(nodes, checkpoint(tree, n, fnEnter, true), n, checkpoint(tree, n, fnLeave, false))
+				nodes = append(nodes, checkpoint(tree, n, FnEnter, true), n, checkpoint(tree, n, FnLeave, false))
 				continue
 			}
 			nodes = append(nodes, n)

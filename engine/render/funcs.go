@@ -16,7 +16,7 @@ func BaseFuncs() template.FuncMap {
 	delete(f, "expandenv")
 	checkedGenerators(f)
 	unbound := func(...any) (string, error) { return "", fmt.Errorf("not available here") }
-	for _, name := range []string{"ref", "source", "config", "var", "env_var", "this", "is_incremental", fnLoop, fnEnter, fnLeave} {
+	for _, name := range []string{"ref", "source", "config", "var", "env_var", "this", "is_incremental", FnLoop, FnEnter, FnLeave} {
 		f[name] = unbound
 	}
 	return f

@@ -56,7 +56,7 @@ func TestFindCall(t *testing.T) {
 func TestBudgetBoundsTheOutput(t *testing.T) {
 	b := render.NewBudget(time.Now())
 	f := render.BaseFuncs()
-	b.AddFuncs(f)
+	b.AddFuncs(f, []string{render.FnLoop, render.FnEnter, render.FnLeave})
 	tm := template.Must(template.New("m").Funcs(f).Parse(`{{ range until 200000 }}xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx{{ end }}`))
 	if _, err := b.Execute(tm, nil); err == nil || !strings.Contains(err.Error(), "exceeds") {
 		t.Errorf("err = %v, want the output bound", err)
