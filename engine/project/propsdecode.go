@@ -65,6 +65,8 @@ func (d *propsDecoder) column(m *yaml.Node) (c columnProps) {
 			c.Name = d.str(v)
 		case "description":
 			c.Description = d.str(v)
+		case "data_type":
+			c.DataType = d.str(v)
 		case "tests":
 			c.Tests = decodeList(d, v, copyNode)
 		case "data_tests":

@@ -24,6 +24,7 @@ models:
     columns:
       - name: id
         description: ~
+        data_type: bigint
         tests: [unique, {not_null: {severity: warn}}]
       - name: 42
         data_tests: []
@@ -50,7 +51,7 @@ sources:
         identifier: ev
         loaded_at_field: at
         freshness: {warn_after: {count: 1, period: day}}
-        columns: [{name: id, tests: [unique]}]
+        columns: [{name: id, data_type: "number(38,0)", tests: [unique]}]
       - name: t2
         description: 2024-01-02
         data_tests: [&x {relationships: {to: ref('a')}}, *x]
