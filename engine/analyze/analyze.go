@@ -148,6 +148,7 @@ func (a *analyser) node(ctx context.Context, n *project.Node) {
 			res.Columns, res.Reason = nil, fmt.Sprintf("it produces two columns named %q", dup)
 			return
 		}
+		a.contract(n)
 	}
 	if res.Columns == nil {
 		return

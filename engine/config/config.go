@@ -3,6 +3,7 @@ package config
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"slices"
 	"strings"
@@ -53,6 +54,10 @@ type Node struct {
 	// Publish is "audited" (build beside the live table, test, then swap
 	// it in) or "direct". Tables under models/marts default to audited.
 	Publish string `json:"publish,omitempty"`
+	// Contract holds the model to the columns and data types its property
+	// file declares, at compile time and again before its relation is
+	// published.
+	Contract Contract `json:"contract,omitzero"`
 
 	// Tests.
 	Severity      string             `json:"severity,omitempty"`
@@ -64,11 +69,13 @@ type Node struct {
 // modelKeys are the keys config accepts on models (and folders); testKeys on
 // tests. Anything else is an error, never a silent no-op.
 var (
-	modelKeys = []string{"alias", "enabled", "materialized", "publish", "schema", "tags", "unique_key"}
+	modelKeys = []string{"alias", "contract", "enabled", "materialized", "publish", "schema", "tags", "unique_key"}
 	testKeys  = []string{"enabled", "error_if", "severity", "store_failures", "tags", "warn_if"}
-	// seedKeys are the config keys a seed accepts: a model's, and its
-	// file's encoding.
-	seedKeys = slices.Sorted(slices.Values(append(slices.Clone(modelKeys), "encoding")))
+	// seedKeys are the config keys a seed accepts: a model's but contract
+	// (a seed's types are its file's, pinned or inferred), and its file's
+	// encoding.
+	seedKeys = slices.Sorted(slices.Values(append(slices.DeleteFunc(slices.Clone(modelKeys),
+		func(k string) bool { return k == "contract" }), "encoding")))
 )
 
 // ModelKeys, TestKeys and SeedKeys return the config keys of models (and
@@ -116,6 +123,8 @@ func (c *Node) Set(key string, value any, allowed []string) error {
 			return fmt.Errorf("publish must be audited or direct, not %v", value)
 		}
 		c.Publish = value.(string)
+	case "contract":
+		c.Contract, err = parseContract(value)
 	case "tags":
 		tags, err := stringList(value)
 		if err != nil {
@@ -161,6 +170,34 @@ func (c *Node) Set(key string, value any, allowed []string) error {
 		}
 	}
 	return err
+}
+
+// Contract is a model's contract setting, contract: {enforced: true}.
+type Contract struct {
+	Enforced bool `json:"enforced"`
+}
+
+var contractKeys = []string{"enforced"}
+
+// parseContract reads contract's mapping, from YAML or from a template's
+// dict; unknown keys are errors like unknown config keys.
+func parseContract(value any) (Contract, error) {
+	m, ok := value.(map[string]any)
+	if !ok {
+		return Contract{}, fmt.Errorf("contract must be a mapping such as {enforced: true}, not %v", value)
+	}
+	var c Contract
+	for _, k := range slices.Sorted(maps.Keys(m)) {
+		if k != "enforced" {
+			return Contract{}, fmt.Errorf("unknown contract key %q (known keys: %s)%s", k, strings.Join(contractKeys, ", "), diag.DidYouMean(k, contractKeys))
+		}
+		b, ok := m[k].(bool)
+		if !ok {
+			return Contract{}, fmt.Errorf("contract: enforced must be true or false, not %v", m[k])
+		}
+		c.Enforced = b
+	}
+	return c, nil
 }
 
 func stringList(v any) ([]string, error) {

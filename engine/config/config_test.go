@@ -34,12 +34,37 @@ func TestNodeSet(t *testing.T) {
 		t.Errorf("tags are a set: got %v, %v", n.Tags, err)
 	}
 	err := n.Set("materialised", "table", config.ModelKeys())
-	want := `unknown config key "materialised" (known keys: alias, enabled, materialized, publish, schema, tags, unique_key); did you mean "materialized"?`
+	want := `unknown config key "materialised" (known keys: alias, contract, enabled, materialized, publish, schema, tags, unique_key); did you mean "materialized"?`
 	if err == nil || err.Error() != want {
 		t.Errorf("misspelt key: got %v, want %s", err, want)
 	}
 	if err := n.Set("severity", "warn", config.ModelKeys()); err == nil {
 		t.Error("severity is a test key, not a model's")
+	}
+}
+
+func TestContract(t *testing.T) {
+	var n config.Node
+	if err := n.Set("contract", map[string]any{"enforced": true}, config.ModelKeys()); err != nil || !n.Contract.Enforced {
+		t.Fatalf("contract: %v, %+v", err, n.Contract)
+	}
+	for value, want := range map[any]string{
+		"yes": "contract must be a mapping such as {enforced: true}, not yes",
+	} {
+		if err := n.Set("contract", value, config.ModelKeys()); err == nil || err.Error() != want {
+			t.Errorf("contract %v: got %v, want %s", value, err, want)
+		}
+	}
+	err := n.Set("contract", map[string]any{"enforce": true}, config.ModelKeys())
+	if want := `unknown contract key "enforce" (known keys: enforced); did you mean "enforced"?`; err == nil || err.Error() != want {
+		t.Errorf("misspelt contract key: got %v, want %s", err, want)
+	}
+	err = n.Set("contract", map[string]any{"enforced": "true"}, config.ModelKeys())
+	if want := "contract: enforced must be true or false, not true"; err == nil || err.Error() != want {
+		t.Errorf("contract enforced as text: got %v, want %s", err, want)
+	}
+	if err := n.Set("contract", map[string]any{"enforced": true}, config.SeedKeys()); err == nil {
+		t.Error("a seed accepts no contract")
 	}
 }
 

@@ -128,6 +128,7 @@ func Load(opts config.Options, adapters map[string]config.Adapter) (*Project, er
 	p.readSeeds(diags)
 	p.addExtractors(pc.Extractors, opts.Extractors, diags)
 	p.renderModels(diags)
+	p.checkContracts(diags)
 	p.buildTests(diags)
 	p.renderTests(diags)
 	p.link(diags)
@@ -277,6 +278,7 @@ func (p *Project) applyProps(files []*propsFile, diags *diag.List) {
 func (p *Project) applyNodeProps(n *Node, np nodeProps, file string, diags *diag.List) {
 	n.Description = np.Description
 	n.Columns = columnDocs(file, np.Columns)
+	n.Entry = FilePos{File: file, Line: np.line, Col: np.col}
 	if np.Config.Kind == 0 {
 		return
 	}

@@ -39,6 +39,9 @@ type Node struct {
 	DependsOn   []string // unique ids, sorted
 	Description string
 	Columns     []ColumnDoc
+	// Entry is where a property file describes the node (its `- name:`
+	// line); File is "" when none does.
+	Entry FilePos
 
 	// Models and tests (their SQL).
 	Raw      string // template source
@@ -86,6 +89,12 @@ type ColumnDoc struct {
 
 	File      string `json:"-"` // the property file, and where in it
 	Line, Col int    `json:"-"`
+}
+
+// FilePos is a place in a property file.
+type FilePos struct {
+	File      string
+	Line, Col int
 }
 
 // Project is a loaded and compiled project: every node, the graph between

@@ -159,6 +159,9 @@ func (nopWarehouse) Lookup(context.Context, warehouse.Relation) (warehouse.Kind,
 func (nopWarehouse) Catalog(context.Context, []string) ([]warehouse.RelationInfo, error) {
 	return nil, nil
 }
+func (nopWarehouse) Columns(context.Context, warehouse.Relation) ([]warehouse.ColumnInfo, error) {
+	return nil, warehouse.ErrNotFound
+}
 func (nopWarehouse) CreateView(context.Context, warehouse.Relation, string) error { return nil }
 func (nopWarehouse) CreateTable(context.Context, warehouse.Relation, string) (int64, error) {
 	return 0, nil

@@ -65,6 +65,10 @@ func (x *execution) writeAuditPublish(ctx context.Context, n *project.Node, test
 		_ = wh.Drop(context.WithoutCancel(ctx), audit)
 		return nil, fmt.Errorf("building the new version beside the live table (which keeps its previous version): %w", err)
 	}
+	if err := x.checkContract(ctx, n, audit); err != nil {
+		_ = wh.Drop(context.WithoutCancel(ctx), audit)
+		return nil, err
+	}
 	var failed []string
 	for _, t := range tests {
 		tr := &Result{UniqueID: t.UniqueID, node: t, StartedAt: time.Now()}
@@ -108,6 +112,9 @@ func (x *execution) materialize(ctx context.Context, n *project.Node) (*int64, e
 			if err := x.p.Recompile(n, true); err != nil {
 				return nil, err
 			}
+			if err := x.checkSelect(ctx, n); err != nil {
+				return nil, err
+			}
 			written := x.writeCompiled(n)
 			count, err := wh.Incremental(ctx, n.Relation, n.Compiled, n.Config.UniqueKey)
 			if werr := written(); err == nil && werr != nil {
@@ -122,10 +129,16 @@ func (x *execution) materialize(ctx context.Context, n *project.Node) (*int64, e
 	var err error
 	switch mat {
 	case "view":
-		err = wh.CreateView(ctx, n.Relation, n.Compiled)
+		if err = x.checkSelect(ctx, n); err == nil {
+			err = wh.CreateView(ctx, n.Relation, n.Compiled)
+		}
 	case "table":
 		var c int64
-		c, err = wh.CreateTable(ctx, n.Relation, n.Compiled)
+		if n.Config.Contract.Enforced {
+			c, err = x.buildChecked(ctx, n)
+		} else {
+			c, err = wh.CreateTable(ctx, n.Relation, n.Compiled)
+		}
 		count = &c
 	default:
 		err = fmt.Errorf("cannot materialize %q", mat)
@@ -134,6 +147,70 @@ func (x *execution) materialize(ctx context.Context, n *project.Node) (*int64, e
 		return nil, werr
 	}
 	return count, err
+}
+
+// buildChecked builds a table under contract beside the live one, as
+// write-audit-publish does, and publishes it only when its columns keep
+// the contract, so a broken build leaves the previous table in place.
+func (x *execution) buildChecked(ctx context.Context, n *project.Node) (int64, error) {
+	staged := auditRelation(n.Relation)
+	count, err := x.wh.CreateTable(ctx, staged, n.Compiled)
+	if err == nil {
+		err = x.checkContract(ctx, n, staged)
+	}
+	if err == nil {
+		err = x.wh.Publish(ctx, staged, n.Relation)
+	}
+	if err != nil {
+		_ = x.wh.Drop(context.WithoutCancel(ctx), staged)
+		return 0, err
+	}
+	return count, nil
+}
+
+// checkSelect checks, for a model under contract that is not built as a
+// new table (a view; rows added to an incremental table), the columns of
+// its select before anything live changes: it is created as a view beside
+// the live relation, described, and dropped.
+func (x *execution) checkSelect(ctx context.Context, n *project.Node) error {
+	if !n.Config.Contract.Enforced {
+		return nil
+	}
+	staged := auditRelation(n.Relation)
+	if err := x.wh.CreateView(ctx, staged, n.Compiled); err != nil {
+		return err
+	}
+	err := x.checkContract(ctx, n, staged)
+	if derr := x.wh.Drop(context.WithoutCancel(ctx), staged); err == nil && derr != nil {
+		err = derr
+	}
+	return err
+}
+
+// checkContract compares the columns of rel, as the warehouse built it,
+// with n's enforced contract; nil when n has none.
+func (x *execution) checkContract(ctx context.Context, n *project.Node, rel warehouse.Relation) error {
+	if !n.Config.Contract.Enforced {
+		return nil
+	}
+	infos, err := x.wh.Columns(ctx, rel)
+	if err != nil {
+		return fmt.Errorf("checking its contract: %w", err)
+	}
+	cols := make([]warehouse.Column, len(infos))
+	for i, c := range infos {
+		cols[i] = warehouse.Column{Name: c.Name, Type: c.Type}
+	}
+	mismatches := n.ContractMismatches(cols)
+	if len(mismatches) == 0 {
+		return nil
+	}
+	msgs := make([]string, len(mismatches))
+	for i, m := range mismatches {
+		msgs[i] = m.Message("the built relation")
+	}
+	return fmt.Errorf("breaks its contract, so %s.%s keeps its previous version: %s",
+		n.Relation.Schema, n.Relation.Name, strings.Join(msgs, "; "))
 }
 
 // auditRelation is where an audited table is built before it is published.

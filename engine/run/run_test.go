@@ -71,6 +71,9 @@ func (f *fakeWarehouse) Lookup(context.Context, warehouse.Relation) (warehouse.K
 func (f *fakeWarehouse) Catalog(context.Context, []string) ([]warehouse.RelationInfo, error) {
 	return nil, nil
 }
+func (f *fakeWarehouse) Columns(context.Context, warehouse.Relation) ([]warehouse.ColumnInfo, error) {
+	return nil, warehouse.ErrNotFound
+}
 func (f *fakeWarehouse) CreateView(ctx context.Context, rel warehouse.Relation, sql string) error {
 	return f.do(ctx, rel, sql)
 }

@@ -100,6 +100,10 @@ type Warehouse interface {
 	// the answer are as the warehouse stores them (Snowflake folds unquoted
 	// names to upper case); sorted by schema and name.
 	Catalog(ctx context.Context, schemas []string) ([]RelationInfo, error)
+	// Columns describes one table's or view's columns, in order, as
+	// Catalog would (names as stored, the warehouse's type names), in one
+	// query; ErrNotFound when rel does not exist.
+	Columns(ctx context.Context, rel Relation) ([]ColumnInfo, error)
 
 	// The methods below that take SQL from the caller (CreateView,
 	// CreateTable, Incremental, Query) refuse, before sending anything, a

@@ -77,3 +77,33 @@ ORDER BY c.schema_name, c.table_name, c.column_index`
 	}
 	return infos, nil
 }
+
+// Columns implements warehouse.Warehouse, from duckdb_columns() as Catalog
+// reads it, names matched case-insensitively as DuckDB resolves them.
+func (w *Warehouse) Columns(ctx context.Context, rel warehouse.Relation) ([]warehouse.ColumnInfo, error) {
+	const query = `SELECT column_name, data_type FROM duckdb_columns()
+WHERE database_name = current_database() AND NOT internal
+  AND lower(schema_name) = lower(coalesce(nullif(?, ''), current_schema()))
+  AND lower(table_name) = lower(?)
+ORDER BY column_index`
+	rows, err := w.db.QueryContext(ctx, query, rel.Schema, rel.Name)
+	if err != nil {
+		return nil, fmt.Errorf("describe %s: %w", w.RelationSQL(rel), err)
+	}
+	defer rows.Close()
+	var cols []warehouse.ColumnInfo
+	for rows.Next() {
+		var c warehouse.ColumnInfo
+		if err := rows.Scan(&c.Name, &c.Type); err != nil {
+			return nil, fmt.Errorf("describe %s: %w", w.RelationSQL(rel), err)
+		}
+		cols = append(cols, c)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("describe %s: %w", w.RelationSQL(rel), err)
+	}
+	if len(cols) == 0 {
+		return nil, fmt.Errorf("describe %s: %w", w.RelationSQL(rel), warehouse.ErrNotFound)
+	}
+	return cols, nil
+}

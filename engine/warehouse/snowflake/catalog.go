@@ -93,9 +93,7 @@ ORDER BY table_schema, table_name, ordinal_position`
 		if err := rows.Scan(&schema, &name, &column, &typ, &precision, &scale); err != nil {
 			return nil, fmt.Errorf("describe the catalog: %w", err)
 		}
-		if typ == "NUMBER" && precision.Valid && scale.Valid {
-			typ = "NUMBER(" + precision.String + "," + scale.String + ")"
-		}
+		typ = numberType(typ, precision, scale)
 		rel := warehouse.Relation{Schema: schema, Name: name}
 		if n := len(infos); n == 0 || infos[n-1].Relation != rel {
 			info, ok := kinds[rel]
@@ -115,4 +113,51 @@ ORDER BY table_schema, table_name, ordinal_position`
 		return nil, fmt.Errorf("describe the catalog: %w", err)
 	}
 	return slices.DeleteFunc(infos, func(i warehouse.RelationInfo) bool { return i.Kind == warehouse.KindNone }), nil
+}
+
+// numberType spells NUMBER with its precision and scale, which tell whole
+// numbers from decimals; other types as they are.
+func numberType(typ string, precision, scale sql.NullString) string {
+	if typ == "NUMBER" && precision.Valid && scale.Valid {
+		return "NUMBER(" + precision.String + "," + scale.String + ")"
+	}
+	return typ
+}
+
+// Columns implements warehouse.Warehouse with one query on
+// INFORMATION_SCHEMA.COLUMNS, names folded as Lookup folds them and types
+// as Catalog spells them.
+func (w *Warehouse) Columns(ctx context.Context, rel warehouse.Relation) ([]warehouse.ColumnInfo, error) {
+	ctx = w.tag(ctx)
+	schema := rel.Schema
+	if schema == "" {
+		schema = w.cfg.Driver.Schema
+	}
+	if schema == "" {
+		return nil, fmt.Errorf("describe %s: %w", w.RelationSQL(rel), errNoSchema)
+	}
+	const q = `SELECT column_name, data_type, numeric_precision, numeric_scale
+FROM information_schema.columns WHERE table_schema = ? AND table_name = ?
+ORDER BY ordinal_position`
+	rows, err := w.db.QueryContext(ctx, q, folded(schema), folded(rel.Name))
+	if err != nil {
+		return nil, fmt.Errorf("describe %s: %w", w.RelationSQL(rel), err)
+	}
+	defer rows.Close()
+	var cols []warehouse.ColumnInfo
+	for rows.Next() {
+		var name, typ string
+		var precision, scale sql.NullString // NUMBERs arrive as text
+		if err := rows.Scan(&name, &typ, &precision, &scale); err != nil {
+			return nil, fmt.Errorf("describe %s: %w", w.RelationSQL(rel), err)
+		}
+		cols = append(cols, warehouse.ColumnInfo{Name: name, Type: numberType(typ, precision, scale)})
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("describe %s: %w", w.RelationSQL(rel), err)
+	}
+	if len(cols) == 0 {
+		return nil, fmt.Errorf("describe %s: %w", w.RelationSQL(rel), warehouse.ErrNotFound)
+	}
+	return cols, nil
 }

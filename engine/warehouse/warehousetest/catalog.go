@@ -2,7 +2,9 @@ package warehousetest
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"strings"
 	"testing"
 
 	"github.com/quarrydev/quarry/engine/warehouse"
@@ -46,6 +48,25 @@ func (s *suite) catalog(t *testing.T) {
 	}
 	if got, want := describe(infos), describe(want); got != want {
 		t.Errorf("Catalog:\ngot:  %s\nwant: %s", got, want)
+	}
+
+	// Columns describes one relation as Catalog does, its name matched as
+	// Lookup matches it.
+	for _, want := range want {
+		name := want.Relation.Name
+		if name != "Mixed" {
+			name = strings.ToLower(name)
+		}
+		rel := warehouse.Relation{Schema: strings.ToLower(want.Relation.Schema), Name: name}
+		cols, err := w.Columns(ctx, rel)
+		if err != nil {
+			t.Errorf("Columns(%v): %v", rel, err)
+		} else if got, want := fmt.Sprint(cols), fmt.Sprint(want.Columns); got != want {
+			t.Errorf("Columns(%v) = %s, want %s", rel, got, want)
+		}
+	}
+	if _, err := w.Columns(ctx, warehouse.Relation{Schema: "analytics", Name: "nothing"}); !errors.Is(err, warehouse.ErrNotFound) {
+		t.Errorf("Columns of a relation that does not exist: got %v, want ErrNotFound", err)
 	}
 
 	none, err := w.Catalog(ctx, nil)
