@@ -6,13 +6,16 @@
 //  2. overhead: a build of 1,000 trivial views against the same CREATE VIEW
 //     statements run directly on DuckDB with the same thread count;
 //  3. parallel: a fan-out of slow table models with DuckDB pinned to one
-//     thread per query, built with --threads 1, 2 and 4.
+//     thread per query, built with --threads 1, 2 and 4;
+//  4. analyze (only when named): quarry compile of the 10,000-model project
+//     with its SQL analysis, cold and warm after editing one model.
 //
 // Usage:
 //
 //	go run ./cmd/quarry-bench                    # everything, print only
 //	go run ./cmd/quarry-bench -check             # exit 1 when a target is missed
 //	go run ./cmd/quarry-bench -only load -models 10000 -runs 5
+//	go run ./cmd/quarry-bench -only analyze -sizes 10000 -runs 3
 //	go run ./cmd/quarry-bench -gen DIR -models 1000 -refs -1   # write a project and exit
 //	go run ./cmd/quarry-bench -vs dbt -models 1000 -runs 3     # quarry vs dbt, side by side
 //	go run ./cmd/quarry-bench -vs sqlmesh -models 1000         # quarry vs SQLMesh
@@ -57,7 +60,7 @@ var (
 	views   = flag.Int("views", 1000, "trivial view models in the overhead build")
 	fanout  = flag.Int("fanout", 16, "slow table models in the parallel build")
 	body    = flag.String("body", benchkit.SlowBody, "SQL expression that makes each fan-out model slow")
-	only    = flag.String("only", "", "run one measurement: load, overhead, parallel or scale (scale runs only when named); with -vs dbt, parse: compile and ls vs dbt parse and dbt ls")
+	only    = flag.String("only", "", "run one measurement: load, overhead, parallel, scale or analyze (scale and analyze run only when named); with -vs dbt, parse: compile and ls vs dbt parse and dbt ls")
 	check   = flag.Bool("check", false, "exit 1 when a target is missed")
 	genDir  = flag.String("gen", "", "write a project (-models, -refs, -materialized, -body-sql, -path) into DIR and exit")
 	refs    = flag.Int("refs", 0, "with -gen: most refs per model (0: 3, -1: none)")
@@ -122,10 +125,11 @@ func run() error {
 	steps := []struct {
 		name string
 		fn   func(tmp string) error
-	}{{"load", measureLoad}, {"overhead", measureOverhead}, {"parallel", measureParallel}, {"scale", measureScale}}
+	}{{"load", measureLoad}, {"overhead", measureOverhead}, {"parallel", measureParallel}, {"scale", measureScale}, {"analyze", measureAnalyze}}
 	for _, s := range steps {
-		// scale builds thousands of tables several times: only when asked.
-		if *only != s.name && (*only != "" || s.name == "scale") {
+		// scale builds thousands of tables several times, and analyze
+		// compiles 10,000 models four times a run: only when asked.
+		if *only != s.name && (*only != "" || s.name == "scale" || s.name == "analyze") {
 			continue
 		}
 		fmt.Println()

@@ -17,7 +17,7 @@ import (
 )
 
 var (
-	sizes        = flag.String("sizes", "1000,3000", "with -only scale: the numbers of tables built (comma-separated)")
+	sizes        = flag.String("sizes", "1000,3000", "with -only scale: the numbers of tables built; with -only analyze: of models (default -models) (comma-separated)")
 	scaleThreads = flag.Int("scale-threads", 2, "with -only scale: quarry build --threads")
 )
 

@@ -27,11 +27,22 @@ func (f *checkFlag) register(cmd *cobra.Command) {
 	cmd.Flags().BoolVar(&f.off, "no-check", false, "skip the analysis of the SQL against its upstream columns before running")
 }
 
+// analysisCache is the file in target/ that keeps what the analysis
+// learnt, so that the next run describes only what changed and what is
+// below it.
+const analysisCache = "analysis.gob"
+
 // check analyses the SQL of ids and the nodes above them. Problems are
 // printed like load problems and end the command with exit 2, before
 // anything runs.
 func (a *app) check(ctx context.Context, p *project.Project, ids []string) (*analyze.Summary, error) {
-	sum, err := analyze.Run(ctx, p, analyze.Options{Select: ids, Previous: previousCatalog(p)})
+	cachePath := filepath.Join(p.Dir, "target", analysisCache)
+	cache := analyze.LoadCache(cachePath)
+	sum, err := analyze.Run(ctx, p, analyze.Options{Select: ids, Previous: previousCatalog(p), Cache: cache})
+	if serr := cache.Save(cachePath); serr != nil {
+		// Only the next run's speed depends on it.
+		fmt.Fprintf(a.stderr, "warning: %v\n", serr)
+	}
 	if err != nil {
 		var de *diag.Error
 		if errors.As(err, &de) {

@@ -15,6 +15,7 @@ package analyze
 import (
 	"context"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 
@@ -34,6 +35,12 @@ type Options struct {
 	// (target/catalog.json), for sources whose property file does not
 	// type their columns; nil when there is no such record.
 	Previous func(rel warehouse.Relation) ([]warehouse.Column, bool)
+	// Cache, when not nil, gives the columns of statements whose inputs
+	// have not changed since they were last described, and is updated
+	// with what this run learns; the caller saves it.
+	Cache *Cache
+
+	onDescribe func(id string) // for tests: which statements were described
 }
 
 // Summary counts the models and tests analysed.
@@ -50,12 +57,9 @@ type Unchecked struct {
 // Run analyses p. Problems found are returned as a *diag.Error holding
 // all of them; other errors mean the analyser itself could not run.
 func Run(ctx context.Context, p *project.Project, opts Options) (Summary, error) {
-	sh, err := openShadow(ctx)
-	if err != nil {
-		return Summary{}, err
-	}
-	defer sh.Close()
-	a := &analyser{p: p, sh: sh, opts: opts, report: map[string]bool{}, unknownRoot: map[string]string{}}
+	a := &analyser{p: p, opts: opts, report: map[string]bool{}, unknownRoot: map[string]string{}, pending: map[string]*project.Node{}}
+	defer a.close()
+	opts.Cache.prune(p)
 	ids := opts.Select
 	if ids == nil {
 		ids = p.Graph.Nodes()
@@ -68,7 +72,9 @@ func Run(ctx context.Context, p *project.Project, opts Options) (Summary, error)
 		if err := ctx.Err(); err != nil {
 			return Summary{}, err
 		}
-		a.node(ctx, n)
+		if err := a.node(ctx, n); err != nil {
+			return Summary{}, err
+		}
 		if a.report[n.UniqueID] && (n.Type == project.Model || n.Type == project.Test) {
 			if n.Analysis.Checked {
 				sum.Checked++
@@ -89,7 +95,7 @@ func Run(ctx context.Context, p *project.Project, opts Options) (Summary, error)
 
 type analyser struct {
 	p      *project.Project
-	sh     *shadow
+	sh     *shadow // opened when first needed: a run that finds everything cached needs none
 	opts   Options
 	report map[string]bool // the selected nodes, whose problems are reported
 	// unknownRoot says, for a node unchecked because something above it is
@@ -97,6 +103,79 @@ type analyser struct {
 	unknownRoot map[string]string
 	relations   map[string]*project.Node // by lower-case schema.name, for lineage
 	diags       diag.List
+	// pending holds the nodes whose columns came from the cache and whose
+	// shadow tables are not created yet: only a node described again
+	// needs them.
+	pending map[string]*project.Node
+}
+
+// shadow returns the shadow catalog, opening it on first use.
+func (a *analyser) shadow(ctx context.Context) (*shadow, error) {
+	if a.sh == nil {
+		sh, err := openShadow(ctx)
+		if err != nil {
+			return nil, err
+		}
+		a.sh = sh
+	}
+	return a.sh, nil
+}
+
+func (a *analyser) close() {
+	if a.sh != nil {
+		a.sh.Close()
+	}
+}
+
+// create makes rel an empty table of cols in the shadow catalog.
+func (a *analyser) create(ctx context.Context, rel warehouse.Relation, cols []warehouse.Column) error {
+	sh, err := a.shadow(ctx)
+	if err != nil {
+		return err
+	}
+	return sh.create(ctx, rel, cols)
+}
+
+// materialize creates the shadow tables of the pending nodes that n reads,
+// directly or through an ephemeral model inlined into its SQL.
+func (a *analyser) materialize(ctx context.Context, n *project.Node) error {
+	for _, id := range n.DependsOn {
+		up := a.p.Nodes[id]
+		if up.Type == project.Model && up.Config.Materialized == "ephemeral" {
+			if err := a.materialize(ctx, up); err != nil {
+				return err
+			}
+			continue
+		}
+		if err := a.materializeOne(ctx, id); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (a *analyser) materializeOne(ctx context.Context, id string) error {
+	up, ok := a.pending[id]
+	if !ok {
+		return nil
+	}
+	delete(a.pending, id)
+	if err := a.create(ctx, up.Relation, up.Analysis.Columns); err != nil {
+		return fmt.Errorf("create the analysed shape of %s %s: %w", up.Type, up.Name, err)
+	}
+	return nil
+}
+
+// materializeAll creates every pending shadow table, in unique id order,
+// so that a statement is bound against the same catalog as in a run
+// without the cache.
+func (a *analyser) materializeAll(ctx context.Context) error {
+	for _, id := range slices.Sorted(maps.Keys(a.pending)) {
+		if err := a.materializeOne(ctx, id); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // order returns ids and every node above them, parents first; ties are
@@ -125,7 +204,7 @@ func (a *analyser) order(ids []string) []*project.Node {
 
 // node learns n's columns and, for SQL, checks it; a relation's shape then
 // goes into the shadow catalog for the nodes below.
-func (a *analyser) node(ctx context.Context, n *project.Node) {
+func (a *analyser) node(ctx context.Context, n *project.Node) error {
 	res := &project.Analysis{}
 	n.Analysis = res
 	switch n.Type {
@@ -134,28 +213,49 @@ func (a *analyser) node(ctx context.Context, n *project.Node) {
 	case project.Source:
 		res.Columns, res.Reason = a.sourceColumns(n)
 	case project.Extract:
-		return // it lands its tables; their sources carry the shapes
+		return nil // it lands its tables; their sources carry the shapes
 	case project.Model, project.Test:
-		a.statement(ctx, n, res)
-		if n.Type == project.Test || res.Columns == nil {
-			return
+		key := a.cacheKey(n)
+		cached, err := a.statement(ctx, n, res, key)
+		if err != nil {
+			return err
 		}
-		if n.Config.Materialized == "ephemeral" {
-			return // inlined where it is used; it has no relation of its own
+		if res.Columns == nil {
+			// Its entry, if any, stays: it is right for the inputs it was
+			// made from, and they may come back (a typo fixed).
+			return nil
+		}
+		if n.Type == project.Test || n.Config.Materialized == "ephemeral" {
+			// A test has no relation; an ephemeral model is inlined where
+			// it is used.
+			a.opts.Cache.store(n.UniqueID, key, res.Columns, res.Lineage)
+			return nil
 		}
 		if dup := duplicate(res.Columns); dup != "" {
 			a.problem(n, 0, 0, fmt.Sprintf("%s %s produces two columns named %q: the warehouse cannot build that; alias one of them", n.Type, n.Name, dup))
 			res.Columns, res.Reason = nil, fmt.Sprintf("it produces two columns named %q", dup)
-			return
+			return nil
 		}
 		a.contract(n)
+		if cached {
+			// Its table was created once from these very columns; it is
+			// created again only if a node described below reads it.
+			a.pending[n.UniqueID] = n
+			return nil
+		}
+		defer func() {
+			if res.Columns != nil {
+				a.opts.Cache.store(n.UniqueID, key, res.Columns, res.Lineage)
+			}
+		}()
 	}
 	if res.Columns == nil {
-		return
+		return nil
 	}
-	if err := a.sh.create(ctx, n.Relation, res.Columns); err != nil {
+	if err := a.create(ctx, n.Relation, res.Columns); err != nil {
 		res.Columns, res.Reason = nil, fmt.Sprintf("its columns could not be represented for analysis: %v", firstLine(err.Error()))
 	}
+	return nil
 }
 
 func seedColumns(n *project.Node) ([]warehouse.Column, string) {
@@ -215,8 +315,10 @@ func (a *analyser) landsIn(schema string) bool {
 	return false
 }
 
-// statement binds a model's or test's compiled SQL.
-func (a *analyser) statement(ctx context.Context, n *project.Node, res *project.Analysis) {
+// statement binds a model's or test's compiled SQL, or takes its columns
+// from the cache when key matches, and says which. Its error means the
+// analyser could not go on.
+func (a *analyser) statement(ctx context.Context, n *project.Node, res *project.Analysis, key [32]byte) (cached bool, err error) {
 	for _, id := range n.DependsOn {
 		up := a.p.Nodes[id]
 		if up.Type == project.Extract || up.Analysis.Columns != nil {
@@ -229,28 +331,51 @@ func (a *analyser) statement(ctx context.Context, n *project.Node, res *project.
 			res.Reason = fmt.Sprintf("the columns of %s are unknown: %s", label(up), up.Analysis.Reason)
 		}
 		a.unknownRoot[n.UniqueID] = res.Reason
-		return
+		return false, nil
 	}
-	cols, err := a.sh.describe(ctx, n.Compiled)
+	if e, ok := a.opts.Cache.lookup(n.UniqueID, key); ok {
+		res.Columns, res.Checked, res.Lineage = slices.Clone(e.Columns), true, e.Lineage
+		return true, nil
+	}
+	if err := a.materialize(ctx, n); err != nil {
+		return false, err
+	}
+	sh, err := a.shadow(ctx)
+	if err != nil {
+		return false, err
+	}
+	if a.opts.onDescribe != nil {
+		a.opts.onDescribe(n.UniqueID)
+	}
+	cols, err := sh.describe(ctx, n.Compiled)
+	if _, ok := err.(*bindError); ok && len(a.pending) > 0 {
+		// It may read a relation without ref, which only the full catalog
+		// has: judge it against the same catalog as an uncached run would.
+		if err := a.materializeAll(ctx); err != nil {
+			return false, err
+		}
+		cols, err = sh.describe(ctx, n.Compiled)
+	}
 	if err == nil {
 		res.Columns, res.Checked = cols, true
 		if n.Type == project.Model {
 			res.Lineage = a.lineageOf(ctx, n, names(cols))
 		}
-		return
+		return false, nil
 	}
 	be, ok := err.(*bindError)
 	if !ok {
 		res.Reason = err.Error()
-		return
+		return false, nil
 	}
 	if reason, unchecked := a.judge(n, be); unchecked {
 		res.Reason = reason
-		return
+		return false, nil
 	}
 	res.Checked = true // checked, and found wrong
 	res.Reason = "its SQL does not bind"
 	a.problem(n, be.Line, be.Col, be.Message)
+	return false, nil
 }
 
 // judge decides whether a statement that did not bind is wrong, or only

@@ -23,8 +23,12 @@ func (a *analyser) lineageOf(ctx context.Context, n *project.Node, cols []string
 		}
 		return out
 	}
+	sh, err := a.shadow(ctx)
+	if err != nil {
+		return unknown(err.Error())
+	}
 	var tree string
-	if err := a.sh.conn.QueryRowContext(ctx, lineage.TreeQuery, n.Compiled).Scan(&tree); err != nil {
+	if err := sh.conn.QueryRowContext(ctx, lineage.TreeQuery, n.Compiled).Scan(&tree); err != nil {
 		return unknown(fmt.Sprintf("DuckDB could not parse it: %v", firstLine(err.Error())))
 	}
 	got, err := lineage.Analyze([]byte(tree), a.catalog)
