@@ -14,6 +14,7 @@ package analyze
 
 import (
 	"context"
+	"crypto/sha256"
 	"fmt"
 	"maps"
 	"slices"
@@ -83,6 +84,14 @@ func Run(ctx context.Context, p *project.Project, opts Options) (Summary, error)
 			}
 		}
 	}
+	if err := a.lineage(ctx); err != nil {
+		return Summary{}, err
+	}
+	for _, f := range a.fresh {
+		if cols := f.n.Analysis.Columns; cols != nil {
+			a.opts.Cache.store(f.n.UniqueID, f.key, cols, f.n.Analysis.Lineage)
+		}
+	}
 	slices.SortFunc(sum.Unchecked, func(x, y Unchecked) int { return strings.Compare(x.ID, y.ID) })
 	p.CheckColumns(func(n *project.Node) []string {
 		if n.Analysis == nil || n.Analysis.Columns == nil {
@@ -103,10 +112,18 @@ type analyser struct {
 	unknownRoot map[string]string
 	relations   map[string]*project.Node // by lower-case schema.name, for lineage
 	diags       diag.List
+	// fresh are the models and tests described in this run, whose results
+	// go into the cache once their lineage is known.
+	fresh []freshEntry
 	// pending holds the nodes whose columns came from the cache and whose
 	// shadow tables are not created yet: only a node described again
 	// needs them.
 	pending map[string]*project.Node
+}
+
+type freshEntry struct {
+	n   *project.Node
+	key [sha256.Size]byte
 }
 
 // shadow returns the shadow catalog, opening it on first use.
@@ -225,11 +242,11 @@ func (a *analyser) node(ctx context.Context, n *project.Node) error {
 			// made from, and they may come back (a typo fixed).
 			return nil
 		}
+		if !cached {
+			a.fresh = append(a.fresh, freshEntry{n, key})
+		}
 		if n.Type == project.Test || n.Config.Materialized == "ephemeral" {
-			// A test has no relation; an ephemeral model is inlined where
-			// it is used.
-			a.opts.Cache.store(n.UniqueID, key, res.Columns, res.Lineage)
-			return nil
+			return nil // a test has no relation; an ephemeral model is inlined where it is used
 		}
 		if dup := duplicate(res.Columns); dup != "" {
 			a.problem(n, 0, 0, fmt.Sprintf("%s %s produces two columns named %q: the warehouse cannot build that; alias one of them", n.Type, n.Name, dup))
@@ -243,11 +260,6 @@ func (a *analyser) node(ctx context.Context, n *project.Node) error {
 			a.pending[n.UniqueID] = n
 			return nil
 		}
-		defer func() {
-			if res.Columns != nil {
-				a.opts.Cache.store(n.UniqueID, key, res.Columns, res.Lineage)
-			}
-		}()
 	}
 	if res.Columns == nil {
 		return nil
@@ -358,9 +370,6 @@ func (a *analyser) statement(ctx context.Context, n *project.Node, res *project.
 	}
 	if err == nil {
 		res.Columns, res.Checked = cols, true
-		if n.Type == project.Model {
-			res.Lineage = a.lineageOf(ctx, n, names(cols))
-		}
 		return false, nil
 	}
 	be, ok := err.(*bindError)

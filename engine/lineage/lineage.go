@@ -46,6 +46,12 @@ import (
 // the JSON type, which database/sql drivers would otherwise decode.
 const TreeQuery = "SELECT CAST(json_serialize_sql(CAST(? AS VARCHAR)) AS VARCHAR)"
 
+// TreesQuery is TreeQuery for many statements at once (its parameter a
+// list of texts): one list of trees, in the same order. Each query costs
+// about as much as the parsing it does, so parsing many at a time is what
+// makes lineage cheap.
+const TreesQuery = "SELECT list_transform(CAST(? AS VARCHAR[]), s -> CAST(json_serialize_sql(s) AS VARCHAR))"
+
 // Kind says how an output column comes from its sources.
 type Kind string
 
