@@ -157,7 +157,7 @@ func (a *app) rootCommand() *cobra.Command {
 	pf.Var(threadsFlag{&a.threads}, "threads", fmt.Sprintf("how many nodes run at once, %d to %d (default: QUARRY_THREADS, then the target's threads, then 4)", config.MinThreads, config.MaxThreads))
 	pf.StringArrayVar(&a.vars, "vars", nil, "set vars: name=value, or a YAML mapping like '{a: 1, b: x}' (repeatable)")
 	root.AddCommand(
-		a.buildCommand(), a.runCommand(), a.seedCommand(), a.extractCommand(), a.testCommand(), a.compileCommand(), a.lsCommand(), a.lineageCommand(), a.debugCommand(),
+		a.buildCommand(), a.runCommand(), a.seedCommand(), a.extractCommand(), a.testCommand(), a.compileCommand(), a.lsCommand(), a.lineageCommand(), a.docsCommand(), a.debugCommand(),
 	)
 	return root
 }
