@@ -10,7 +10,6 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -50,7 +49,7 @@ type Document struct {
 	TargetType  string    `json:"target_type"`
 	LastRun     *LastRun  `json:"last_run,omitempty"` // nil when target/run_results.json is absent
 	HasCatalog  bool      `json:"has_catalog"`
-	Nodes       []Node    `json:"nodes"` // sorted by unique id
+	Nodes       map[string]*Node `json:"nodes"` // by unique id
 }
 
 // LastRun summarises target/run_results.json.
@@ -64,7 +63,7 @@ type LastRun struct {
 
 // Node is one model, seed, source, extractor or test.
 type Node struct {
-	ID          string         `json:"id"`
+	ID          string         `json:"-"` // the key in Document.Nodes
 	Name        string         `json:"name"`
 	Type        string         `json:"type"`
 	Path        string         `json:"path,omitempty"`
@@ -159,7 +158,7 @@ type catalogNode struct {
 // catalog read from targetDir (usually the project's target/) when there.
 func Build(p *project.Project, targetDir string, now time.Time) (*Document, error) {
 	doc := &Document{Version: Version, Project: p.Name, GeneratedAt: now.UTC(), Quarry: artifacts.Version,
-		Target: p.Target.Name, TargetType: p.Target.Type, Nodes: []Node{}}
+		Target: p.Target.Name, TargetType: p.Target.Type, Nodes: make(map[string]*Node, len(p.Nodes))}
 
 	var rr runResults
 	hasRun, err := readJSON(filepath.Join(targetDir, "run_results.json"), &rr)
@@ -189,9 +188,8 @@ func Build(p *project.Project, targetDir string, now time.Time) (*Document, erro
 		}
 	}
 
-	for _, id := range slices.Sorted(maps.Keys(p.Nodes)) {
-		n := p.Nodes[id]
-		dn := Node{ID: id, Name: n.Name, Type: string(n.Type), Path: n.Path, Description: n.Description,
+	for id, n := range p.Nodes {
+		dn := &Node{ID: id, Name: n.Name, Type: string(n.Type), Path: n.Path, Description: n.Description,
 			SourceName: n.SourceName, DependsOn: n.DependsOn, Result: results[id]}
 		if n.Type != project.Test {
 			cfg := n.Config
@@ -224,7 +222,7 @@ func Build(p *project.Project, targetDir string, now time.Time) (*Document, erro
 		}
 		dn.Columns = columns(n, testsOn[id], entry.Columns)
 		dn.Status, dn.Why, dn.Freshness = status(n, results, testsOn[id])
-		doc.Nodes = append(doc.Nodes, dn)
+		doc.Nodes[id] = dn
 	}
 	return doc, nil
 }

@@ -22,7 +22,7 @@ import (
 
 // A shop: a seed, a source with a freshness check, two models, tests.
 var shop = map[string]string{
-	"seeds/customers.csv": "id,name\n1,ann\n2,bob\n",
+	"seeds/customers.csv":   "id,name\n1,ann\n2,bob\n",
 	"models/stg_orders.sql": `select id as order_id, customer_id, amount from {{ source "shop" "orders" }}`,
 	"models/customer_totals.sql": `select c.id as customer_id, c.name, sum(o.amount) as total
 from {{ ref "customers" }} c join {{ ref "stg_orders" }} o on o.customer_id = c.id group by 1, 2`,
@@ -109,15 +109,13 @@ func loadShop(t *testing.T) *project.Project {
 	return p
 }
 
-func byID(t *testing.T, doc *docs.Document, id string) docs.Node {
+func byID(t *testing.T, doc *docs.Document, id string) *docs.Node {
 	t.Helper()
-	for _, n := range doc.Nodes {
-		if n.ID == id {
-			return n
-		}
+	n, ok := doc.Nodes[id]
+	if !ok {
+		t.Fatalf("no node %s in the document", id)
 	}
-	t.Fatalf("no node %s in the document", id)
-	return docs.Node{}
+	return n
 }
 
 func TestBuild(t *testing.T) {

@@ -44,7 +44,12 @@
   "use strict";
 
   var DATA = JSON.parse(document.getElementById("quarry-data").textContent);
-  var nodes = DATA.nodes;
+  // docs.json keeps nodes by unique id, sorted; the page wants a list.
+  var nodes = Object.keys(DATA.nodes).map(function (id) {
+    var n = DATA.nodes[id];
+    n.id = id;
+    return n;
+  });
   var byId = new Map();
   var children = new Map();
   var parents = new Map();
