@@ -41,14 +41,14 @@ const (
 // gets the same bytes inlined, so it is kept lean: no SQL twice, empty
 // fields left out, dependencies only one way (the page inverts them).
 type Document struct {
-	Version     int       `json:"docs_version"`
-	Project     string    `json:"project"`
-	GeneratedAt time.Time `json:"generated_at"`
-	Quarry      string    `json:"quarry_version"`
-	Target      string    `json:"target"`
-	TargetType  string    `json:"target_type"`
-	LastRun     *LastRun  `json:"last_run,omitempty"` // nil when target/run_results.json is absent
-	HasCatalog  bool      `json:"has_catalog"`
+	Version     int              `json:"docs_version"`
+	Project     string           `json:"project"`
+	GeneratedAt time.Time        `json:"generated_at"`
+	Quarry      string           `json:"quarry_version"`
+	Target      string           `json:"target"`
+	TargetType  string           `json:"target_type"`
+	LastRun     *LastRun         `json:"last_run,omitempty"` // nil when target/run_results.json is absent
+	HasCatalog  bool             `json:"has_catalog"`
 	Nodes       map[string]*Node `json:"nodes"` // by unique id
 }
 
