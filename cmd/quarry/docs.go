@@ -77,7 +77,7 @@ func (a *app) generateDocs(ctx context.Context, noCheck bool) (string, error) {
 		return "", &exitError{code: exitFailed, err: err}
 	}
 	dir := filepath.Join(target, "docs")
-	if err := docs.Write(dir, doc); err != nil {
+	if err := docs.Write(p, dir, doc); err != nil {
 		return "", &exitError{code: exitFailed, err: err}
 	}
 	return dir, nil

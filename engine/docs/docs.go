@@ -20,6 +20,7 @@ import (
 	"github.com/quarrydev/quarry/engine/config"
 	"github.com/quarrydev/quarry/engine/datatest"
 	"github.com/quarrydev/quarry/engine/project"
+	"github.com/quarrydev/quarry/engine/secret"
 	"github.com/quarrydev/quarry/engine/warehouse"
 )
 
@@ -211,7 +212,7 @@ func Build(p *project.Project, targetDir string, now time.Time) (*Document, erro
 			}
 		}
 		if x := n.Extraction; x != nil {
-			dn.Extra = x.Settings()
+			dn.Extra = settings(x.Settings())
 		}
 		entry, cataloged := cat.Nodes[id]
 		if n.Type == project.Source {
@@ -337,6 +338,20 @@ func columns(n *project.Node, tests []*project.Node, inWarehouse []struct {
 			}
 		}
 		slices.Sort(out[i].Tests)
+	}
+	return out
+}
+
+// settings are an extractor's settings as the page shows them: a value
+// under a secret-looking name (a token someone wrote into project.yaml) is
+// hidden.
+func settings(all map[string]any) map[string]any {
+	out := make(map[string]any, len(all))
+	for k, v := range all {
+		if secret.Looks(k) {
+			v = "(hidden: the name looks like a secret's)"
+		}
+		out[k] = v
 	}
 	return out
 }

@@ -199,7 +199,7 @@ func TestWriteEscapesData(t *testing.T) {
 		t.Fatal(err)
 	}
 	dir := filepath.Join(p.Dir, "target", "docs")
-	if err := docs.Write(dir, doc); err != nil {
+	if err := docs.Write(p, dir, doc); err != nil {
 		t.Fatal(err)
 	}
 	page, err := os.ReadFile(filepath.Join(dir, "index.html"))
@@ -243,7 +243,7 @@ func TestWriteEscapesData(t *testing.T) {
 	// Writing again replaces the site, leaving nothing of the old one.
 	stray := filepath.Join(dir, "stray.txt")
 	projecttest.WriteFile(t, stray, "x")
-	if err := docs.Write(dir, doc); err != nil {
+	if err := docs.Write(p, dir, doc); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := os.Stat(stray); !os.IsNotExist(err) {
@@ -252,6 +252,32 @@ func TestWriteEscapesData(t *testing.T) {
 	left, _ := filepath.Glob(filepath.Join(p.Dir, "target", ".docs-*"))
 	if len(left) > 0 {
 		t.Errorf("temporary folders left behind: %v", left)
+	}
+}
+
+// TestWriteRefusesSecrets: a description quoting the value of a
+// secret-looking environment variable keeps the site from being written.
+func TestWriteRefusesSecrets(t *testing.T) {
+	dir := t.TempDir()
+	projecttest.WriteFile(t, filepath.Join(dir, "project.yaml"), "name: t\ntargets:\n  dev: {type: duckdb}\n")
+	projecttest.WriteFile(t, filepath.Join(dir, "models", "a.sql"), "select 1 as x")
+	projecttest.WriteFile(t, filepath.Join(dir, "models", "a.yml"), "models:\n  - name: a\n    description: log in with s3cr3t-v4lue-123\n")
+	p, err := project.Load(config.Options{Dir: dir, Env: projecttest.NoEnv, Environ: func() []string { return []string{"SHOP_PASSWORD=s3cr3t-v4lue-123"} }},
+		projecttest.Adapters())
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc, err := docs.Build(p, filepath.Join(dir, "target"), time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := filepath.Join(dir, "target", "docs")
+	err = docs.Write(p, out, doc)
+	if err == nil || !strings.Contains(err.Error(), "SHOP_PASSWORD") || strings.Contains(err.Error(), "s3cr3t") {
+		t.Fatalf("Write: %v; want a refusal naming SHOP_PASSWORD, not its value", err)
+	}
+	if _, err := os.Stat(out); !os.IsNotExist(err) {
+		t.Errorf("target/docs was written: %v", err)
 	}
 }
 
@@ -264,7 +290,7 @@ func TestAssetsAskNoNetwork(t *testing.T) {
 		t.Fatal(err)
 	}
 	dir := filepath.Join(t.TempDir(), "docs")
-	if err := docs.Write(dir, doc); err != nil {
+	if err := docs.Write(p, dir, doc); err != nil {
 		t.Fatal(err)
 	}
 	url := regexp.MustCompile(`(?i)\b(?:https?:)?//[a-z0-9.-]+\.[a-z]{2,}`)
@@ -313,7 +339,7 @@ func BenchmarkGenerate10k(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		if err := docs.Write(out, doc); err != nil {
+		if err := docs.Write(p, out, doc); err != nil {
 			b.Fatal(err)
 		}
 	}

@@ -8,6 +8,8 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+
+	"github.com/quarrydev/quarry/engine/project"
 )
 
 // site holds the page and its assets. vendor/ is third-party code, each
@@ -24,14 +26,19 @@ var dataMarker = []byte("/*QUARRY_DATA*/")
 // Write writes the site into dir (target/docs), replacing what was there:
 // index.html with the document inlined, docs.json (the same document, for
 // tools) and the assets. It writes into a sibling directory first and
-// swaps it in, so a reader never sees a half-written site.
-func Write(dir string, doc *Document) error {
+// swaps it in, so a reader never sees a half-written site. Like every
+// artifact, it is refused whole when it would hold the value of one of p's
+// secret-looking environment variables (a description or SQL quoting one).
+func Write(p *project.Project, dir string, doc *Document) error {
 	// encoding/json escapes <, > and & as \u003c, \u003e and \u0026 (and
 	// U+2028/9), so no text in the document can close the script element
 	// it is inlined in.
 	data, err := json.Marshal(doc)
 	if err != nil {
 		return fmt.Errorf("encode the docs: %w", err)
+	}
+	if err := p.RefuseSecretValue(string(data), "target/docs/docs.json"); err != nil {
+		return err
 	}
 	page, err := site.ReadFile("site/index.html")
 	if err != nil {
