@@ -20,6 +20,7 @@ import (
 	"github.com/quarrydev/quarry/engine/config"
 	"github.com/quarrydev/quarry/engine/datatest"
 	"github.com/quarrydev/quarry/engine/project"
+	"github.com/quarrydev/quarry/engine/run"
 	"github.com/quarrydev/quarry/engine/secret"
 	"github.com/quarrydev/quarry/engine/warehouse"
 )
@@ -55,11 +56,11 @@ type Document struct {
 
 // LastRun summarises target/run_results.json.
 type LastRun struct {
-	Command     string         `json:"command"`
-	GeneratedAt string         `json:"generated_at"`
-	Elapsed     float64        `json:"elapsed_time"`
-	Interrupted bool           `json:"interrupted,omitempty"`
-	Statuses    map[string]int `json:"statuses"` // run_results status -> how many
+	Command     string             `json:"command"`
+	GeneratedAt string             `json:"generated_at"`
+	Elapsed     float64            `json:"elapsed_time"`
+	Interrupted bool               `json:"interrupted,omitempty"`
+	Statuses    map[run.Status]int `json:"statuses"` // run_results status -> how many
 }
 
 // Node is one model, seed, source, extractor or test.
@@ -114,12 +115,12 @@ type Test struct {
 
 // Result is a node's line in run_results.json.
 type Result struct {
-	Status   string  `json:"status"`
-	Started  string  `json:"started_at,omitempty"`
-	Seconds  float64 `json:"execution_time"`
-	Rows     *int64  `json:"rows_affected,omitempty"`
-	Failures *int64  `json:"failures,omitempty"`
-	Message  string  `json:"message,omitempty"`
+	Status   run.Status `json:"status"`
+	Started  string     `json:"started_at,omitempty"`
+	Seconds  float64    `json:"execution_time"`
+	Rows     *int64     `json:"rows_affected,omitempty"`
+	Failures *int64     `json:"failures,omitempty"`
+	Message  string     `json:"message,omitempty"`
 }
 
 // runResults and catalog are the parts of the artifacts the site reads.
@@ -131,13 +132,13 @@ type runResults struct {
 	Elapsed     float64 `json:"elapsed_time"`
 	Interrupted bool    `json:"interrupted"`
 	Results     []struct {
-		UniqueID string  `json:"unique_id"`
-		Status   string  `json:"status"`
-		Started  string  `json:"started_at"`
-		Seconds  float64 `json:"execution_time"`
-		Rows     *int64  `json:"rows_affected"`
-		Failures *int64  `json:"failures"`
-		Message  string  `json:"message"`
+		UniqueID string     `json:"unique_id"`
+		Status   run.Status `json:"status"`
+		Started  string     `json:"started_at"`
+		Seconds  float64    `json:"execution_time"`
+		Rows     *int64     `json:"rows_affected"`
+		Failures *int64     `json:"failures"`
+		Message  string     `json:"message"`
 	} `json:"results"`
 }
 
@@ -173,7 +174,7 @@ func Build(p *project.Project, targetDir string, now time.Time) (*Document, erro
 	results := map[string]*Result{}
 	if hasRun {
 		doc.LastRun = &LastRun{Command: rr.Metadata.Command, GeneratedAt: rr.Metadata.GeneratedAt, Elapsed: rr.Elapsed,
-			Interrupted: rr.Interrupted, Statuses: map[string]int{}}
+			Interrupted: rr.Interrupted, Statuses: map[run.Status]int{}}
 		for _, r := range rr.Results {
 			doc.LastRun.Statuses[r.Status]++
 			results[r.UniqueID] = &Result{Status: r.Status, Started: r.Started, Seconds: r.Seconds, Rows: r.Rows, Failures: r.Failures, Message: r.Message}
@@ -244,20 +245,20 @@ func status(n *project.Node, results map[string]*Result, tests []*project.Node) 
 			}
 			freshness = r
 			switch r.Status {
-			case "pass":
+			case run.StatusPass:
 				status = StatusOK
-			case "warn", "fail":
+			case run.StatusWarn, run.StatusFail:
 				status, why = StatusStale, r.Message
 			default:
 				status, why = StatusFailed, r.Message
 			}
 		}
 		return status, why, freshness
-	case own.Status == "success" || own.Status == "pass":
+	case own.Status == run.StatusSuccess || own.Status == run.StatusPass:
 		status = StatusOK
-	case own.Status == "warn":
+	case own.Status == run.StatusWarn:
 		status = StatusWarn
-	case own.Status == "skipped":
+	case own.Status == run.StatusSkipped:
 		status = StatusSkipped
 	default:
 		status = StatusFailed
@@ -272,9 +273,9 @@ func status(n *project.Node, results map[string]*Result, tests []*project.Node) 
 			continue
 		}
 		switch r.Status {
-		case "fail", "error":
+		case run.StatusFail, run.StatusError:
 			return StatusFailed, fmt.Sprintf("test %s failed", t.Name), nil
-		case "warn":
+		case run.StatusWarn:
 			status, why = StatusWarn, fmt.Sprintf("test %s warned", t.Name)
 		}
 	}
