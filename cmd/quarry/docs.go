@@ -91,11 +91,17 @@ func (a *app) docsServeCommand() *cobra.Command {
 		Short: "Serve target/docs/ on 127.0.0.1 until Ctrl-C",
 		Long: `serve serves the site docs generate wrote, on 127.0.0.1 only, and prints
 its URL. When target/docs/ is missing it is generated first (--generate
-regenerates it anyway). Ctrl-C stops the server.`,
+regenerates it anyway), and so it is when a run has written its results
+since. Ctrl-C stops the server.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			dir := filepath.Join(a.projectDir, "target", "docs")
-			if _, err := os.Stat(filepath.Join(dir, "index.html")); generate || err != nil {
+			target := filepath.Join(a.projectDir, "target")
+			dir := filepath.Join(target, "docs")
+			if why := docsOutdated(target); generate || why != "" {
+				if why != "" {
+					fmt.Fprintf(a.stderr, "Generating the docs first: %s\n", why)
+				}
+				var err error
 				if dir, err = a.generateDocs(cmd.Context(), false); err != nil {
 					return err
 				}
@@ -106,6 +112,23 @@ regenerates it anyway). Ctrl-C stops the server.`,
 	cmd.Flags().IntVar(&port, "port", 8080, "the port to listen on (0 picks a free one)")
 	cmd.Flags().BoolVar(&generate, "generate", false, "generate the docs first even when target/docs exists")
 	return cmd
+}
+
+// docsOutdated says why target/docs must be generated before it is
+// served: it is missing, or a run wrote its artifacts after it; "" when it
+// is current. (Edits to the project's files since are not detected:
+// --generate regenerates anyway.)
+func docsOutdated(target string) string {
+	site, err := os.Stat(filepath.Join(target, "docs", "docs.json"))
+	if err != nil {
+		return "target/docs has not been generated"
+	}
+	for _, name := range []string{"run_results.json", "catalog.json"} {
+		if st, err := os.Stat(filepath.Join(target, name)); err == nil && st.ModTime().After(site.ModTime()) {
+			return fmt.Sprintf("target/%s is newer than target/docs", name)
+		}
+	}
+	return ""
 }
 
 // serveDocs serves dir on 127.0.0.1:port until ctx ends or the first

@@ -5,6 +5,7 @@ import (
 	"context"
 	"io"
 	"net/http"
+	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -89,5 +90,34 @@ func TestDocsServe(t *testing.T) {
 	}
 	if _, err := http.Get(url); err == nil {
 		t.Error("the server still answers after stopping")
+	}
+}
+
+// TestDocsOutdated: serve regenerates a missing site, and one older than
+// the last run's artifacts.
+func TestDocsOutdated(t *testing.T) {
+	target := t.TempDir()
+	if why := docsOutdated(target); !strings.Contains(why, "not been generated") {
+		t.Errorf("no site: %q", why)
+	}
+	site := filepath.Join(target, "docs", "docs.json")
+	projecttest.WriteFile(t, site, "{}")
+	if why := docsOutdated(target); why != "" {
+		t.Errorf("a site and no run: %q, want it current", why)
+	}
+	results := filepath.Join(target, "run_results.json")
+	projecttest.WriteFile(t, results, "{}")
+	past := time.Now().Add(-time.Hour)
+	if err := os.Chtimes(site, past, past); err != nil {
+		t.Fatal(err)
+	}
+	if why := docsOutdated(target); !strings.Contains(why, "run_results.json is newer") {
+		t.Errorf("a run after the site: %q", why)
+	}
+	if err := os.Chtimes(results, past.Add(-time.Hour), past.Add(-time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	if why := docsOutdated(target); why != "" {
+		t.Errorf("a run before the site: %q, want it current", why)
 	}
 }
