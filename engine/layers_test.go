@@ -40,6 +40,7 @@ var layers = []string{
 	"engine/selector",
 	"engine/run",
 	"engine/artifacts",
+	"engine/docs",
 }
 
 // TestImportsRunOneWay fails when a package imports one at or above its
