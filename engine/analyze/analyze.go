@@ -17,12 +17,9 @@ import (
 	"crypto/sha256"
 	"fmt"
 	"maps"
-	"runtime"
 	"slices"
 	"strings"
-	"sync"
 
-	"github.com/quarrydev/quarry/engine/dag"
 	"github.com/quarrydev/quarry/engine/diag"
 	"github.com/quarrydev/quarry/engine/project"
 	"github.com/quarrydev/quarry/engine/warehouse"
@@ -61,30 +58,24 @@ type Unchecked struct {
 // Run analyses p. Problems found are returned as a *diag.Error holding
 // all of them; other errors mean the analyser itself could not run.
 func Run(ctx context.Context, p *project.Project, opts Options) (Summary, error) {
+	a := &analyser{p: p, opts: opts, report: map[string]bool{}, unknownRoot: map[string]string{}, pending: map[string]*project.Node{}}
+	defer a.close()
 	opts.Cache.prune(p)
 	ids := opts.Select
 	if ids == nil {
 		ids = p.Graph.Nodes()
 	}
-	a := newAnalyser(p, opts, ids)
-	defer func() { a.close() }()
-	nodes := a.order(ids)
-	if err := a.walk(ctx, nodes, parallelism()); err != nil {
-		return Summary{}, err
-	}
-	if a.missingRelation {
-		// A statement named a relation the shadow catalog did not hold
-		// when it was bound. With statements bound at once, whether a
-		// table named without ref already existed depended on timing: bind
-		// them again one at a time, so the answer is the same every run.
-		a.close()
-		a = newAnalyser(p, opts, ids)
-		if err := a.walk(ctx, nodes, 1); err != nil {
-			return Summary{}, err
-		}
+	for _, id := range ids {
+		a.report[id] = true
 	}
 	var sum Summary
-	for _, n := range nodes {
+	for _, n := range a.order(ids) {
+		if err := ctx.Err(); err != nil {
+			return Summary{}, err
+		}
+		if err := a.node(ctx, n); err != nil {
+			return Summary{}, err
+		}
 		if a.report[n.UniqueID] && (n.Type == project.Model || n.Type == project.Test) {
 			if n.Analysis.Checked {
 				sum.Checked++
@@ -111,70 +102,11 @@ func Run(ctx context.Context, p *project.Project, opts Options) (Summary, error)
 	return sum, a.diags.Err()
 }
 
-func newAnalyser(p *project.Project, opts Options, ids []string) *analyser {
-	a := &analyser{p: p, opts: opts, report: map[string]bool{}, unknownRoot: map[string]string{}, pending: map[string]*project.Node{}}
-	for _, id := range ids {
-		a.report[id] = true
-	}
-	return a
-}
-
-// parallelism is how many statements are bound at once: one a core, as
-// binding is CPU work in DuckDB, up to four.
-func parallelism() int { return min(runtime.GOMAXPROCS(0), 4) }
-
-// walk analyses nodes (parents before children, as order returns them),
-// up to threads at a time.
-func (a *analyser) walk(ctx context.Context, nodes []*project.Node, threads int) error {
-	a.threads = threads
-	g := dag.New()
-	for _, n := range nodes {
-		g.AddNode(n.UniqueID)
-	}
-	for _, n := range nodes {
-		for _, parent := range a.p.Graph.Parents(n.UniqueID) {
-			g.AddEdge(parent, n.UniqueID)
-		}
-	}
-	var failed error
-	report := dag.Walker{Threads: threads}.Walk(ctx, g, dag.Visitor{
-		Visit: func(ctx context.Context, id string) func() dag.Outcome {
-			err := a.node(ctx, a.p.Nodes[id])
-			return func() dag.Outcome {
-				if err != nil && failed == nil {
-					failed = err
-				}
-				return dag.Outcome{}
-			}
-		},
-	})
-	if failed != nil {
-		return failed
-	}
-	if err := ctx.Err(); err != nil {
-		return err
-	}
-	if report.Stopped || len(report.NotStarted) > 0 {
-		return fmt.Errorf("the analysis stopped before %d nodes", len(report.NotStarted))
-	}
-	return nil
-}
-
 type analyser struct {
-	p       *project.Project
-	opts    Options
-	threads int // statements bound at once
-
-	shadowMu sync.Mutex
-	sh       *shadow // opened when first needed: a run that finds everything cached needs none
-
-	// mu guards what the nodes bound at once share below; report and
-	// relations are only read during the walk.
-	mu sync.Mutex
-	// missingRelation is set when a statement named a relation the shadow
-	// catalog did not hold.
-	missingRelation bool
-	report          map[string]bool // the selected nodes, whose problems are reported
+	p      *project.Project
+	sh     *shadow // opened when first needed: a run that finds everything cached needs none
+	opts   Options
+	report map[string]bool // the selected nodes, whose problems are reported
 	// unknownRoot says, for a node unchecked because something above it is
 	// unknown, what that first unknown thing is.
 	unknownRoot map[string]string
@@ -185,9 +117,8 @@ type analyser struct {
 	fresh []freshEntry
 	// pending holds the nodes whose columns came from the cache and whose
 	// shadow tables are not created yet: only a node described again
-	// needs them. pendingMu is held while one is created.
-	pendingMu sync.Mutex
-	pending   map[string]*project.Node
+	// needs them.
+	pending map[string]*project.Node
 }
 
 type freshEntry struct {
@@ -197,10 +128,8 @@ type freshEntry struct {
 
 // shadow returns the shadow catalog, opening it on first use.
 func (a *analyser) shadow(ctx context.Context) (*shadow, error) {
-	a.shadowMu.Lock()
-	defer a.shadowMu.Unlock()
 	if a.sh == nil {
-		sh, err := openShadow(ctx, max(a.threads, 1))
+		sh, err := openShadow(ctx)
 		if err != nil {
 			return nil, err
 		}
@@ -212,7 +141,6 @@ func (a *analyser) shadow(ctx context.Context) (*shadow, error) {
 func (a *analyser) close() {
 	if a.sh != nil {
 		a.sh.Close()
-		a.sh = nil
 	}
 }
 
@@ -244,8 +172,6 @@ func (a *analyser) materialize(ctx context.Context, n *project.Node) error {
 }
 
 func (a *analyser) materializeOne(ctx context.Context, id string) error {
-	a.pendingMu.Lock()
-	defer a.pendingMu.Unlock()
 	up, ok := a.pending[id]
 	if !ok {
 		return nil
@@ -261,10 +187,7 @@ func (a *analyser) materializeOne(ctx context.Context, id string) error {
 // so that a statement is bound against the same catalog as in a run
 // without the cache.
 func (a *analyser) materializeAll(ctx context.Context) error {
-	a.pendingMu.Lock()
-	ids := slices.Sorted(maps.Keys(a.pending))
-	a.pendingMu.Unlock()
-	for _, id := range ids {
+	for _, id := range slices.Sorted(maps.Keys(a.pending)) {
 		if err := a.materializeOne(ctx, id); err != nil {
 			return err
 		}
@@ -320,9 +243,7 @@ func (a *analyser) node(ctx context.Context, n *project.Node) error {
 			return nil
 		}
 		if !cached {
-			a.mu.Lock()
 			a.fresh = append(a.fresh, freshEntry{n, key})
-			a.mu.Unlock()
 		}
 		if n.Type == project.Test || n.Config.Materialized == "ephemeral" {
 			return nil // a test has no relation; an ephemeral model is inlined where it is used
@@ -336,9 +257,7 @@ func (a *analyser) node(ctx context.Context, n *project.Node) error {
 		if cached {
 			// Its table was created once from these very columns; it is
 			// created again only if a node described below reads it.
-			a.pendingMu.Lock()
 			a.pending[n.UniqueID] = n
-			a.pendingMu.Unlock()
 			return nil
 		}
 	}
@@ -418,14 +337,12 @@ func (a *analyser) statement(ctx context.Context, n *project.Node, res *project.
 			continue
 		}
 		// Name the first unknown relation up the graph, not the chain.
-		a.mu.Lock()
 		if root, ok := a.unknownRoot[id]; ok {
 			res.Reason = root
 		} else {
 			res.Reason = fmt.Sprintf("the columns of %s are unknown: %s", label(up), up.Analysis.Reason)
 		}
 		a.unknownRoot[n.UniqueID] = res.Reason
-		a.mu.Unlock()
 		return false, nil
 	}
 	if e, ok := a.opts.Cache.lookup(n.UniqueID, key); ok {
@@ -440,15 +357,10 @@ func (a *analyser) statement(ctx context.Context, n *project.Node, res *project.
 		return false, err
 	}
 	if a.opts.onDescribe != nil {
-		a.mu.Lock()
 		a.opts.onDescribe(n.UniqueID)
-		a.mu.Unlock()
 	}
 	cols, err := sh.describe(ctx, n.Compiled)
-	a.pendingMu.Lock()
-	pending := len(a.pending)
-	a.pendingMu.Unlock()
-	if _, ok := err.(*bindError); ok && pending > 0 {
+	if _, ok := err.(*bindError); ok && len(a.pending) > 0 {
 		// It may read a relation without ref, which only the full catalog
 		// has: judge it against the same catalog as an uncached run would.
 		if err := a.materializeAll(ctx); err != nil {
@@ -496,9 +408,6 @@ func (a *analyser) judge(n *project.Node, be *bindError) (reason string, uncheck
 		}
 	case "Catalog Error":
 		if rel, missing := missingTable(first); missing {
-			a.mu.Lock()
-			a.missingRelation = true
-			a.mu.Unlock()
 			if written := identAt(n.Compiled, be.Line, be.Col); written != "" {
 				rel = written
 			}

@@ -2,7 +2,6 @@ package analyze
 
 import (
 	"context"
-	"database/sql"
 	"fmt"
 	"strings"
 
@@ -50,10 +49,7 @@ func (a *analyser) trees(ctx context.Context, nodes []*project.Node) ([]string, 
 		sqls[i] = n.Compiled
 	}
 	var list any
-	err = sh.with(ctx, func(conn *sql.Conn) error {
-		return conn.QueryRowContext(ctx, lineage.TreesQuery, sqls).Scan(&list)
-	})
-	if err != nil {
+	if err := sh.conn.QueryRowContext(ctx, lineage.TreesQuery, sqls).Scan(&list); err != nil {
 		return nil, fmt.Errorf("parse SQL for column lineage: %w", err)
 	}
 	items, ok := list.([]any)

@@ -42,7 +42,7 @@ func TestInSource(t *testing.T) {
 
 func TestBindErrorPosition(t *testing.T) {
 	ctx := context.Background()
-	sh, err := openShadow(ctx, 1)
+	sh, err := openShadow(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -8,7 +8,6 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
-	"sync"
 
 	// The shadow catalog is an in-memory DuckDB: its binder is a complete
 	// SQL analyser, already linked into quarry.
@@ -20,55 +19,29 @@ import (
 // shadow is an in-memory DuckDB in which every relation the analysed SQL
 // reads exists as an empty table of the right shape. Nothing in it holds
 // data, so binding a statement costs the same whatever the depth of the
-// graph above it. Its connections all see the one database, and statements
-// on different connections run at the same time.
+// graph above it.
 type shadow struct {
-	db    *sql.DB
-	conns chan *sql.Conn // the idle connections
-
-	mu      sync.Mutex // held while creating a schema, so two never race
+	db      *sql.DB
+	conn    *sql.Conn
 	schemas map[string]bool
 }
 
-func openShadow(ctx context.Context, conns int) (*shadow, error) {
+func openShadow(ctx context.Context) (*shadow, error) {
 	db, err := sql.Open("duckdb", "")
 	if err != nil {
 		return nil, fmt.Errorf("open the analyser's in-memory database: %w", err)
 	}
-	// The connections are held for the shadow's life: the database lives
-	// as long as the connector, and a statement never waits for a new one.
-	s := &shadow{db: db, conns: make(chan *sql.Conn, conns), schemas: map[string]bool{}}
-	for range conns {
-		conn, err := db.Conn(ctx)
-		if err != nil {
-			s.Close()
-			return nil, fmt.Errorf("open the analyser's in-memory database: %w", err)
-		}
-		s.conns <- conn
+	// One connection: an in-memory database lives as long as it does.
+	conn, err := db.Conn(ctx)
+	if err != nil {
+		db.Close()
+		return nil, fmt.Errorf("open the analyser's in-memory database: %w", err)
 	}
-	return s, nil
+	return &shadow{db: db, conn: conn, schemas: map[string]bool{}}, nil
 }
 
-// Close closes the connections and the database; no statement may be
-// running.
 func (s *shadow) Close() error {
-	var errs []error
-	for len(s.conns) > 0 {
-		errs = append(errs, (<-s.conns).Close())
-	}
-	return errors.Join(append(errs, s.db.Close())...)
-}
-
-// with runs f on an idle connection.
-func (s *shadow) with(ctx context.Context, f func(*sql.Conn) error) error {
-	var conn *sql.Conn
-	select {
-	case conn = <-s.conns:
-	case <-ctx.Done():
-		return ctx.Err()
-	}
-	defer func() { s.conns <- conn }()
-	return f(conn)
+	return errors.Join(s.conn.Close(), s.db.Close())
 }
 
 func quote(name string) string { return `"` + strings.ReplaceAll(name, `"`, `""`) + `"` }
@@ -78,8 +51,12 @@ func quote(name string) string { return `"` + strings.ReplaceAll(name, `"`, `""`
 func (s *shadow) create(ctx context.Context, rel warehouse.Relation, cols []warehouse.Column) error {
 	name := quote(rel.Name)
 	if rel.Schema != "" {
-		if err := s.ensureSchema(ctx, rel.Schema); err != nil {
-			return err
+		key := strings.ToLower(rel.Schema)
+		if !s.schemas[key] {
+			if _, err := s.conn.ExecContext(ctx, "create schema if not exists "+quote(rel.Schema)); err != nil {
+				return err
+			}
+			s.schemas[key] = true
 		}
 		name = quote(rel.Schema) + "." + name
 	}
@@ -96,28 +73,7 @@ func (s *shadow) create(ctx context.Context, rel warehouse.Relation, cols []ware
 		b.WriteString(shadowType(c.Type))
 	}
 	b.WriteString(")")
-	return s.with(ctx, func(conn *sql.Conn) error {
-		_, err := conn.ExecContext(ctx, b.String())
-		return err
-	})
-}
-
-// ensureSchema creates schema once. Creations are serialised: two
-// connections creating one schema at once would conflict.
-func (s *shadow) ensureSchema(ctx context.Context, schema string) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	key := strings.ToLower(schema)
-	if s.schemas[key] {
-		return nil
-	}
-	err := s.with(ctx, func(conn *sql.Conn) error {
-		_, err := conn.ExecContext(ctx, "create schema if not exists "+quote(schema))
-		return err
-	})
-	if err == nil {
-		s.schemas[key] = true
-	}
+	_, err := s.conn.ExecContext(ctx, b.String())
 	return err
 }
 
@@ -153,29 +109,27 @@ func shadowType(t string) string {
 
 // describe binds one statement, running nothing, and returns the columns
 // it produces; a statement that does not bind gives a *bindError.
-func (s *shadow) describe(ctx context.Context, stmt string) (cols []warehouse.Column, err error) {
-	err = s.with(ctx, func(conn *sql.Conn) error {
-		// On a line of its own, so that the lines DuckDB's messages count
-		// are the statement's own, one further down.
-		rows, err := conn.QueryContext(ctx, "describe\n"+stmt)
-		if err != nil {
-			return parseBindError(err, stmt)
+func (s *shadow) describe(ctx context.Context, stmt string) ([]warehouse.Column, error) {
+	// On a line of its own, so that the lines DuckDB's messages count are
+	// the statement's own, one further down.
+	rows, err := s.conn.QueryContext(ctx, "describe\n"+stmt)
+	if err != nil {
+		return nil, parseBindError(err, stmt)
+	}
+	defer rows.Close()
+	var cols []warehouse.Column
+	for rows.Next() {
+		var name, typ string
+		var null, key, dflt, extra any
+		if err := rows.Scan(&name, &typ, &null, &key, &dflt, &extra); err != nil {
+			return nil, fmt.Errorf("read the analysed columns: %w", err)
 		}
-		defer rows.Close()
-		for rows.Next() {
-			var name, typ string
-			var null, key, dflt, extra any
-			if err := rows.Scan(&name, &typ, &null, &key, &dflt, &extra); err != nil {
-				return fmt.Errorf("read the analysed columns: %w", err)
-			}
-			cols = append(cols, warehouse.Column{Name: name, Type: typ})
-		}
-		if err := rows.Err(); err != nil {
-			return parseBindError(err, stmt)
-		}
-		return nil
-	})
-	return cols, err
+		cols = append(cols, warehouse.Column{Name: name, Type: typ})
+	}
+	if err := rows.Err(); err != nil {
+		return nil, parseBindError(err, stmt)
+	}
+	return cols, nil
 }
 
 // bindError is DuckDB's account of a statement it could not bind.
