@@ -90,3 +90,39 @@ func TestShadowType(t *testing.T) {
 		}
 	}
 }
+
+// The columns read off a prepared statement are spelt as DESCRIBE spells
+// them, for every type (nested ones come from DESCRIBE itself).
+func TestPreparedColumnsMatchDescribe(t *testing.T) {
+	ctx := context.Background()
+	sh, err := openShadow(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sh.Close()
+	stmt := `select true as b, 1::tinyint as ti, 1::smallint as si, 1 as i, 1::bigint as bi, 1::hugeint as hi,
+	1::utinyint as uti, 1::usmallint as usi, 1::uinteger as ui, 1::ubigint as ubi, 1::uhugeint as uhi,
+	1::float as f, 1::double as d, 1.5 as dec, 1::decimal(18,3) as dec18, current_date as dt, '10:00'::time as tm,
+	now()::timestamp as ts, now()::timestamp_s as tss, now()::timestamp_ms as tsms, now()::timestamp_ns as tsns,
+	now() as tstz, '10:00+01'::timetz as tmtz, interval 1 day as iv, 'x' as v, 'x'::blob as bl, uuid() as u,
+	'101'::bit as bt, count(*) as n`
+	nested := `select [1, 2] as l, {'a': 1} as st, map {'a': 1} as m, '{}'::json as j, 1 as i`
+	for _, stmt := range []string{stmt, nested} {
+		got, err := sh.describe(ctx, stmt)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want, err := sh.describeQuery(ctx, stmt)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(got) != len(want) {
+			t.Fatalf("prepared: %v\ndescribe: %v", got, want)
+		}
+		for i := range got {
+			if got[i] != want[i] {
+				t.Errorf("column %d: prepared %v, describe %v", i, got[i], want[i])
+			}
+		}
+	}
+}

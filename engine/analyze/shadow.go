@@ -3,6 +3,7 @@ package analyze
 import (
 	"context"
 	"database/sql"
+	"database/sql/driver"
 	"errors"
 	"fmt"
 	"regexp"
@@ -11,7 +12,7 @@ import (
 
 	// The shadow catalog is an in-memory DuckDB: its binder is a complete
 	// SQL analyser, already linked into quarry.
-	_ "github.com/duckdb/duckdb-go/v2"
+	"github.com/duckdb/duckdb-go/v2"
 
 	"github.com/quarrydev/quarry/engine/warehouse"
 )
@@ -108,13 +109,89 @@ func shadowType(t string) string {
 }
 
 // describe binds one statement, running nothing, and returns the columns
-// it produces; a statement that does not bind gives a *bindError.
+// it produces; a statement that does not bind gives a *bindError. The
+// columns are read off the prepared statement; only a column of a nested
+// or aliased type (a list, a struct, JSON), whose SQL spelling the driver
+// does not give, costs a DESCRIBE as well.
 func (s *shadow) describe(ctx context.Context, stmt string) ([]warehouse.Column, error) {
+	var cols []warehouse.Column
+	nested := false
+	err := s.conn.Raw(func(dc any) error {
+		prep, ok := dc.(driver.ConnPrepareContext)
+		if !ok {
+			return fmt.Errorf("the DuckDB driver cannot prepare statements")
+		}
+		ps, err := prep.PrepareContext(ctx, stmt)
+		if err != nil {
+			return parseBindError(err, stmt, 0)
+		}
+		defer ps.Close()
+		st, ok := ps.(*duckdb.Stmt)
+		if !ok {
+			return fmt.Errorf("the DuckDB driver prepared a %T", ps)
+		}
+		n, err := st.ColumnCount()
+		if err != nil {
+			return err
+		}
+		for i := range n {
+			name, err := st.ColumnName(i)
+			if err != nil {
+				return err
+			}
+			info, err := st.ColumnTypeInfo(i)
+			if err != nil {
+				return err
+			}
+			typ, ok := scalarType(info)
+			nested = nested || !ok
+			cols = append(cols, warehouse.Column{Name: name, Type: typ})
+		}
+		return nil
+	})
+	if err != nil || !nested {
+		return cols, err
+	}
+	return s.describeQuery(ctx, stmt)
+}
+
+// scalarType spells a column's type as DESCRIBE does, for the types whose
+// spelling the driver gives; false for the others.
+func scalarType(info duckdb.TypeInfo) (string, bool) {
+	if info.Alias() != "" {
+		return "", false
+	}
+	t := info.InternalType()
+	if t == duckdb.TYPE_DECIMAL {
+		d, ok := info.Details().(*duckdb.DecimalDetails)
+		if !ok {
+			return "", false
+		}
+		return fmt.Sprintf("DECIMAL(%d,%d)", d.Width, d.Scale), true
+	}
+	name, ok := scalarTypes[t]
+	return name, ok
+}
+
+var scalarTypes = map[duckdb.Type]string{
+	duckdb.TYPE_BOOLEAN: "BOOLEAN", duckdb.TYPE_TINYINT: "TINYINT", duckdb.TYPE_SMALLINT: "SMALLINT",
+	duckdb.TYPE_INTEGER: "INTEGER", duckdb.TYPE_BIGINT: "BIGINT", duckdb.TYPE_HUGEINT: "HUGEINT",
+	duckdb.TYPE_UTINYINT: "UTINYINT", duckdb.TYPE_USMALLINT: "USMALLINT", duckdb.TYPE_UINTEGER: "UINTEGER",
+	duckdb.TYPE_UBIGINT: "UBIGINT", duckdb.TYPE_UHUGEINT: "UHUGEINT", duckdb.TYPE_FLOAT: "FLOAT",
+	duckdb.TYPE_DOUBLE: "DOUBLE", duckdb.TYPE_DATE: "DATE", duckdb.TYPE_TIME: "TIME",
+	duckdb.TYPE_TIMESTAMP: "TIMESTAMP", duckdb.TYPE_TIMESTAMP_S: "TIMESTAMP_S", duckdb.TYPE_TIMESTAMP_MS: "TIMESTAMP_MS",
+	duckdb.TYPE_TIMESTAMP_NS: "TIMESTAMP_NS", duckdb.TYPE_TIMESTAMP_TZ: "TIMESTAMP WITH TIME ZONE",
+	duckdb.TYPE_TIME_TZ: "TIME WITH TIME ZONE", duckdb.TYPE_INTERVAL: "INTERVAL", duckdb.TYPE_VARCHAR: "VARCHAR",
+	duckdb.TYPE_BLOB: "BLOB", duckdb.TYPE_UUID: "UUID", duckdb.TYPE_BIT: "BIT",
+}
+
+// describeQuery runs DESCRIBE of stmt.
+func (s *shadow) describeQuery(ctx context.Context, stmt string) ([]warehouse.Column, error) {
 	// On a line of its own, so that the lines DuckDB's messages count are
 	// the statement's own, one further down.
 	rows, err := s.conn.QueryContext(ctx, "describe\n"+stmt)
 	if err != nil {
-		return nil, parseBindError(err, stmt)
+		return nil, parseBindError(err, stmt, 1)
 	}
 	defer rows.Close()
 	var cols []warehouse.Column
@@ -127,7 +204,7 @@ func (s *shadow) describe(ctx context.Context, stmt string) ([]warehouse.Column,
 		cols = append(cols, warehouse.Column{Name: name, Type: typ})
 	}
 	if err := rows.Err(); err != nil {
-		return nil, parseBindError(err, stmt)
+		return nil, parseBindError(err, stmt, 1)
 	}
 	return cols, nil
 }
@@ -151,7 +228,8 @@ var (
 // position its excerpt points at. The excerpt of a long line is cut
 // around the position, with "..." at the cuts; the column is found by
 // looking the excerpt up in the statement's own line.
-func parseBindError(err error, stmt string) error {
+// skip is how many lines went before stmt in the text DuckDB was given.
+func parseBindError(err error, stmt string, skip int) error {
 	msg := err.Error()
 	m := classRe.FindStringSubmatch(msg)
 	if m == nil {
@@ -163,7 +241,7 @@ func parseBindError(err error, stmt string) error {
 		lineNo, _ := strconv.Atoi(body[loc[2]:loc[3]])
 		excerpt := body[loc[4]:loc[5]]
 		caret := (loc[7] - loc[6]) - len("LINE : ") - (loc[3] - loc[2])
-		e.Line = lineNo - 1 // the "describe" line
+		e.Line = lineNo - skip
 		e.Col = column(stmt, e.Line, excerpt, caret)
 		body = body[:loc[0]]
 	}
