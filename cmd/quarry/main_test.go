@@ -28,9 +28,18 @@ var (
 // TestMain lets the scripts exec "quarry": testscript re-runs this test
 // binary as the command, which calls run exactly as main does.
 func TestMain(m *testing.M) {
-	testscript.Main(m, map[string]func(){
+	testscript.Main(closingBrowser{m}, map[string]func(){
 		"quarry": func() { os.Exit(cli(os.Args[1:], os.Stdout, os.Stderr)) },
 	})
+}
+
+// closingBrowser stops the test binary's shared browser (see chrome) once
+// the tests have run: testscript.Main exits the process after Run.
+type closingBrowser struct{ m *testing.M }
+
+func (c closingBrowser) Run() int {
+	defer chrome.Close()
+	return c.m.Run()
 }
 
 // TestScripts runs the end-to-end CLI scripts in testdata/script: each one a

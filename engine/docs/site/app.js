@@ -51,22 +51,26 @@
     return n;
   });
   var byId = new Map();
-  var children = new Map();
-  var parents = new Map();
-  var testsOn = new Map();
-  nodes.forEach(function (n) {
-    byId.set(n.id, n);
-    children.set(n.id, []);
-  });
-  nodes.forEach(function (n) {
-    var deps = (n.depends_on || []).filter(function (d) { return byId.has(d); });
-    parents.set(n.id, deps);
-    deps.forEach(function (d) { children.get(d).push(n.id); });
-    if (n.test && n.test.attached) {
-      if (!testsOn.has(n.test.attached)) testsOn.set(n.test.attached, []);
-      testsOn.get(n.test.attached).push(n.id);
-    }
-  });
+  nodes.forEach(function (n) { byId.set(n.id, n); });
+  // The edges are built when a page first needs them: the overview, the
+  // page opened first, does not, and at 10,000 nodes they cost about a
+  // tenth of a second of the page's opening (BENCHMARKS.md, issue 12).
+  var edges = null;
+  function links() {
+    if (edges) return edges;
+    edges = { parents: new Map(), children: new Map(), testsOn: new Map() };
+    nodes.forEach(function (n) { edges.children.set(n.id, []); });
+    nodes.forEach(function (n) {
+      var deps = (n.depends_on || []).filter(function (d) { return byId.has(d); });
+      edges.parents.set(n.id, deps);
+      deps.forEach(function (d) { edges.children.get(d).push(n.id); });
+      if (n.test && n.test.attached) {
+        if (!edges.testsOn.has(n.test.attached)) edges.testsOn.set(n.test.attached, []);
+        edges.testsOn.get(n.test.attached).push(n.id);
+      }
+    });
+    return edges;
+  }
 
   var TYPES = ["model", "seed", "source", "extract", "test"];
   var TYPE_LABEL = { model: "Models", seed: "Seeds", source: "Sources", extract: "Extractors", test: "Tests" };
@@ -323,16 +327,16 @@
       if (params.column !== undefined) append(main, columnLineage(n, params.column));
     }
 
-    var tests = (testsOn.get(n.id) || []);
+    var tests = (links().testsOn.get(n.id) || []);
     if (tests.length) {
       append(main, el("h2", null, "Tests (" + tests.length + ")"));
       append(main, el("ul", { id: "node-tests", "class": "nodes" }, tests.map(function (tid) { return el("li", { "data-id": tid }, nodeLink(tid)); })));
     }
 
     append(main, el("h2", null, "Upstream"));
-    append(main, idList(parents.get(n.id), "upstream", "Nothing: data enters the project here."));
+    append(main, idList(links().parents.get(n.id), "upstream", "Nothing: data enters the project here."));
     append(main, el("h2", null, "Downstream"));
-    append(main, idList(children.get(n.id), "downstream", "Nothing reads it."));
+    append(main, idList(links().children.get(n.id), "downstream", "Nothing reads it."));
 
     if (n.raw_sql !== undefined || n.compiled_sql !== undefined) {
       append(main, [el("h2", null, "SQL"),
@@ -443,8 +447,8 @@
     var up = clampLevel(params.up), down = clampLevel(params.down);
     var tests = params.tests === "1";
     var ids = new Set([id]);
-    walk(id, parents, up, ids, tests);
-    walk(id, children, down, ids, tests);
+    walk(id, links().parents, up, ids, tests);
+    walk(id, links().children, down, ids, tests);
     var btn = function (bid, label, u, d) {
       return el("button", { id: bid, type: "button", disabled: u < 0 || d < 0 || u > 99 || d > 99,
         onclick: function () { location.hash = lineageHref(id, u, d, tests); } }, label);
@@ -560,8 +564,8 @@
     if (!base.size) throw new Error("\"" + atom + "\" matches no node");
     var out = new Set(base);
     base.forEach(function (id) {
-      if (up) walk(id, parents, up, out, true);
-      if (down) walk(id, children, down, out, true);
+      if (up) walk(id, links().parents, up, out, true);
+      if (down) walk(id, links().children, down, out, true);
     });
     return out;
   }
@@ -588,7 +592,7 @@
       g.setNode(id, { label: label, width: Math.min(320, 30 + label.length * 7), height: 26 });
     });
     ids.forEach(function (id) {
-      parents.get(id).forEach(function (p) { if (ids.has(p)) g.setEdge(p, id); });
+      links().parents.get(id).forEach(function (p) { if (ids.has(p)) g.setEdge(p, id); });
     });
     dagre.layout(g);
     var NS = "http://www.w3.org/2000/svg";
