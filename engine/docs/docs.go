@@ -259,6 +259,13 @@ func status(n *project.Node, results map[string]*Result, tests []*project.Node) 
 	case own.Status == run.StatusWarn:
 		status = StatusWarn
 	case own.Status == run.StatusSkipped:
+		// An audited table whose tests failed is skipped only in that it
+		// was not published: for a reader of it, its tests failed.
+		for _, t := range tests {
+			if r := results[t.UniqueID]; r != nil && (r.Status == run.StatusFail || r.Status == run.StatusError) {
+				return StatusFailed, fmt.Sprintf("test %s failed, so it keeps its previous version", t.Name), nil
+			}
+		}
 		status = StatusSkipped
 	default:
 		status = StatusFailed
