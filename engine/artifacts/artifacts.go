@@ -7,14 +7,12 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
-	"strings"
 	"time"
 
 	"github.com/quarrydev/quarry/engine/config"
 	"github.com/quarrydev/quarry/engine/lineage"
 	"github.com/quarrydev/quarry/engine/project"
 	"github.com/quarrydev/quarry/engine/run"
-	"github.com/quarrydev/quarry/engine/warehouse"
 )
 
 // Artifacts are JSON files under target/ that describe the project and the
@@ -158,38 +156,16 @@ func manifestEntry(p *project.Project, id string, n *project.Node) manifestNode 
 	return mn
 }
 
-// columns lists n's columns for the manifest: those the analyser found,
-// else a seed's from its file, else those the property file declares.
+// columns lists n's columns for the manifest (project.Node.KnownColumns).
 func columns(n *project.Node) []manifestColumn {
-	var found []warehouse.Column
-	switch {
-	case n.Analysis != nil && n.Analysis.Columns != nil:
-		found = n.Analysis.Columns
-	case n.Type == project.Seed:
-		if t, err := project.SeedTable(n); err == nil {
-			found = t.Columns
-		}
-	}
-	if found == nil {
-		out := make([]manifestColumn, len(n.Columns))
-		for i, c := range n.Columns {
-			out[i] = manifestColumn{Name: c.Name, DataType: c.DataType, Description: c.Description}
-		}
-		return out
-	}
-	out := make([]manifestColumn, len(found))
-	for i, c := range found {
-		out[i] = manifestColumn{Name: c.Name, DataType: warehouse.ColumnType(c.Type, "TIMESTAMP")}
-		if a := n.Analysis; a != nil && len(a.Lineage) == len(found) {
-			l := a.Lineage[i]
+	known := n.KnownColumns()
+	out := make([]manifestColumn, len(known))
+	for i, c := range known {
+		out[i] = manifestColumn{Name: c.Name, DataType: c.DataType, Description: c.Description}
+		if l := c.Lineage; l != nil {
 			out[i].Lineage = &columnLineage{Kind: l.Kind, Reason: l.Reason}
 			for _, src := range l.Sources {
 				out[i].Lineage.Sources = append(out[i].Lineage.Sources, columnSource{Node: src.Relation, Column: src.Column})
-			}
-		}
-		for _, d := range n.Columns {
-			if strings.EqualFold(d.Name, c.Name) {
-				out[i].Description = d.Description
 			}
 		}
 	}

@@ -22,7 +22,6 @@ import (
 	"github.com/quarrydev/quarry/engine/project"
 	"github.com/quarrydev/quarry/engine/run"
 	"github.com/quarrydev/quarry/engine/secret"
-	"github.com/quarrydev/quarry/engine/warehouse"
 )
 
 // Version is the docs.json format; it changes when a field changes meaning
@@ -297,41 +296,20 @@ func columns(n *project.Node, tests []*project.Node, inWarehouse []struct {
 	Type string `json:"type"`
 }) []Column {
 	var out []Column
-	var found []warehouse.Column
-	switch {
-	case n.Analysis != nil && n.Analysis.Columns != nil:
-		found = n.Analysis.Columns
-	case n.Type == project.Seed:
-		if t, err := project.SeedTable(n); err == nil {
-			found = t.Columns
+	for _, c := range n.KnownColumns() {
+		col := Column{Name: c.Name, Type: c.DataType, Description: c.Description}
+		if l := c.Lineage; l != nil {
+			col.Lineage = &Lineage{Kind: string(l.Kind), Reason: l.Reason}
+			for _, src := range l.Sources {
+				col.Lineage.Sources = append(col.Lineage.Sources, [2]string{src.Relation, src.Column})
+			}
 		}
+		out = append(out, col)
 	}
-	if found == nil {
-		for _, c := range n.Columns {
-			out = append(out, Column{Name: c.Name, Type: c.DataType, Description: c.Description})
-		}
-		if len(out) == 0 {
-			// Nothing declared or analysed: what the warehouse holds.
-			for _, c := range inWarehouse {
-				out = append(out, Column{Name: c.Name, Warehouse: c.Type})
-			}
-		}
-	} else {
-		for i, c := range found {
-			col := Column{Name: c.Name, Type: warehouse.ColumnType(c.Type, "TIMESTAMP")}
-			if a := n.Analysis; a != nil && len(a.Lineage) == len(found) {
-				l := a.Lineage[i]
-				col.Lineage = &Lineage{Kind: string(l.Kind), Reason: l.Reason}
-				for _, src := range l.Sources {
-					col.Lineage.Sources = append(col.Lineage.Sources, [2]string{src.Relation, src.Column})
-				}
-			}
-			for _, d := range n.Columns {
-				if strings.EqualFold(d.Name, c.Name) {
-					col.Description = d.Description
-				}
-			}
-			out = append(out, col)
+	if len(out) == 0 {
+		// Nothing declared or analysed: what the warehouse holds.
+		for _, c := range inWarehouse {
+			out = append(out, Column{Name: c.Name, Warehouse: c.Type})
 		}
 	}
 	for i := range out {

@@ -6,6 +6,8 @@ import (
 
 	"github.com/quarrydev/quarry/engine/datatest"
 	"github.com/quarrydev/quarry/engine/diag"
+	"github.com/quarrydev/quarry/engine/lineage"
+	"github.com/quarrydev/quarry/engine/warehouse"
 )
 
 // CheckColumns reports, where the property files name them, the columns
@@ -83,5 +85,49 @@ func (p *Project) Schemas() []string {
 		}
 	}
 	slices.Sort(out)
+	return out
+}
+
+// KnownColumn is one column of a node, as far as quarry knows it before
+// looking at the warehouse.
+type KnownColumn struct {
+	Name        string
+	DataType    string // the analyser's, a seed's file's, or as declared
+	Description string
+	Lineage     *lineage.Column // a model's, when its SQL was analysed
+}
+
+// KnownColumns lists n's columns: those the analyser found, in output
+// order, else a seed's from its file, else those its property file
+// declares; each with what the property file says of it.
+func (n *Node) KnownColumns() []KnownColumn {
+	var found []warehouse.Column
+	switch {
+	case n.Analysis != nil && n.Analysis.Columns != nil:
+		found = n.Analysis.Columns
+	case n.Type == Seed:
+		if n.seed.sound {
+			found = n.seed.table.Columns
+		}
+	}
+	if found == nil {
+		out := make([]KnownColumn, len(n.Columns))
+		for i, c := range n.Columns {
+			out[i] = KnownColumn{Name: c.Name, DataType: c.DataType, Description: c.Description}
+		}
+		return out
+	}
+	out := make([]KnownColumn, len(found))
+	for i, c := range found {
+		out[i] = KnownColumn{Name: c.Name, DataType: warehouse.ColumnType(c.Type, "TIMESTAMP")}
+		if a := n.Analysis; a != nil && len(a.Lineage) == len(found) {
+			out[i].Lineage = &a.Lineage[i]
+		}
+		for _, d := range n.Columns {
+			if strings.EqualFold(d.Name, c.Name) {
+				out[i].Description = d.Description
+			}
+		}
+	}
 	return out
 }
