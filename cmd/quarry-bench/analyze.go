@@ -27,13 +27,9 @@ const (
 func measureAnalyze(dir string) error {
 	ns := []int{*models}
 	if flagSet("sizes") {
-		ns = nil
-		for _, s := range strings.Split(*sizes, ",") {
-			n, err := strconv.Atoi(strings.TrimSpace(s))
-			if err != nil || n < 1 {
-				return fmt.Errorf("-sizes: %q is not a number of models", s)
-			}
-			ns = append(ns, n)
+		var err error
+		if ns, err = parseSizes("models"); err != nil {
+			return err
 		}
 	}
 	if err := os.MkdirAll(dir, 0o755); err != nil {
@@ -113,14 +109,7 @@ func analyzeOnce(dir, quarry string, n int) error {
 		}
 	}
 	fmt.Printf("   %d models\n", n)
-	line := func(name string, rs []processRun, target time.Duration) {
-		sp, peak := spreadRuns(rs)
-		fmt.Printf("     %-22s %s   peak RSS %s", name, sp, mb(peak))
-		if target > 0 {
-			fmt.Printf("   target <= %s  %s", ms(target), verdict(sp.median <= target))
-		}
-		fmt.Println()
-	}
+	line := func(name string, rs []processRun, target time.Duration) { printRuns(22, name, rs, target) }
 	line("cold", cold, analyzeColdTarget)
 	line("cold --no-check", coldOff, 0)
 	line("warm, one model edited", warm, analyzeWarmTarget)
@@ -128,6 +117,30 @@ func analyzeOnce(dir, quarry string, n int) error {
 	c, co, w, wo := med(cold), med(coldOff), med(warm), med(warmOff)
 	fmt.Printf("     the analysis's own cost (median minus --no-check's): cold %s, warm %s\n", ms(c-co), ms(w-wo))
 	return nil
+}
+
+// printRuns prints one line of whole-process runs: their spread, peak
+// memory, and the verdict against target when there is one.
+func printRuns(width int, name string, rs []processRun, target time.Duration) {
+	sp, peak := spreadRuns(rs)
+	fmt.Printf("     %-*s %s   peak RSS %s", width, name, sp, mb(peak))
+	if target > 0 {
+		fmt.Printf("   target <= %s  %s", ms(target), verdict(sp.median <= target))
+	}
+	fmt.Println()
+}
+
+// parseSizes reads -sizes, numbers of what (tables, models).
+func parseSizes(what string) ([]int, error) {
+	var ns []int
+	for _, s := range strings.Split(*sizes, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(s))
+		if err != nil || n < 1 {
+			return nil, fmt.Errorf("-sizes: %q is not a number of %s", s, what)
+		}
+		ns = append(ns, n)
+	}
+	return ns, nil
 }
 
 func spreadRuns(rs []processRun) (spread, int64) {

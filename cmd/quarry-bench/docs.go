@@ -74,14 +74,7 @@ func measureDocs(dir string) error {
 			*s.into = append(*s.into, r)
 		}
 	}
-	line := func(name string, rs []processRun, target time.Duration) {
-		sp, peak := spreadRuns(rs)
-		fmt.Printf("     %-30s %s   peak RSS %s", name, sp, mb(peak))
-		if target > 0 {
-			fmt.Printf("   target <= %s  %s", ms(target), verdict(sp.median <= target))
-		}
-		fmt.Println()
-	}
+	line := func(name string, rs []processRun, target time.Duration) { printRuns(30, name, rs, target) }
 	line("warm (analysis cached)", warm, docsGenerateTarget)
 	line("cold (no analysis cache)", cold, 0)
 	line("--no-check (no analysis)", noCheck, docsGenerateTarget)

@@ -39,13 +39,9 @@ const (
 // DDL run directly in one DuckDB connection, one statement after the other,
 // alternating. The overhead per table is the difference over the count.
 func measureScale(dir string) error {
-	var ns []int
-	for _, s := range strings.Split(*sizes, ",") {
-		n, err := strconv.Atoi(strings.TrimSpace(s))
-		if err != nil || n < 1 {
-			return fmt.Errorf("-sizes: %q is not a number of tables", s)
-		}
-		ns = append(ns, n)
+	ns, err := parseSizes("tables")
+	if err != nil {
+		return err
 	}
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err
