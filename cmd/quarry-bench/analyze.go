@@ -32,9 +32,6 @@ func measureAnalyze(dir string) error {
 			return err
 		}
 	}
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return err
-	}
 	quarry, err := buildQuarry(dir)
 	if err != nil {
 		return err

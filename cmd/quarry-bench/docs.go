@@ -33,9 +33,6 @@ const docsQuery = "model_0789"
 // (navigation until the overview is on the page) and one search (the
 // query set in the box until its results are rendered).
 func measureDocs(dir string) error {
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return err
-	}
 	quarry, err := buildQuarry(dir)
 	if err != nil {
 		return err

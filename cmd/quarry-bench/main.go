@@ -155,6 +155,9 @@ func printOthers(before benchkit.CPUSample) {
 
 // buildQuarry builds the quarry command of this checkout into dir.
 func buildQuarry(dir string) (string, error) {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return "", err
+	}
 	quarry := filepath.Join(dir, "quarry")
 	if out, err := exec.Command("go", "build", "-o", quarry, "github.com/quarrydev/quarry/cmd/quarry").CombinedOutput(); err != nil {
 		return "", fmt.Errorf("go build quarry: %w\n%s", err, out)

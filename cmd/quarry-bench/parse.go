@@ -33,9 +33,6 @@ func measureParse(dir string) error {
 	if err != nil {
 		return fmt.Errorf("dbt: %w (a peer that cannot install offline is not measured)", err)
 	}
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return err
-	}
 	quarry, err := buildQuarry(dir)
 	if err != nil {
 		return err

@@ -95,9 +95,6 @@ func measurePeers(dir, name string) error {
 	if err != nil {
 		return fmt.Errorf("%s: %w (a peer that cannot install offline is not measured)", name, err)
 	}
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return err
-	}
 	quarry, err := buildQuarry(dir)
 	if err != nil {
 		return err

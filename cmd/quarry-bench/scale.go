@@ -43,9 +43,6 @@ func measureScale(dir string) error {
 	if err != nil {
 		return err
 	}
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return err
-	}
 	quarry, err := buildQuarry(dir)
 	if err != nil {
 		return err
