@@ -18,6 +18,11 @@ func (p *Project) checkContracts(diags *diag.List) {
 		if n.Type != Model || !n.Config.Enabled || !n.Config.Contract.Enforced {
 			continue
 		}
+		if n.Config.Materialized == "ephemeral" {
+			file, line, col := n.ContractPosition()
+			diags.Add(file, line, col, "model %s enforces a contract but is ephemeral: it builds no relation to hold to one; make it a view or table, or drop the contract", n.Name)
+			continue
+		}
 		if len(n.Columns) == 0 {
 			file, line, col := n.ContractPosition()
 			diags.Add(file, line, col, "model %s enforces a contract but declares no columns: list them under columns: in a property file, each with a data_type", n.Name)
