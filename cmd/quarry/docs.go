@@ -140,6 +140,8 @@ func (a *app) serveDocs(ctx context.Context, dir string, port int) error {
 	}
 	srv := &http.Server{Handler: http.FileServer(http.Dir(dir)), ReadHeaderTimeout: 10 * time.Second}
 	fmt.Fprintf(a.stdout, "Serving the docs at http://%s/ (Ctrl-C stops)\n", ln.Addr())
+	stopping := "Interrupted: stopping the docs server"
+	a.onInterrupt.Store(&stopping)
 	done := make(chan error, 1)
 	go func() { done <- srv.Serve(ln) }()
 	select {

@@ -9,6 +9,7 @@ import (
 	"os/signal"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"syscall"
 
 	"github.com/spf13/cobra"
@@ -58,6 +59,9 @@ type app struct {
 
 	// drain is closed on the first interrupt: stop scheduling new nodes.
 	drain chan struct{}
+	// onInterrupt, when set, is what the first Ctrl-C prints, for a
+	// command that is not running nodes.
+	onInterrupt atomic.Pointer[string]
 }
 
 // cli executes the CLI with args and returns the process exit code.
@@ -125,7 +129,11 @@ func (a *app) handleInterrupts(cancel context.CancelFunc) func() {
 	go func() {
 		select {
 		case <-sigs:
-			fmt.Fprintln(a.stderr, "\nInterrupted: finishing the running nodes, starting no new ones (Ctrl-C again to cancel them)")
+			msg := "Interrupted: finishing the running nodes, starting no new ones (Ctrl-C again to cancel them)"
+			if m := a.onInterrupt.Load(); m != nil {
+				msg = *m
+			}
+			fmt.Fprintln(a.stderr, "\n"+msg)
 			close(a.drain)
 		case <-done:
 			return
