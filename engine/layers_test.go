@@ -21,6 +21,7 @@ const module = "github.com/quarrydev/quarry/"
 var layers = []string{
 	"internal/panics",
 	"internal/english",
+	"internal/names",
 	"engine/diag",
 	"engine/sqlscan",
 	"engine/lineage",

@@ -2,20 +2,17 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"path/filepath"
-	"strings"
 
 	"github.com/spf13/cobra"
 
 	"github.com/quarrydev/quarry/engine/analyze"
+	"github.com/quarrydev/quarry/engine/artifacts"
 	"github.com/quarrydev/quarry/engine/diag"
 	"github.com/quarrydev/quarry/engine/project"
-	"github.com/quarrydev/quarry/engine/warehouse"
 	"github.com/quarrydev/quarry/internal/english"
 )
 
@@ -38,7 +35,14 @@ const analysisCache = "analysis.gob"
 func (a *app) check(ctx context.Context, p *project.Project, ids []string) (*analyze.Summary, error) {
 	cachePath := filepath.Join(p.Dir, "target", analysisCache)
 	cache := analyze.LoadCache(cachePath)
-	sum, err := analyze.Run(ctx, p, analyze.Options{Select: ids, Previous: previousCatalog(p), Cache: cache})
+	// The last build's catalog gives the columns of sources that property
+	// files do not type; without it those sources are unknown, and what
+	// reads them unchecked (each saying why).
+	previous, err := artifacts.ReadCatalog(filepath.Join(p.Dir, "target"))
+	if err != nil {
+		fmt.Fprintf(a.stderr, "warning: %v\n", err)
+	}
+	sum, err := analyze.Run(ctx, p, analyze.Options{Select: ids, Previous: previous.Columns, Cache: cache})
 	if serr := cache.Save(cachePath); serr != nil {
 		// Only the next run's speed depends on it.
 		fmt.Fprintf(a.stderr, "warning: %v\n", serr)
@@ -80,41 +84,5 @@ func printCheck(w io.Writer, prefix string, sum *analyze.Summary) {
 			break
 		}
 		fmt.Fprintf(w, "%s  %s: %s\n", prefix, u.ID, u.Reason)
-	}
-}
-
-// previousCatalog reads the sources' columns from the catalog.json the last
-// build wrote, for sources whose property files do not type their columns;
-// nil when there is none (or it cannot be read: the analysis then says
-// those sources are unknown).
-func previousCatalog(p *project.Project) func(warehouse.Relation) ([]warehouse.Column, bool) {
-	src, err := os.ReadFile(filepath.Join(p.Dir, "target", "catalog.json"))
-	if err != nil {
-		return nil
-	}
-	var doc struct {
-		Sources map[string]struct {
-			Schema     string `json:"schema"`
-			Identifier string `json:"identifier"`
-			Columns    []struct {
-				Name string `json:"name"`
-				Type string `json:"type"`
-			} `json:"columns"`
-		} `json:"sources"`
-	}
-	if json.Unmarshal(src, &doc) != nil {
-		return nil
-	}
-	byRel := map[string][]warehouse.Column{}
-	for _, s := range doc.Sources {
-		cols := make([]warehouse.Column, len(s.Columns))
-		for i, c := range s.Columns {
-			cols[i] = warehouse.Column{Name: c.Name, Type: c.Type}
-		}
-		byRel[strings.ToLower(s.Schema+"."+s.Identifier)] = cols
-	}
-	return func(rel warehouse.Relation) ([]warehouse.Column, bool) {
-		cols, ok := byRel[strings.ToLower(rel.Schema+"."+rel.Name)]
-		return cols, ok && len(cols) > 0
 	}
 }

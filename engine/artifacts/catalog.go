@@ -1,7 +1,13 @@
 package artifacts
 
 import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
 	"maps"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"time"
@@ -10,18 +16,30 @@ import (
 	"github.com/quarrydev/quarry/engine/warehouse"
 )
 
-type catalogNode struct {
+// Catalog is target/catalog.json: what the warehouse held for each node
+// with a relation after the last build.
+type Catalog struct {
+	Nodes   map[string]CatalogEntry `json:"nodes"`
+	Sources map[string]CatalogEntry `json:"sources"`
+	Missing []string                `json:"missing"`
+
+	byRelation map[string]*CatalogEntry // by lower-case schema.identifier, built on first use
+}
+
+// CatalogEntry is one relation of the catalog.
+type CatalogEntry struct {
 	UniqueID     string          `json:"unique_id"`
 	ResourceType string          `json:"resource_type"`
 	Relation     string          `json:"relation"`
 	Schema       string          `json:"schema"`
 	Identifier   string          `json:"identifier"`
 	Kind         warehouse.Kind  `json:"kind"`
-	Columns      []catalogColumn `json:"columns"`
+	Columns      []CatalogColumn `json:"columns"`
 	RowCount     *int64          `json:"row_count,omitempty"`
 }
 
-type catalogColumn struct {
+// CatalogColumn is one column as the warehouse has it.
+type CatalogColumn struct {
 	Name  string `json:"name"`
 	Type  string `json:"type"`
 	Index int    `json:"index"` // 1-based position
@@ -91,11 +109,11 @@ func WriteCatalog(p *project.Project, command string, infos []warehouse.Relation
 		return func(i int) (string, any) {
 			id := ids[i]
 			n, info := p.Nodes[id], found[id]
-			cn := catalogNode{UniqueID: id, ResourceType: string(n.Type), Relation: p.Dialect.RelationSQL(n.Relation),
+			cn := CatalogEntry{UniqueID: id, ResourceType: string(n.Type), Relation: p.Dialect.RelationSQL(n.Relation),
 				Schema: info.Relation.Schema, Identifier: info.Relation.Name, Kind: info.Kind,
-				Columns: make([]catalogColumn, len(info.Columns)), RowCount: info.RowCount}
+				Columns: make([]CatalogColumn, len(info.Columns)), RowCount: info.RowCount}
 			for j, c := range info.Columns {
-				cn.Columns[j] = catalogColumn{Name: c.Name, Type: c.Type, Index: j + 1}
+				cn.Columns[j] = CatalogColumn{Name: c.Name, Type: c.Type, Index: j + 1}
 			}
 			return id, cn
 		}
@@ -148,4 +166,60 @@ func catalogIndex(d warehouse.Dialect, infos []warehouse.RelationInfo) func(ware
 		}
 		return nil
 	}
+}
+
+// ReadCatalog reads targetDir/catalog.json; nil when there is none.
+func ReadCatalog(targetDir string) (*Catalog, error) {
+	path := filepath.Join(targetDir, "catalog.json")
+	src, err := os.ReadFile(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read %s: %w", path, err)
+	}
+	var c Catalog
+	if err := json.Unmarshal(src, &c); err != nil {
+		return nil, fmt.Errorf("read %s: %w (delete it: the next build writes it again)", path, err)
+	}
+	return &c, nil
+}
+
+// Entry is what the catalog says of node id (a source's under sources).
+func (c *Catalog) Entry(n *project.Node) (CatalogEntry, bool) {
+	if c == nil {
+		return CatalogEntry{}, false
+	}
+	if n.Type == project.Source {
+		e, ok := c.Sources[n.UniqueID]
+		return e, ok
+	}
+	e, ok := c.Nodes[n.UniqueID]
+	return e, ok
+}
+
+// Columns are rel's columns as the warehouse had them, matched by name
+// case-insensitively (Snowflake stores unquoted names upper-case).
+func (c *Catalog) Columns(rel warehouse.Relation) ([]warehouse.Column, bool) {
+	if c == nil {
+		return nil, false
+	}
+	if c.byRelation == nil {
+		c.byRelation = map[string]*CatalogEntry{}
+		for _, m := range []map[string]CatalogEntry{c.Nodes, c.Sources} {
+			for id := range m {
+				e := m[id]
+				c.byRelation[strings.ToLower(e.Schema+"."+e.Identifier)] = &e
+			}
+		}
+	}
+	e, ok := c.byRelation[strings.ToLower(rel.Schema+"."+rel.Name)]
+	if !ok || len(e.Columns) == 0 {
+		return nil, false
+	}
+	cols := make([]warehouse.Column, len(e.Columns))
+	for i, col := range e.Columns {
+		cols[i] = warehouse.Column{Name: col.Name, Type: col.Type}
+	}
+	return cols, true
 }

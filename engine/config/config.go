@@ -11,6 +11,7 @@ import (
 	"github.com/quarrydev/quarry/engine/datatest"
 	"github.com/quarrydev/quarry/engine/diag"
 	"github.com/quarrydev/quarry/extractors"
+	"github.com/quarrydev/quarry/internal/names"
 )
 
 // Options are the command-line settings that shape loading.
@@ -126,7 +127,7 @@ func (c *Node) Set(key string, value any, allowed []string) error {
 	case "contract":
 		c.Contract, err = parseContract(value)
 	case "tags":
-		tags, err := stringList(value)
+		tags, err := names.List(value)
 		if err != nil {
 			return fmt.Errorf("tags: %w", err)
 		}
@@ -136,7 +137,7 @@ func (c *Node) Set(key string, value any, allowed []string) error {
 			}
 		}
 	case "unique_key":
-		keys, err := stringList(value)
+		keys, err := names.List(value)
 		if err != nil {
 			return fmt.Errorf("unique_key: %w", err)
 		}
@@ -198,24 +199,4 @@ func parseContract(value any) (Contract, error) {
 		c.Enforced = b
 	}
 	return c, nil
-}
-
-func stringList(v any) ([]string, error) {
-	switch v := v.(type) {
-	case string:
-		return []string{v}, nil
-	case []string:
-		return v, nil
-	case []any:
-		out := make([]string, 0, len(v))
-		for _, e := range v {
-			s, ok := e.(string)
-			if !ok {
-				return nil, fmt.Errorf("want strings, got %v", e)
-			}
-			out = append(out, s)
-		}
-		return out, nil
-	}
-	return nil, fmt.Errorf("want a string or a list of strings, got %v", v)
 }

@@ -5,6 +5,8 @@ import (
 	"maps"
 	"slices"
 	"strings"
+
+	"github.com/quarrydev/quarry/internal/names"
 )
 
 // Builtin is one built-in generic test: whether it tests a column or a
@@ -133,7 +135,7 @@ func (b Builtin) Check(u Use, look Lookups) []string {
 			}
 		}
 	case "unique_combination":
-		cols, err := stringList(u.Args["columns"])
+		cols, err := names.List(u.Args["columns"])
 		if err != nil || len(cols) == 0 {
 			fail("columns must be a list of column names")
 			break
@@ -146,27 +148,6 @@ func (b Builtin) Check(u Use, look Lookups) []string {
 		u.Args["columns"] = cols
 	}
 	return problems
-}
-
-// stringList reads a name or a list of names.
-func stringList(v any) ([]string, error) {
-	switch v := v.(type) {
-	case string:
-		return []string{v}, nil
-	case []string:
-		return v, nil
-	case []any:
-		out := make([]string, 0, len(v))
-		for _, e := range v {
-			s, ok := e.(string)
-			if !ok {
-				return nil, fmt.Errorf("want strings, got %v", e)
-			}
-			out = append(out, s)
-		}
-		return out, nil
-	}
-	return nil, fmt.Errorf("want a string or a list of strings, got %v", v)
 }
 
 // SQL is the query selecting the failing rows of a use of b that Check

@@ -122,7 +122,7 @@ type Result struct {
 	Message  string     `json:"message,omitempty"`
 }
 
-// runResults and catalog are the parts of the artifacts the site reads.
+// runResults is the part of run_results.json the site reads.
 type runResults struct {
 	Metadata struct {
 		Command     string `json:"command"`
@@ -141,20 +141,6 @@ type runResults struct {
 	} `json:"results"`
 }
 
-type catalog struct {
-	Nodes   map[string]catalogNode `json:"nodes"`
-	Sources map[string]catalogNode `json:"sources"`
-}
-
-type catalogNode struct {
-	Kind    string `json:"kind"`
-	Columns []struct {
-		Name string `json:"name"`
-		Type string `json:"type"`
-	} `json:"columns"`
-	RowCount *int64 `json:"row_count"`
-}
-
 // Build describes p for the site, with the last run and the warehouse's
 // catalog read from targetDir (usually the project's target/) when there.
 func Build(p *project.Project, targetDir string, now time.Time) (*Document, error) {
@@ -166,10 +152,11 @@ func Build(p *project.Project, targetDir string, now time.Time) (*Document, erro
 	if err != nil {
 		return nil, err
 	}
-	var cat catalog
-	if doc.HasCatalog, err = readJSON(filepath.Join(targetDir, "catalog.json"), &cat); err != nil {
+	cat, err := artifacts.ReadCatalog(targetDir)
+	if err != nil {
 		return nil, err
 	}
+	doc.HasCatalog = cat != nil
 	results := map[string]*Result{}
 	if hasRun {
 		doc.LastRun = &LastRun{Command: rr.Metadata.Command, GeneratedAt: rr.Metadata.GeneratedAt, Elapsed: rr.Elapsed,
@@ -214,12 +201,9 @@ func Build(p *project.Project, targetDir string, now time.Time) (*Document, erro
 		if x := n.Extraction; x != nil {
 			dn.Extra = settings(x.Settings())
 		}
-		entry, cataloged := cat.Nodes[id]
-		if n.Type == project.Source {
-			entry, cataloged = cat.Sources[id]
-		}
+		entry, cataloged := cat.Entry(n)
 		if cataloged {
-			dn.RowCount, dn.Warehouse = entry.RowCount, entry.Kind
+			dn.RowCount, dn.Warehouse = entry.RowCount, string(entry.Kind)
 		}
 		dn.Columns = columns(n, testsOn[id], entry.Columns)
 		dn.Status, dn.Why, dn.Freshness = status(n, results, testsOn[id])
@@ -291,10 +275,7 @@ func status(n *project.Node, results map[string]*Result, tests []*project.Node) 
 // columns lists n's columns as the manifest does (the analyser's, else a
 // seed's file's, else those declared), with the warehouse's type where it
 // differs and the tests declared on each.
-func columns(n *project.Node, tests []*project.Node, inWarehouse []struct {
-	Name string `json:"name"`
-	Type string `json:"type"`
-}) []Column {
+func columns(n *project.Node, tests []*project.Node, inWarehouse []artifacts.CatalogColumn) []Column {
 	var out []Column
 	for _, c := range n.KnownColumns() {
 		col := Column{Name: c.Name, Type: c.DataType, Description: c.Description}
