@@ -104,12 +104,35 @@ type Result struct {
 	// Stats are short lines printed at the end of the node, e.g.
 	// "requests=42 not_modified=3 rate_limit_remaining=4958".
 	Stats []string
+	// BigQuery is what the extraction's BigQuery queries scanned, for
+	// extractors that query BigQuery; nil otherwise. The engine carries it
+	// to run_results.json.
+	BigQuery *BigQueryUsage
+}
+
+// BigQueryUsage is the bytes of every BigQuery query of one extraction.
+type BigQueryUsage struct {
+	// Queries counts the real query jobs; dry runs are free and not
+	// counted.
+	Queries int `json:"queries"`
+	// BytesEstimated is the dry runs' estimate of the bytes the queries
+	// would process: on a clustered table an upper bound.
+	BytesEstimated int64 `json:"bytes_estimated"`
+	// BytesProcessed and BytesBilled are what the jobs' statistics say
+	// they processed and billed (billing rounds small queries up).
+	BytesProcessed int64 `json:"bytes_processed"`
+	BytesBilled    int64 `json:"bytes_billed"`
 }
 
 // ItemError is a failure that concerns one item only.
 type ItemError struct {
 	Item string
 	Err  string
+	// Partial is set when the item's other data landed and this error
+	// concerns only part of it (e.g. its metadata but not its downloads):
+	// it lands in _extract_errors and warns, but the item does not count
+	// as failed.
+	Partial bool
 }
 
 // Extractor collects data for landing tables.

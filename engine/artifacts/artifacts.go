@@ -13,6 +13,7 @@ import (
 	"github.com/quarrydev/quarry/engine/lineage"
 	"github.com/quarrydev/quarry/engine/project"
 	"github.com/quarrydev/quarry/engine/run"
+	"github.com/quarrydev/quarry/extractors"
 )
 
 // Artifacts are JSON files under target/ that describe the project and the
@@ -183,6 +184,14 @@ type runResultJSON struct {
 	Message       string     `json:"message"`
 	CompiledPath  string     `json:"compiled_path,omitempty"`
 	Relation      string     `json:"relation,omitempty"`
+	// AdapterResponse is what the warehouse or service said about the
+	// node's work beyond rows: today the bytes of an extract node's
+	// BigQuery queries.
+	AdapterResponse *adapterResponse `json:"adapter_response,omitempty"`
+}
+
+type adapterResponse struct {
+	BigQuery *extractors.BigQueryUsage `json:"bigquery,omitempty"`
 }
 
 type runResults struct {
@@ -206,6 +215,9 @@ func WriteRunResults(p *project.Project, command string, args map[string]any, re
 			ExecutionTime: r.CompletedAt.Sub(r.StartedAt).Seconds(), RowsAffected: r.RowsAffected, Failures: r.Failures, Message: r.Message,
 			CompiledPath: r.CompiledPath, Relation: p.Dialect.RelationSQL(r.Node().Relation),
 		})
+		if r.BigQuery != nil {
+			rr.Results[len(rr.Results)-1].AdapterResponse = &adapterResponse{BigQuery: r.BigQuery}
+		}
 	}
 	return writeArtifact(p, "run_results.json", func(o *objectStream) { o.value(rr) })
 }

@@ -196,20 +196,48 @@ func (x *execution) runExtract(ctx context.Context, n *project.Node, res *Result
 		}
 	}
 	res.RowsAffected = &landed
+	res.BigQuery = out.BigQuery
 	res.Message = fmt.Sprintf("load %s: %d rows from %d items", loadID, landed, len(items))
 	if len(out.Stats) > 0 {
 		res.Message += " (" + strings.Join(out.Stats, "; ") + ")"
 	}
+	failed, partial := countFailed(out.Errors)
+	errorsRel := p.Dialect.RelationSQL(relOf(extractors.ErrorsTable))
 	switch {
-	case len(items) > 0 && len(out.Errors) >= len(items):
-		return fmt.Errorf("every item failed (%d of %d); see %s", len(out.Errors), len(items), p.Dialect.RelationSQL(relOf(extractors.ErrorsTable)))
+	case len(items) > 0 && failed >= len(items):
+		return fmt.Errorf("every item failed (%d of %d); see %s", failed, len(items), errorsRel)
 	case len(out.Errors) > 0 && opts.Strict:
-		return fmt.Errorf("%d of %d items failed and --strict is set; see %s", len(out.Errors), len(items), p.Dialect.RelationSQL(relOf(extractors.ErrorsTable)))
+		return fmt.Errorf("%d of %d items failed and --strict is set; see %s", failed+partial, len(items), errorsRel)
 	case len(out.Errors) > 0:
 		res.Status = StatusWarn
-		res.Message = fmt.Sprintf("%s; %d of %d items failed, see %s", res.Message, len(out.Errors), len(items), p.Dialect.RelationSQL(relOf(extractors.ErrorsTable)))
+		var parts []string
+		if failed > 0 {
+			parts = append(parts, fmt.Sprintf("%d of %d items failed", failed, len(items)))
+		}
+		if partial > 0 {
+			parts = append(parts, fmt.Sprintf("%d of %d items landed in part", partial, len(items)))
+		}
+		res.Message = fmt.Sprintf("%s; %s, see %s", res.Message, strings.Join(parts, ", "), errorsRel)
 	}
 	return nil
+}
+
+// countFailed counts the items with an error, as failed when one of their
+// errors is whole and as landed in part when all are Partial (the rest of
+// the item landed). An item is counted once however many errors it has.
+func countFailed(errs []extractors.ItemError) (failed, partial int) {
+	whole := map[string]bool{}
+	for _, e := range errs {
+		whole[e.Item] = whole[e.Item] || !e.Partial
+	}
+	for _, w := range whole {
+		if w {
+			failed++
+		} else {
+			partial++
+		}
+	}
+	return failed, partial
 }
 
 // replayEnv is the environment of an extractor in a replay: its endpoint

@@ -1,13 +1,19 @@
 package run_test
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/quarrydev/quarry/engine/artifacts"
 	"github.com/quarrydev/quarry/engine/config"
 	"github.com/quarrydev/quarry/engine/project"
 	"github.com/quarrydev/quarry/engine/project/projecttest"
@@ -24,6 +30,10 @@ type fakeExtractor struct {
 	fail map[string]bool
 	bad  bool
 	seen []string
+	// partial items land their row and a Partial error beside it; usage
+	// is handed back as the result's BigQuery usage.
+	partial map[string]bool
+	usage   *extractors.BigQueryUsage
 }
 
 func (f *fakeExtractor) Name() string      { return "fake" }
@@ -46,7 +56,11 @@ func (f *fakeExtractor) Extract(_ context.Context, env extractors.Env, items []e
 			size = "not a number"
 		}
 		res.Rows["fake_repos"] = append(res.Rows["fake_repos"], []any{it.Key, size, `it's "quoted"` + "\nand multi-line ✓"})
+		if f.partial[it.Key] {
+			res.Errors = append(res.Errors, extractors.ItemError{Item: it.Key, Err: "its metadata failed", Partial: true})
+		}
 	}
+	res.BigQuery = f.usage
 	return res, nil
 }
 
@@ -149,6 +163,88 @@ targets:
 	}
 	if after := query(t, wh, "select count(*) from raw.fake_repos"); after != before {
 		t.Errorf("a failed load left rows: %s -> %s", before, after)
+	}
+}
+
+// An item whose error is Partial landed the rest of its data: with every
+// item so, the node warns instead of failing, its rows land, the errors
+// land in _extract_errors; the extractor's BigQuery usage reaches the
+// node's result and run_results.json.
+func TestExtractPartialItemsWarn(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name, data string) { projecttest.WriteFile(t, filepath.Join(dir, name), data) }
+	write("project.yaml", "name: ex\nextractors:\n  fake: {input: repos, source: landing}\ntargets:\n  dev: {type: duckdb}\n")
+	write("seeds/repos.csv", "repo\na/a\nb/b\n")
+	write("models/sources.yml", "sources:\n  - name: landing\n    schema: raw\n    tables:\n      - name: fake_repos\n")
+	usage := &extractors.BigQueryUsage{Queries: 2, BytesEstimated: 3 << 30, BytesProcessed: 5 << 20, BytesBilled: 20 << 20}
+	fake := &fakeExtractor{partial: map[string]bool{"a/a": true, "b/b": true}, usage: usage}
+	registry := map[string]extractors.Factory{"fake": func() extractors.Extractor { return fake }}
+	wh, err := duckdb.Open(context.Background(), "", 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer wh.Close()
+	p, err := project.Load(config.Options{Dir: dir, Env: projecttest.Env(nil), Extractors: registry}, projecttest.Adapters())
+	if err != nil {
+		t.Fatal(err)
+	}
+	ids, _, _ := selector.Select(p, nil, nil)
+	clock := time.Date(2026, 11, 26, 10, 0, 0, 0, time.UTC)
+	report := run.Execute(context.Background(), p, wh, ids, run.Options{Threads: 1, Now: func() time.Time { return clock }})
+	var r *run.Result
+	for _, res := range report.Results {
+		if res.UniqueID == "extract.ex.fake" {
+			r = res
+		}
+	}
+	if r == nil {
+		t.Fatal("no result for the extract node")
+	}
+	if r.Status != run.StatusWarn || !strings.Contains(r.Message, "2 of 2 items landed in part") || strings.Contains(r.Message, "failed") {
+		t.Errorf("every item partial: %s %q, want warn, 2 of 2 items landed in part", r.Status, r.Message)
+	}
+	if got := query(t, wh, "select count(*) from raw.fake_repos"); got != "2\n" {
+		t.Errorf("rows landed: %q, want 2", got)
+	}
+	if got := query(t, wh, "select count(*) from raw._extract_errors where error = 'its metadata failed'"); got != "2\n" {
+		t.Errorf("partial errors in _extract_errors: %q, want 2", got)
+	}
+	if r.BigQuery != usage {
+		t.Errorf("result's BigQuery usage = %+v, want the extractor's %+v", r.BigQuery, usage)
+	}
+
+	if err := artifacts.WriteRunResults(p, "build", nil, report, clock); err != nil {
+		t.Fatal(err)
+	}
+	data, err := os.ReadFile(filepath.Join(dir, "target", "run_results.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rr struct {
+		Results []struct {
+			UniqueID        string          `json:"unique_id"`
+			AdapterResponse json.RawMessage `json:"adapter_response"`
+		} `json:"results"`
+	}
+	if err := json.Unmarshal(data, &rr); err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]string{}
+	for _, res := range rr.Results {
+		var b bytes.Buffer
+		if len(res.AdapterResponse) > 0 {
+			if err := json.Compact(&b, res.AdapterResponse); err != nil {
+				t.Fatal(err)
+			}
+		}
+		got[res.UniqueID] = b.String()
+	}
+	want := map[string]string{
+		"extract.ex.fake": `{"bigquery":{"queries":2,"bytes_estimated":3221225472,"bytes_processed":5242880,"bytes_billed":20971520}}`,
+		"seed.ex.repos":   "", // absent, not null
+	}
+	if d := cmp.Diff(want, got); d != "" {
+		t.Errorf("adapter_response per result (-want +got):\n%s", d)
 	}
 }
 

@@ -7,6 +7,7 @@ import (
 	"github.com/quarrydev/quarry/engine/datatest"
 	"github.com/quarrydev/quarry/engine/project"
 	"github.com/quarrydev/quarry/engine/warehouse"
+	"github.com/quarrydev/quarry/extractors"
 )
 
 // Status is the outcome of one node.
@@ -43,6 +44,9 @@ type Result struct {
 	Kept string
 	// Notes are lines an extractor printed: its mode, warnings, statistics.
 	Notes []string
+	// BigQuery is what an extract node's BigQuery queries scanned; nil
+	// for other nodes and extractors that do not query BigQuery.
+	BigQuery *extractors.BigQueryUsage
 
 	node  *project.Node
 	extra []*Result // tests run inside this node (write-audit-publish)

@@ -24,6 +24,7 @@ import (
 	htransport "google.golang.org/api/transport/http"
 
 	"github.com/quarrydev/quarry/extractors"
+	"github.com/quarrydev/quarry/internal/english"
 )
 
 // datasetPattern accepts "project.dataset" or "dataset". The dataset ends
@@ -42,7 +43,8 @@ type bqRun struct {
 
 // bqJob is one query: its text, parameters and outcome.
 type bqJob struct {
-	pkg      *pkg // nil for the metadata query
+	pkgs     []*pkg // the downloads query's packages; nil for the metadata query
+	win      window // the downloads query's window
 	sql      string
 	params   []bigquery.QueryParameter
 	estimate int64
@@ -162,7 +164,11 @@ func timestampLiteral(day time.Time) string {
 	return "TIMESTAMP '" + day.UTC().Format("2006-01-02") + " 00:00:00 UTC'"
 }
 
-// downloadsSQL is the query for one package's daily downloads in w.
+// downloadsSQL is the query for the daily downloads of every package in
+// @packages over w: one query per window, not one per package, so each
+// day's partition is read once (the table is clustered by file.project,
+// so BigQuery skips the blocks of other projects) and the 10 MB minimum
+// billed per query is paid once.
 //
 // The partition filter on `timestamp` is written as TIMESTAMP literals
 // computed here, not as query parameters: BigQuery prunes partitions (and
@@ -170,15 +176,16 @@ func timestampLiteral(day time.Time) string {
 // are constant by construction, whatever the planner decides about
 // parameters. The window is half-open: from the first day's midnight to the
 // midnight after the last day, so today's partial day is never read. The
-// package, the only user-supplied value, is the named parameter @package.
+// packages, the only user-supplied values, are the ARRAY<STRING> parameter
+// @packages (normalized names, as file.project holds them).
 func downloadsSQL(table string, w window) string {
-	return "SELECT DATE(timestamp) AS download_date, COUNT(*) AS downloads\n" +
+	return "SELECT file.project AS package, DATE(timestamp) AS download_date, COUNT(*) AS downloads\n" +
 		"FROM " + table + "\n" +
 		"WHERE timestamp >= " + timestampLiteral(w.start) + "\n" +
 		"  AND timestamp < " + timestampLiteral(w.end.AddDate(0, 0, 1)) + "\n" +
-		"  AND file.project = @package\n" +
-		"GROUP BY DATE(timestamp)\n" +
-		"ORDER BY download_date"
+		"  AND file.project IN UNNEST(@packages)\n" +
+		"GROUP BY file.project, DATE(timestamp)\n" +
+		"ORDER BY package, download_date"
 }
 
 // metadataSQL is the query for the packages' metadata, one row per package
@@ -245,8 +252,8 @@ func jobID(now time.Time, j *bqJob, dryRun bool) string {
 		fmt.Fprintf(h, "%s=%v\n", p.Name, p.Value)
 	}
 	kind := "metadata"
-	if j.pkg != nil {
-		kind = "downloads_" + j.pkg.name // normalized: [a-z0-9-] only
+	if j.pkgs != nil {
+		kind = "downloads_" + j.win.start.Format("20060102") + "_" + j.win.end.Format("20060102")
 	}
 	phase := "run"
 	if dryRun {
@@ -306,6 +313,7 @@ func (b *bqRun) read(ctx context.Context, j *bqJob, each func(it *bigquery.RowIt
 // schema is checked before any row of it is used.
 var (
 	downloadsSchema = map[string]bigquery.FieldType{
+		"package":       bigquery.StringFieldType,
 		"download_date": bigquery.DateFieldType,
 		"downloads":     bigquery.IntegerFieldType,
 	}
@@ -344,6 +352,7 @@ func checkSchema(schema bigquery.Schema, want map[string]bigquery.FieldType) err
 }
 
 type downloadRow struct {
+	Package   string     `bigquery:"package"`
 	Day       civil.Date `bigquery:"download_date"`
 	Downloads int64      `bigquery:"downloads"`
 }
@@ -368,10 +377,11 @@ func isSystemic(err error) bool {
 	return false
 }
 
-// bqOutcome is what one job read: a package's days or the packages'
-// metadata, and the bytes the job processed and billed.
+// bqOutcome is what one job read: its packages' days (by normalized
+// name) or the packages' metadata, and the bytes the job processed and
+// billed.
 type bqOutcome struct {
-	days              []dayCount
+	days              map[string][]dayCount
 	metas             map[string]*metadata
 	processed, billed int64
 }
@@ -392,7 +402,8 @@ func (b *bqRun) extract(ctx context.Context, concurrency int) error {
 		j.estimate, j.err = b.dryRun(ctx, j)
 	})
 	if be := extractors.OutOfBudget(ctx); be != nil {
-		// Nothing was run: every package is still to do.
+		// Nothing was run (dry runs are free): every package is still to do.
+		b.res.BigQuery = &extractors.BigQueryUsage{}
 		for _, p := range b.pkgs {
 			b.addItemError(p, "pypi: bigquery: %v", be)
 		}
@@ -431,6 +442,9 @@ func (b *bqRun) extract(ctx context.Context, concurrency int) error {
 	}
 	rows := b.collect(jobs, meta, outcomes)
 	b.env.Logf("pypi: bigquery: %d download rows; %s processed, %s billed", rows, humanBytes(processed), humanBytes(billed))
+	b.res.BigQuery = &extractors.BigQueryUsage{
+		Queries: len(todo), BytesEstimated: estimate, BytesProcessed: processed, BytesBilled: billed,
+	}
 	b.res.Stats = append(b.res.Stats,
 		fmt.Sprintf("backend=bigquery queries=%d up_to_date=%d rows=%d", len(todo), upToDate, rows),
 		fmt.Sprintf("bytes_estimated=%d bytes_processed=%d bytes_billed=%d", estimate, processed, billed),
@@ -438,20 +452,32 @@ func (b *bqRun) extract(ctx context.Context, concurrency int) error {
 	return nil
 }
 
-// planJobs builds one downloads query per package not yet landed up to
-// yesterday, and the one metadata query for every package: metadata is
-// refreshed even for packages whose downloads are up to date.
+// planJobs builds one downloads query per window for the packages not
+// yet landed up to yesterday (packages landed up to the same day share a
+// window, so a daily run is one query whatever the number of packages),
+// and the one metadata query for every package: metadata is refreshed even
+// for packages whose downloads are up to date.
 func (b *bqRun) planJobs() (jobs []*bqJob, meta *bqJob, upToDate int) {
+	byWindow := map[window]*bqJob{}
 	for _, p := range b.pkgs {
 		if p.upToDate {
 			upToDate++
 			continue
 		}
-		jobs = append(jobs, &bqJob{
-			pkg:    p,
-			sql:    downloadsSQL(b.downloads, p.win),
-			params: []bigquery.QueryParameter{{Name: "package", Value: p.name}},
-		})
+		j := byWindow[p.win]
+		if j == nil {
+			j = &bqJob{win: p.win, sql: downloadsSQL(b.downloads, p.win)}
+			byWindow[p.win] = j
+			jobs = append(jobs, j)
+		}
+		j.pkgs = append(j.pkgs, p)
+	}
+	for _, j := range jobs {
+		names := make([]string, len(j.pkgs))
+		for i, p := range j.pkgs {
+			names[i] = p.name
+		}
+		j.params = []bigquery.QueryParameter{{Name: "packages", Value: names}}
 	}
 	names := make([]string, len(b.pkgs))
 	for i, p := range b.pkgs {
@@ -496,9 +522,9 @@ func (b *bqRun) checkEstimates(all []*bqJob) (int64, error) {
 	if len(over) > 0 {
 		j := over[0]
 		what := "the metadata query"
-		if j.pkg != nil {
-			what = fmt.Sprintf("the downloads query for %s (%s to %s)", j.pkg.label,
-				j.pkg.win.start.Format(time.DateOnly), j.pkg.win.end.Format(time.DateOnly))
+		if j.pkgs != nil {
+			what = fmt.Sprintf("the downloads query for %s (%s to %s)", fmt.Sprintf("%d %s", len(j.pkgs), english.Plural(len(j.pkgs), "package", "packages")),
+				j.win.start.Format(time.DateOnly), j.win.end.Format(time.DateOnly))
 		}
 		msg := fmt.Sprintf("pypi: bigquery: refusing to run: dry run of %s estimates %d bytes (%s), over maximum_bytes_billed %d bytes (%s)",
 			what, j.estimate, humanBytes(j.estimate), b.cfg.maxBytes, humanBytes(b.cfg.maxBytes))
@@ -522,7 +548,7 @@ func (b *bqRun) runJobs(ctx context.Context, todo []*bqJob, concurrency int) map
 	forEach(todo, concurrency, func(j *bqJob) {
 		var o *bqOutcome
 		var err error
-		if j.pkg != nil {
+		if j.pkgs != nil {
 			o, err = b.readDownloads(ctx, j)
 		} else {
 			o, err = b.readMetadata(ctx, j)
@@ -541,23 +567,35 @@ func (b *bqRun) runJobs(ctx context.Context, todo []*bqJob, concurrency int) map
 	return outcomes
 }
 
-// readDownloads runs a package's downloads query. An answer without the
-// query's columns, with a negative count or with a day twice is refused
-// whole: landing part of it would pass a wrong number for a measurement.
+// readDownloads runs a window's downloads query and splits its answer by
+// package. An answer without the query's columns, with a package it did
+// not ask for, a negative count or a package's day twice is refused whole:
+// landing part of it would pass a wrong number for a measurement.
 func (b *bqRun) readDownloads(ctx context.Context, j *bqJob) (*bqOutcome, error) {
-	o := &bqOutcome{}
+	o := &bqOutcome{days: map[string][]dayCount{}}
+	asked := map[string]bool{}
+	for _, p := range j.pkgs {
+		asked[p.name] = true
+	}
 	var err error
 	o.processed, o.billed, err = b.read(ctx, j, func(it *bigquery.RowIterator) error {
-		seen := map[civil.Date]bool{}
+		type key struct {
+			pkg string
+			day civil.Date
+		}
+		seen := map[key]bool{}
 		return eachRow(it, downloadsSchema, func(row *downloadRow) error {
+			k := key{row.Package, row.Day}
 			switch {
+			case !asked[row.Package]:
+				return fmt.Errorf("the answer holds package %q, which the query did not ask for", row.Package)
 			case row.Downloads < 0:
-				return fmt.Errorf("the answer holds negative downloads (%d) on %s", row.Downloads, row.Day)
-			case seen[row.Day]:
-				return fmt.Errorf("the answer holds %s twice", row.Day)
+				return fmt.Errorf("the answer holds negative downloads (%d) for %s on %s", row.Downloads, row.Package, row.Day)
+			case seen[k]:
+				return fmt.Errorf("the answer holds %s on %s twice", row.Package, row.Day)
 			}
-			seen[row.Day] = true
-			o.days = append(o.days, dayCount{
+			seen[k] = true
+			o.days[row.Package] = append(o.days[row.Package], dayCount{
 				day:       time.Date(row.Day.Year, row.Day.Month, row.Day.Day, 0, 0, 0, 0, time.UTC),
 				downloads: row.Downloads,
 			})
@@ -626,21 +664,34 @@ func eachRow[T any](it *bigquery.RowIterator, schema map[string]bigquery.FieldTy
 // of the queries that failed for it, in seed order so that rows and errors
 // come out in a stable order whatever order the jobs finished in. It
 // returns the number of download rows landed.
+//
+// A failed metadata query does not undo downloads that landed: for a
+// package whose downloads query succeeded (or that was up to date) the
+// metadata failure is a Partial item error, so the node warns instead of
+// counting the package as failed. pypi_packages gets no row for it in this
+// load rather than a row of nulls that would read as "metadata unknown".
 func (b *bqRun) collect(jobs []*bqJob, meta *bqJob, outcomes map[*bqJob]*bqOutcome) int {
 	byPkg := map[*pkg]*bqJob{}
 	for _, j := range jobs {
-		byPkg[j.pkg] = j
+		for _, p := range j.pkgs {
+			byPkg[p] = j
+		}
 	}
 	rows := 0
 	for _, p := range b.pkgs {
+		downloadsFailed := false
 		if j := byPkg[p]; j != nil {
 			if j.err != nil {
+				downloadsFailed = true
 				b.addItemError(p, "pypi: bigquery downloads query: %v", j.err)
 			} else {
-				rows += b.addDownloads(p, outcomes[j].days)
+				rows += b.addDownloads(p, outcomes[j].days[p.name])
 			}
 		}
 		switch {
+		case meta.err != nil && !downloadsFailed:
+			b.res.Errors = append(b.res.Errors, extractors.ItemError{Item: p.label, Partial: true,
+				Err: fmt.Sprintf("pypi: bigquery metadata query: %v (its downloads landed; %s has no row for it in this load)", meta.err, TablePackages)})
 		case meta.err != nil:
 			b.addItemError(p, "pypi: bigquery metadata query: %v", meta.err)
 		case outcomes[meta].metas[p.name] == nil:

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"regexp"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -30,8 +31,9 @@ import (
 //
 // It answers the extractor's two queries from canned data, and checks
 // what a real BigQuery would need: a constant TIMESTAMP partition filter,
-// `file.project = @package` with the package as a STRING parameter (never
-// spliced into the text), the metadata query's ARRAY<STRING> parameter.
+// `file.project IN UNNEST(@packages)` with the packages as an
+// ARRAY<STRING> parameter (never spliced into the text), the same
+// parameter for the metadata query.
 // Anything else is an invalidQuery error and a recorded problem, reported
 // as a test failure.
 type fakeBigQuery struct {
@@ -49,6 +51,9 @@ type fakeBigQuery struct {
 	// incomplete: query jobs start RUNNING and getQueryResults first
 	// answers jobComplete=false, so the client has to poll.
 	incomplete bool
+	// failMeta answers the real metadata query (not its dry run) with a
+	// 400 resourcesExceeded, a failure of that query alone.
+	failMeta bool
 	// denyJobs answers query jobs (not dry runs, which are free) with 403
 	// quotaExceeded, as BigQuery does once a project's quota of query
 	// bytes is used up.
@@ -75,11 +80,12 @@ type fakeQuery struct {
 	API            string // "jobs.insert"
 	JobID          string
 	DryRun         bool
-	Kind           string // "downloads" or "metadata"
-	Package        string // @package
-	Packages       []string
-	Start, End     string // partition filter bounds: [Start, End)
+	Kind           string   // "downloads" or "metadata"
+	Packages       []string // @packages
+	ParamTypes     []string // each parameter as name:TYPE<ELEMENT>
+	Start, End     string   // partition filter bounds: [Start, End)
 	MaxBytesBilled int64
+	UseLegacySQL   *bool
 	Location       string
 	SQL            string
 }
@@ -373,6 +379,14 @@ func (f *fakeBigQuery) execute(w http.ResponseWriter, api string, dryRun bool, l
 		}
 		q.MaxBytesBilled = n
 	}
+	q.UseLegacySQL = wq.UseLegacySQL
+	for _, p := range wq.QueryParameters {
+		t := p.Name + ":" + p.ParameterType.Type
+		if p.ParameterType.ArrayType != nil {
+			t += "<" + p.ParameterType.ArrayType.Type + ">"
+		}
+		q.ParamTypes = append(q.ParamTypes, t)
+	}
 	if wq.UseLegacySQL == nil || *wq.UseLegacySQL {
 		f.problem(w, "query does not set useLegacySql=false")
 		return q, nil, false
@@ -391,48 +405,49 @@ func (f *fakeBigQuery) execute(w http.ResponseWriter, api string, dryRun bool, l
 			return q, nil, false
 		}
 		q.Start, q.End = lo[1], hi[1]
-		if !strings.Contains(wq.Query, "file.project = @package") {
-			f.problem(w, "downloads query does not filter file.project = @package:\n%s", wq.Query)
+		if !strings.Contains(wq.Query, "file.project IN UNNEST(@packages)") {
+			f.problem(w, "downloads query does not filter file.project IN UNNEST(@packages):\n%s", wq.Query)
 			return q, nil, false
 		}
-		if !strings.Contains(wq.Query, "GROUP BY DATE(timestamp)") {
-			f.problem(w, "downloads query does not group by DATE(timestamp)")
+		if !strings.Contains(wq.Query, "GROUP BY file.project, DATE(timestamp)") {
+			f.problem(w, "downloads query does not group by project and day")
 			return q, nil, false
 		}
-		p, ok := params["package"]
-		if !ok || len(wq.QueryParameters) != 1 || p.ParameterType.Type != "STRING" || p.ParameterValue.Value == nil {
-			f.problem(w, "downloads query: want exactly one STRING parameter @package, got %+v", wq.QueryParameters)
+		names, ok := f.packagesParam(w, wq)
+		if !ok {
 			return q, nil, false
 		}
-		q.Package = *p.ParameterValue.Value
-		if strings.Contains(wq.Query, q.Package) {
-			f.problem(w, "package %q spliced into the query text", q.Package)
-			return q, nil, false
-		}
+		q.Packages = names
 		start, err1 := time.Parse(time.DateOnly, q.Start)
 		end, err2 := time.Parse(time.DateOnly, q.End)
 		if err1 != nil || err2 != nil || !start.Before(end) {
 			f.problem(w, "bad partition window [%s, %s)", q.Start, q.End)
 			return q, nil, false
 		}
+		// The dry run's estimate, like BigQuery's, ignores clustering: it
+		// is the partitions' bytes whatever the packages.
 		days := int64(end.Sub(start) / (24 * time.Hour))
 		res = &fakeJobResult{
 			bytes: days * f.bytesPerDay,
-			types: []string{"DATE", "INTEGER"},
+			types: []string{"STRING", "DATE", "INTEGER"},
 			schema: []map[string]any{
+				{"name": "package", "type": "STRING", "mode": "NULLABLE"},
 				{"name": "download_date", "type": "DATE", "mode": "NULLABLE"},
 				{"name": "downloads", "type": "INTEGER", "mode": "NULLABLE"},
 			},
 		}
-		var dates []string
-		for d := range f.downloads[q.Package] {
-			if d >= q.Start && d < q.End {
-				dates = append(dates, d)
+		sorted := slices.Sorted(slices.Values(names))
+		for _, n := range slices.Compact(sorted) {
+			var dates []string
+			for d := range f.downloads[n] {
+				if d >= q.Start && d < q.End {
+					dates = append(dates, d)
+				}
 			}
-		}
-		sort.Strings(dates)
-		for _, d := range dates {
-			res.rows = append(res.rows, []any{d, strconv.FormatInt(f.downloads[q.Package][d], 10)})
+			sort.Strings(dates)
+			for _, d := range dates {
+				res.rows = append(res.rows, []any{n, d, strconv.FormatInt(f.downloads[n][d], 10)})
+			}
 		}
 	case strings.Contains(wq.Query, ".distribution_metadata`"):
 		q.Kind = "metadata"
@@ -440,18 +455,17 @@ func (f *fakeBigQuery) execute(w http.ResponseWriter, api string, dryRun bool, l
 			f.problem(w, "metadata query does not filter IN UNNEST(@packages)")
 			return q, nil, false
 		}
-		p, ok := params["packages"]
-		if !ok || len(wq.QueryParameters) != 1 || p.ParameterType.Type != "ARRAY" ||
-			p.ParameterType.ArrayType == nil || p.ParameterType.ArrayType.Type != "STRING" {
-			f.problem(w, "metadata query: want one ARRAY<STRING> parameter @packages, got %+v", wq.QueryParameters)
+		names, ok := f.packagesParam(w, wq)
+		if !ok {
 			return q, nil, false
 		}
-		for _, v := range p.ParameterValue.ArrayValues {
-			q.Packages = append(q.Packages, v.Value)
-			if strings.Contains(wq.Query, "'"+v.Value+"'") {
-				f.problem(w, "package %q spliced into the query text", v.Value)
-				return q, nil, false
-			}
+		q.Packages = names
+		if f.failMeta && !dryRun {
+			writeJSON(w, http.StatusBadRequest, map[string]any{"error": map[string]any{
+				"code": 400, "message": "Resources exceeded during query execution", "status": "INVALID_ARGUMENT",
+				"errors": []any{map[string]any{"reason": "resourcesExceeded", "message": "Resources exceeded during query execution", "domain": "global"}},
+			}})
+			return q, nil, false
 		}
 		res = &fakeJobResult{
 			bytes: f.metaBytes,
@@ -466,7 +480,7 @@ func (f *fakeBigQuery) execute(w http.ResponseWriter, api string, dryRun bool, l
 				{"name": "releases", "type": "INTEGER", "mode": "NULLABLE"},
 			},
 		}
-		names := append([]string(nil), q.Packages...)
+		names = slices.Clone(q.Packages)
 		sort.Strings(names)
 		for _, n := range names {
 			m, ok := f.meta[n]
@@ -486,6 +500,31 @@ func (f *fakeBigQuery) execute(w http.ResponseWriter, api string, dryRun bool, l
 		f.mangle(q.Kind, res)
 	}
 	return q, res, true
+}
+
+// packagesParam checks that the query's only parameter is the
+// ARRAY<STRING> @packages, none of whose values is spliced into the text,
+// and returns its values.
+func (f *fakeBigQuery) packagesParam(w http.ResponseWriter, wq wireQuery) ([]string, bool) {
+	if len(wq.QueryParameters) != 1 {
+		f.problem(w, "want one ARRAY<STRING> parameter @packages, got %+v", wq.QueryParameters)
+		return nil, false
+	}
+	p := wq.QueryParameters[0]
+	if p.Name != "packages" || p.ParameterType.Type != "ARRAY" ||
+		p.ParameterType.ArrayType == nil || p.ParameterType.ArrayType.Type != "STRING" {
+		f.problem(w, "want one ARRAY<STRING> parameter @packages, got %+v", wq.QueryParameters)
+		return nil, false
+	}
+	var names []string
+	for _, v := range p.ParameterValue.ArrayValues {
+		names = append(names, v.Value)
+		if strings.Contains(wq.Query, "'"+v.Value+"'") || strings.Contains(wq.Query, `"`+v.Value+`"`) {
+			f.problem(w, "package %q spliced into the query text", v.Value)
+			return nil, false
+		}
+	}
+	return names, true
 }
 
 func nilIfEmpty(s string) any {
@@ -520,7 +559,7 @@ func (f *fakeBigQuery) received(dryRun bool) []fakeQuery {
 		if out[i].Kind != out[j].Kind {
 			return out[i].Kind < out[j].Kind
 		}
-		return out[i].Package < out[j].Package
+		return strings.Join(out[i].Packages, ",") < strings.Join(out[j].Packages, ",")
 	})
 	return out
 }

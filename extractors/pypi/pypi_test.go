@@ -3,6 +3,7 @@ package pypi
 import (
 	"context"
 	"fmt"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -202,18 +203,17 @@ func TestBigQueryHappyPath(t *testing.T) {
 			real := f.received(false)
 			var got []string
 			for _, q := range real {
-				got = append(got, fmt.Sprintf("%s %s %s [%s,%s) %v loc=%s", q.API, q.Kind, q.Package, q.Start, q.End, q.Packages, q.Location))
+				got = append(got, fmt.Sprintf("%s %s [%s,%s) %v loc=%s", q.API, q.Kind, q.Start, q.End, q.Packages, q.Location))
 			}
 			want := []string{
-				"jobs.insert downloads apache-airflow [2024-03-07,2024-03-10) [] loc=US",
-				"jobs.insert downloads pandas [2024-03-07,2024-03-10) [] loc=US",
-				"jobs.insert metadata  [,) [apache-airflow pandas] loc=US",
+				"jobs.insert downloads [2024-03-07,2024-03-10) [apache-airflow pandas] loc=US",
+				"jobs.insert metadata [,) [apache-airflow pandas] loc=US",
 			}
 			if d := cmp.Diff(want, got); d != "" {
 				t.Errorf("queries run (-want +got):\n%s", d)
 			}
-			if n := len(f.received(true)); n != 3 {
-				t.Errorf("%d dry runs, want 3 (one per query)", n)
+			if n := len(f.received(true)); n != 2 {
+				t.Errorf("%d dry runs, want 2 (one per query)", n)
 			}
 			// Per job: getQueryResults to wait (once more while the job
 			// runs), getQueryResults for the rows, jobs.get for statistics.
@@ -222,22 +222,26 @@ func TestBigQueryHappyPath(t *testing.T) {
 				polls += b2i(strings.HasPrefix(c, "GET /projects/quarry-test/queries/quarry_pypi_"))
 				gets += b2i(strings.HasPrefix(c, "GET /projects/quarry-test/jobs/quarry_pypi_"))
 			}
-			wantPolls := 3 * 2
+			wantPolls := 2 * 2
 			if incomplete {
-				wantPolls = 3 * 3
+				wantPolls = 2 * 3
 			}
-			if polls != wantPolls || gets != 3 {
-				t.Errorf("%d getQueryResults and %d jobs.get calls, want %d and 3:\n%s",
+			if polls != wantPolls || gets != 2 {
+				t.Errorf("%d getQueryResults and %d jobs.get calls, want %d and 2:\n%s",
 					polls, gets, wantPolls, strings.Join(f.callList(), "\n"))
 			}
-			// 3 days x 1 MiB per downloads query, 3 MiB for metadata.
-			wantBytes := int64(2*3*(1<<20) + 3<<20)
+			// 3 days x 1 MiB for the downloads query, 3 MiB for metadata.
+			wantBytes := int64(3*(1<<20) + 3<<20)
 			stats := strings.Join(res.Stats, " ")
 			if !strings.Contains(stats, fmt.Sprintf("bytes_processed=%d ", wantBytes)) ||
 				!strings.Contains(stats, fmt.Sprintf("bytes_estimated=%d ", wantBytes)) {
 				t.Errorf("Stats = %q, want bytes_processed=%d and bytes_estimated=%d", stats, wantBytes, wantBytes)
 			}
-			if !strings.Contains(h.logText(), "9.0 MiB processed") {
+			wantUsage := &extractors.BigQueryUsage{Queries: 2, BytesEstimated: wantBytes, BytesProcessed: wantBytes, BytesBilled: wantBytes}
+			if d := cmp.Diff(wantUsage, res.BigQuery); d != "" {
+				t.Errorf("BigQuery usage (-want +got):\n%s", d)
+			}
+			if !strings.Contains(h.logText(), "6.0 MiB processed") {
 				t.Errorf("logs do not report bytes processed:\n%s", h.logText())
 			}
 		})
@@ -246,7 +250,8 @@ func TestBigQueryHappyPath(t *testing.T) {
 
 // The window starts the day after the last landed day (read with the
 // landing query), also when that is further back than lookback_days, and
-// names match the landing whatever their spelling.
+// names match the landing whatever their spelling. Packages with
+// different windows get a query each.
 func TestBigQueryIncrementalWindow(t *testing.T) {
 	f := newFakeBigQuery(t)
 	seedFakeData(f)
@@ -266,7 +271,7 @@ func TestBigQueryIncrementalWindow(t *testing.T) {
 	windows := map[string]string{}
 	for _, q := range f.received(false) {
 		if q.Kind == "downloads" {
-			windows[q.Package] = q.Start + ".." + q.End
+			windows[strings.Join(q.Packages, ",")] = q.Start + ".." + q.End
 		}
 	}
 	want := map[string]string{
@@ -305,7 +310,7 @@ func TestBigQueryUpToDateSkipped(t *testing.T) {
 	}
 	for _, dry := range []bool{true, false} {
 		for _, q := range f.received(dry) {
-			if q.Package == "pandas" {
+			if q.Kind == "downloads" && slices.Contains(q.Packages, "pandas") {
 				t.Errorf("pandas is up to date but was queried (dry run %v): %+v", dry, q)
 			}
 		}
@@ -348,8 +353,8 @@ func TestBigQueryDryRunOverCap(t *testing.T) {
 			t.Errorf("error %q does not mention %q", err, want)
 		}
 	}
-	if n := len(f.received(true)); n != 3 {
-		t.Errorf("%d dry runs, want 3", n)
+	if n := len(f.received(true)); n != 2 {
+		t.Errorf("%d dry runs, want 2", n)
 	}
 	if real := f.received(false); len(real) != 0 {
 		t.Errorf("real jobs were sent after the refusal: %+v", real)
@@ -373,18 +378,118 @@ func TestBigQueryMaxBytesBilledOnJobs(t *testing.T) {
 		t.Fatal(err)
 	}
 	real := f.received(false)
-	if len(real) != 3 {
-		t.Fatalf("%d real jobs, want 3", len(real))
+	if len(real) != 2 {
+		t.Fatalf("%d real jobs, want 2", len(real))
 	}
 	for _, q := range append(real, f.received(true)...) {
 		if q.MaxBytesBilled != 123456789 {
-			t.Errorf("%s %s %s: maximumBytesBilled = %d, want 123456789", q.API, q.Kind, q.Package, q.MaxBytesBilled)
+			t.Errorf("%s %s %v: maximumBytesBilled = %d, want 123456789", q.API, q.Kind, q.Packages, q.MaxBytesBilled)
 		}
 	}
 	// Default lookback_days is 30: the window is the 30 days up to yesterday.
 	for _, q := range real {
 		if q.Kind == "downloads" && (q.Start != "2024-02-09" || q.End != "2024-03-10") {
-			t.Errorf("%s: window [%s,%s), want [2024-02-09,2024-03-10)", q.Package, q.Start, q.End)
+			t.Errorf("%v: window [%s,%s), want [2024-02-09,2024-03-10)", q.Packages, q.Start, q.End)
+		}
+	}
+}
+
+// The request shape BigQuery bills by: N packages sharing a window are one
+// dry run and one query (not N), filtered by file.project IN
+// UNNEST(@packages) with @packages an ARRAY<STRING> of the normalized
+// names, under the constant partition filter on timestamp, in standard SQL,
+// each job carrying maximum_bytes_billed; the metadata query likewise once.
+// A package landed up to a different day gets its own window's query.
+func TestBigQueryRequestShape(t *testing.T) {
+	legacyOff := func(q fakeQuery) bool { return q.UseLegacySQL != nil && !*q.UseLegacySQL }
+	for _, tc := range []struct {
+		name string
+		last map[string]time.Time
+		// want: per window, the packages of its one downloads query.
+		want []string
+	}{
+		{"one window", nil, []string{"[2024-03-07,2024-03-10) [apache-airflow pandas dbt-core numpy polars]"}},
+		{"two windows", map[string]time.Time{"numpy": day("2024-03-08")}, []string{
+			"[2024-03-07,2024-03-10) [apache-airflow pandas dbt-core polars]",
+			"[2024-03-09,2024-03-10) [numpy]",
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f := newFakeBigQuery(t)
+			seedFakeData(f)
+			h := bigQueryHarness(t, f, map[string]any{"lookback_days": 3, "maximum_bytes_billed": 987654321})
+			maps.Copy(h.last, tc.last)
+			e, _ := testExtractor()
+			items := seed("airflow", "Apache_Airflow", "pandas", "pandas", "dbt", "dbt-core", "numpy", "numpy", "polars", "polars")
+			if _, err := e.Extract(context.Background(), h.env, items); err != nil {
+				t.Fatal(err)
+			}
+			for _, dry := range []bool{true, false} {
+				var got []string
+				metas := 0
+				for _, q := range f.received(dry) {
+					if q.MaxBytesBilled != 987654321 {
+						t.Errorf("%s %v (dry run %v): maximumBytesBilled = %d, want 987654321", q.Kind, q.Packages, dry, q.MaxBytesBilled)
+					}
+					if !legacyOff(q) {
+						t.Errorf("%s %v (dry run %v): useLegacySql is not false", q.Kind, q.Packages, dry)
+					}
+					if d := cmp.Diff([]string{"packages:ARRAY<STRING>"}, q.ParamTypes); d != "" {
+						t.Errorf("%s (dry run %v): parameters (-want +got):\n%s", q.Kind, dry, d)
+					}
+					if !strings.Contains(q.SQL, "IN UNNEST(@packages)") {
+						t.Errorf("%s (dry run %v): SQL does not filter IN UNNEST(@packages):\n%s", q.Kind, dry, q.SQL)
+					}
+					switch q.Kind {
+					case "metadata":
+						metas++
+						if d := cmp.Diff([]string{"apache-airflow", "pandas", "dbt-core", "numpy", "polars"}, q.Packages); d != "" {
+							t.Errorf("metadata @packages (-want +got):\n%s", d)
+						}
+					case "downloads":
+						if !strings.Contains(q.SQL, "WHERE timestamp >= TIMESTAMP '"+q.Start+" 00:00:00 UTC'\n  AND timestamp < TIMESTAMP '"+q.End+" 00:00:00 UTC'") {
+							t.Errorf("downloads SQL without the partition filter on timestamp:\n%s", q.SQL)
+						}
+						got = append(got, fmt.Sprintf("[%s,%s) %v", q.Start, q.End, q.Packages))
+					}
+				}
+				slices.Sort(got)
+				if d := cmp.Diff(tc.want, got); d != "" || metas != 1 {
+					t.Errorf("dry run %v: %d metadata queries, want 1; downloads queries (-want +got):\n%s", dry, metas, d)
+				}
+			}
+		})
+	}
+}
+
+// A metadata query that fails does not undo the downloads: they land, and
+// each package has a Partial item error saying the metadata query failed
+// (so the node warns instead of counting every package as failed), with no
+// pypi_packages row rather than a row of nulls.
+func TestBigQueryMetadataFailureKeepsDownloads(t *testing.T) {
+	f := newFakeBigQuery(t)
+	seedFakeData(f)
+	f.failMeta = true
+	h := bigQueryHarness(t, f, map[string]any{"lookback_days": 3})
+	e, _ := testExtractor()
+
+	res, err := e.Extract(context.Background(), h.env, seed("airflow", "apache-airflow", "pandas", "pandas"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := len(res.Rows[TableDownloads]); n != 5 {
+		t.Errorf("%d downloads rows, want all 5", n)
+	}
+	if n := len(res.Rows[TablePackages]); n != 0 {
+		t.Errorf("%d pypi_packages rows, want none: %v", n, res.Rows[TablePackages])
+	}
+	if len(res.Errors) != 2 {
+		t.Fatalf("Errors = %+v, want one per package", res.Errors)
+	}
+	for _, ie := range res.Errors {
+		if !ie.Partial || !strings.Contains(ie.Err, "metadata query") || !strings.Contains(ie.Err, "Resources exceeded") ||
+			!strings.Contains(ie.Err, "its downloads landed") {
+			t.Errorf("%s: %+v, want a Partial error naming the failed metadata query and its cause", ie.Item, ie)
 		}
 	}
 }
@@ -471,8 +576,8 @@ func TestBigQueryQuotaExceededIsNodeError(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "Quota exceeded") {
 		t.Fatalf("err = %v (result %+v), want the quota node error", err, res)
 	}
-	if n := len(f.received(true)); n != 3 {
-		t.Errorf("%d dry runs, want 3", n)
+	if n := len(f.received(true)); n != 2 {
+		t.Errorf("%d dry runs, want 2", n)
 	}
 }
 
@@ -946,13 +1051,13 @@ func TestInvalidPackageNames(t *testing.T) {
 
 func TestDownloadsSQL(t *testing.T) {
 	got := downloadsSQL("`bigquery-public-data.pypi.file_downloads`", window{start: day("2024-03-01"), end: day("2024-03-09")})
-	want := "SELECT DATE(timestamp) AS download_date, COUNT(*) AS downloads\n" +
+	want := "SELECT file.project AS package, DATE(timestamp) AS download_date, COUNT(*) AS downloads\n" +
 		"FROM `bigquery-public-data.pypi.file_downloads`\n" +
 		"WHERE timestamp >= TIMESTAMP '2024-03-01 00:00:00 UTC'\n" +
 		"  AND timestamp < TIMESTAMP '2024-03-10 00:00:00 UTC'\n" +
-		"  AND file.project = @package\n" +
-		"GROUP BY DATE(timestamp)\n" +
-		"ORDER BY download_date"
+		"  AND file.project IN UNNEST(@packages)\n" +
+		"GROUP BY file.project, DATE(timestamp)\n" +
+		"ORDER BY package, download_date"
 	if d := cmp.Diff(want, got); d != "" {
 		t.Errorf("downloadsSQL (-want +got):\n%s", d)
 	}

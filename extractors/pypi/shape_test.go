@@ -185,15 +185,30 @@ func TestBigQueryWrongShape(t *testing.T) {
 		}},
 		{"negative downloads", func(k string, res *fakeJobResult) {
 			if k == "downloads" && len(res.rows) > 0 {
-				res.rows[0][1] = "-4"
+				res.rows[0][2] = "-4"
 			}
 		}, map[string]string{
-			"apache-airflow": "negative downloads (-4) on 2024-03-07",
-			"pandas":         "negative downloads (-4) on 2024-03-07",
+			"apache-airflow": "negative downloads (-4) for apache-airflow on 2024-03-07",
+			"pandas":         "negative downloads (-4) for apache-airflow on 2024-03-07",
+		}},
+		{"downloads of a package not asked for", func(k string, res *fakeJobResult) {
+			if k == "downloads" {
+				res.rows = append(res.rows, []any{"numpy", "2024-03-07", "5"})
+			}
+		}, map[string]string{
+			"apache-airflow": `package "numpy", which the query did not ask for`,
+			"pandas":         `package "numpy", which the query did not ask for`,
+		}},
+		{"a package's day twice in downloads", func(k string, res *fakeJobResult) {
+			if k == "downloads" {
+				res.rows = append(res.rows, slices.Clone(res.rows[0]))
+			}
+		}, map[string]string{
+			"pandas": "the answer holds apache-airflow on 2024-03-07 twice",
 		}},
 		{"mistyped column", func(k string, res *fakeJobResult) {
 			if k == "downloads" {
-				res.schema[0]["type"] = "STRING"
+				res.schema[1]["type"] = "STRING"
 			}
 		}, map[string]string{
 			"apache-airflow": "download_date of type STRING",
