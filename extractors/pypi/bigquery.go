@@ -458,16 +458,20 @@ func (b *bqRun) extract(ctx context.Context, concurrency int) error {
 // and the one metadata query for every package: metadata is refreshed even
 // for packages whose downloads are up to date.
 func (b *bqRun) planJobs() (jobs []*bqJob, meta *bqJob, upToDate int) {
-	byWindow := map[window]*bqJob{}
+	// Keyed by the window's days, not by its time.Time values, whose ==
+	// also compares locations and monotonic readings.
+	type days struct{ start, end int64 }
+	byWindow := map[days]*bqJob{}
 	for _, p := range b.pkgs {
 		if p.upToDate {
 			upToDate++
 			continue
 		}
-		j := byWindow[p.win]
+		k := days{p.win.start.Unix(), p.win.end.Unix()}
+		j := byWindow[k]
 		if j == nil {
 			j = &bqJob{win: p.win, sql: downloadsSQL(b.downloads, p.win)}
-			byWindow[p.win] = j
+			byWindow[k] = j
 			jobs = append(jobs, j)
 		}
 		j.pkgs = append(j.pkgs, p)

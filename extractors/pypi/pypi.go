@@ -6,7 +6,8 @@
 //
 //   - bigquery: the public PyPI dataset (file_downloads and
 //     distribution_metadata), billed to GOOGLE_CLOUD_PROJECT. Exact counts
-//     and package metadata.
+//     and package metadata: one downloads query per window for all the
+//     packages, and one metadata query (docs/pypi-bigquery.md).
 //   - pypistats: the pypistats.org JSON API. No credentials, downloads only
 //     (the last 180 days, without mirrors); the metadata columns of
 //     pypi_packages stay null.
