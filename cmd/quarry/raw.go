@@ -211,6 +211,9 @@ func measureLandings(ctx context.Context, wh warehouse.Warehouse, tables []rawTa
 		}
 		tables[i].Exists, tables[i].rel, tables[i].columns = true, info.Relation, info.Columns
 	}
+	slices.SortStableFunc(tables, func(a, b rawTable) int {
+		return cmp.Or(cmp.Compare(strings.ToLower(a.Schema), strings.ToLower(b.Schema)), cmp.Compare(strings.ToLower(a.Name), strings.ToLower(b.Name)))
+	})
 
 	var existing []warehouse.Relation
 	for i := range tables {
