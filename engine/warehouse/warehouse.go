@@ -110,7 +110,7 @@ type Warehouse interface {
 	// the relations as given. A relation that does not exist, a view, or a
 	// table whose size the warehouse does not record has no entry. What the
 	// figure counts, and how approximate it is, depends on the warehouse
-	// (docs/artifacts.md, "Sizes").
+	// (docs/raw.md, "Bytes, per warehouse").
 	TableBytes(ctx context.Context, tables []Relation) (map[Relation]int64, error)
 
 	// The methods below that take SQL from the caller (CreateView,
