@@ -478,6 +478,36 @@ from public.mart_technology_overview order by technology_id`
 		t.Errorf("%d technologies, want 10", len(got))
 	}
 	checkSnowflakeCatalog(t)
+	checkSnowflakeRaw(t)
+}
+
+// checkSnowflakeRaw checks quarry raw on the techpulse build on the
+// emulator: the landing tables under the project's names though Snowflake
+// stores them upper-cased, their rows, loads and load time, and the
+// emulator's size (it answers 0 bytes for every table).
+func checkSnowflakeRaw(t *testing.T) {
+	t.Helper()
+	code, out := quarryRun(t, "raw", "--target", "prod", "-o", "json")
+	if code != 0 {
+		t.Fatalf("quarry raw exited %d:\n%s", code, out)
+	}
+	var report rawReport
+	if err := json.Unmarshal([]byte(out), &report); err != nil {
+		t.Fatalf("quarry raw -o json: %v\n%s", err, out)
+	}
+	var gh *rawTable
+	for i, tb := range report.Tables {
+		if tb.Name == "github_repositories" {
+			gh = &report.Tables[i]
+		}
+	}
+	if gh == nil || gh.Schema != "raw" || !gh.Exists || gh.Rows == nil || *gh.Rows != 10 || gh.Loads == nil || *gh.Loads != 1 ||
+		gh.LastLoadAt == nil || !gh.LastLoadAt.Equal(time.Date(2026, 11, 24, 6, 0, 0, 0, time.UTC)) || gh.Bytes == nil || *gh.Bytes != 0 {
+		t.Errorf("quarry raw on the emulator: github_repositories %+v, want raw, 10 rows in 1 load at 2026-11-24 06:00Z, 0 bytes\n%s", gh, out)
+	}
+	if len(report.Tables) != 4 {
+		t.Errorf("quarry raw on the emulator: %d tables, want the 4 landing tables\n%s", len(report.Tables), out)
+	}
 }
 
 // checkSnowflakeCatalog checks the target/catalog.json the techpulse build

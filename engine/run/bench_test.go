@@ -159,6 +159,9 @@ func (nopWarehouse) Lookup(context.Context, warehouse.Relation) (warehouse.Kind,
 func (nopWarehouse) Catalog(context.Context, []string) ([]warehouse.RelationInfo, error) {
 	return nil, nil
 }
+func (nopWarehouse) TableBytes(context.Context, []warehouse.Relation) (map[warehouse.Relation]int64, error) {
+	return nil, nil
+}
 func (nopWarehouse) Columns(context.Context, warehouse.Relation) ([]warehouse.ColumnInfo, error) {
 	return nil, warehouse.ErrNotFound
 }

@@ -71,6 +71,9 @@ func (f *fakeWarehouse) Lookup(context.Context, warehouse.Relation) (warehouse.K
 func (f *fakeWarehouse) Catalog(context.Context, []string) ([]warehouse.RelationInfo, error) {
 	return nil, nil
 }
+func (f *fakeWarehouse) TableBytes(context.Context, []warehouse.Relation) (map[warehouse.Relation]int64, error) {
+	return nil, nil
+}
 func (f *fakeWarehouse) Columns(context.Context, warehouse.Relation) ([]warehouse.ColumnInfo, error) {
 	return nil, warehouse.ErrNotFound
 }

@@ -104,6 +104,14 @@ type Warehouse interface {
 	// Catalog would (names as stored, the warehouse's type names), in one
 	// query; ErrNotFound when rel does not exist.
 	Columns(ctx context.Context, rel Relation) ([]ColumnInfo, error)
+	// TableBytes reports the bytes each of tables occupies by the
+	// warehouse's own storage metadata, without reading the tables, in a
+	// fixed number of queries however many tables are asked about. Keys are
+	// the relations as given. A relation that does not exist, a view, or a
+	// table whose size the warehouse does not record has no entry. What the
+	// figure counts, and how approximate it is, depends on the warehouse
+	// (docs/raw.md, "Bytes, per warehouse").
+	TableBytes(ctx context.Context, tables []Relation) (map[Relation]int64, error)
 
 	// The methods below that take SQL from the caller (CreateView,
 	// CreateTable, Incremental, Query) refuse, before sending anything, a

@@ -3,6 +3,7 @@ package duckdb
 import (
 	"context"
 	"fmt"
+	"path/filepath"
 	"testing"
 	"time"
 
@@ -53,6 +54,19 @@ func TestConformance(t *testing.T) {
 		CatalogListsViews: true,
 		Workers:           8,
 		PerKind:           50,
+
+		// Sizes come from the database file's blocks; written rows count
+		// once checkpointed.
+		Stored: func(t *testing.T) warehouse.Warehouse {
+			w, err := Open(context.Background(), filepath.Join(t.TempDir(), "sized.duckdb"), 2)
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { w.Close() })
+			return w
+		},
+		Settle:    func(ctx context.Context, w warehouse.Warehouse) error { return w.Exec(ctx, "CHECKPOINT") },
+		BytesGrow: true,
 
 		Long:         "SELECT count(*) FROM range(10000000000)",
 		CancelWithin: 5 * time.Second,

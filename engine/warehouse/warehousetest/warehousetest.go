@@ -83,6 +83,19 @@ type Options struct {
 	// and how many views and tables each test builds.
 	Workers, PerKind int
 
+	// Sizes.
+
+	// Stored opens a fresh, empty warehouse like open whose tables are
+	// kept where TableBytes measures them (DuckDB: a database file; an
+	// in-memory one has no sizes); nil means open.
+	Stored func(t *testing.T) warehouse.Warehouse
+	// Settle makes what was just written count in TableBytes (DuckDB:
+	// CHECKPOINT); nil when nothing is needed.
+	Settle func(ctx context.Context, w warehouse.Warehouse) error
+	// BytesGrow is set when TableBytes grows as rows are added (the
+	// emulator answers 0 for every table).
+	BytesGrow bool
+
 	// Cancellation.
 
 	// Long is a query that runs for several seconds.
@@ -111,6 +124,7 @@ func Run(t *testing.T, open func(t *testing.T) warehouse.Warehouse, opts Options
 	t.Run("Relations", s.relations)
 	t.Run("Lookup", s.lookup)
 	t.Run("Catalog", s.catalog)
+	t.Run("TableBytes", s.tableBytes)
 	t.Run("ReplaceViewWithTableAndBack", s.replaceViewWithTableAndBack)
 	t.Run("CreateTableFailureKeepsPrevious", s.createTableFailureKeepsPrevious)
 	t.Run("Incremental", s.incremental)

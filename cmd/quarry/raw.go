@@ -1,0 +1,441 @@
+package main
+
+import (
+	"bufio"
+	"cmp"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"slices"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/quarrydev/quarry/engine/project"
+	"github.com/quarrydev/quarry/engine/warehouse"
+	"github.com/quarrydev/quarry/extractors"
+	"github.com/quarrydev/quarry/internal/growth"
+)
+
+// rawSchemaVersion is the version of quarry raw -o json's document
+// (docs/raw.md): it changes when a field changes meaning or goes away, not
+// when one is added.
+const rawSchemaVersion = 1
+
+// rawHorizons are the days ahead quarry raw projects sizes to.
+var rawHorizons = []int{30, 365}
+
+func (a *app) rawCommand() *cobra.Command {
+	var output string
+	var window int
+	cmd := &cobra.Command{
+		Use:   "raw",
+		Short: "Report the landing tables: rows, loads, bytes, growth a day and projected size",
+		Long: `raw reports every landing table of the project's extractors (the tables
+they declare, _extract_errors, and any other table in their landing schemas,
+as the warehouse lists them): its rows, its loads (distinct _load_id) and the
+first and last load time, its bytes, how fast it grows and how big it will
+be in 30 and 365 days at the current schedule. Nothing is changed.
+
+Bytes are the warehouse's own figure, from its storage metadata, not a scan:
+on Snowflake INFORMATION_SCHEMA.TABLES.BYTES (compressed, active data; Time
+Travel and Fail-safe not included); on DuckDB the blocks of the database
+file the table's checkpointed data uses, times the block size (256 KiB):
+approximate, an upper bound, and none for an in-memory database.
+
+Growth is measured over the last --window loads of each table: the loads a
+day is the number of intervals between them over the time from the first to
+the last; the rows a day are the rows of the loads after the first (as the
+table holds them now) over that same time; the bytes a day are the rows a
+day at the table's bytes per row now. The projections add that pace for 30
+and 365 days to the table's size now. A table needs two loads at different
+times to be measured; a table not extracted yet is listed as such.`,
+		Example: `  quarry raw
+  quarry raw --target prod -o json
+  quarry raw --window 48`,
+		Args: cobra.NoArgs,
+		PreRunE: func(*cobra.Command, []string) error {
+			if output != "text" && output != "json" {
+				return &exitError{code: exitLoad, err: fmt.Errorf("--output must be text or json, not %q", output)}
+			}
+			if window < 2 {
+				return &exitError{code: exitLoad, err: fmt.Errorf("--window %d: growth is measured between loads, so give 2 or more", window)}
+			}
+			return nil
+		},
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return a.raw(cmd.Context(), output, window)
+		},
+	}
+	cmd.Flags().StringVarP(&output, "output", "o", "text", "text (an aligned table) or json (docs/raw.md)")
+	cmd.Flags().IntVar(&window, "window", 10, "how many of each table's most recent loads growth is measured over (2 or more)")
+	return cmd
+}
+
+// rawTable is one landing table in quarry raw's report; its JSON is the
+// documented schema (docs/raw.md).
+type rawTable struct {
+	Schema string `json:"schema"`
+	Name   string `json:"name"`
+	// Declared is set for the tables the extractors declare and their
+	// _extract_errors (which they share: no Extractor).
+	Declared  bool   `json:"declared"`
+	Extractor string `json:"extractor,omitempty"`
+	Exists    bool   `json:"exists"`
+	Rows      *int64 `json:"rows"`
+	// Loads is nil for a table without a _load_id column.
+	Loads       *int64     `json:"loads"`
+	FirstLoadAt *time.Time `json:"first_load_at"`
+	LastLoadAt  *time.Time `json:"last_load_at"`
+	Bytes       *int64     `json:"bytes"`
+	Growth      *rawGrowth `json:"growth"`
+	Note        string     `json:"note,omitempty"`
+
+	rel      warehouse.Relation // as the warehouse stores it
+	columns  []warehouse.ColumnInfo
+	loadList []growth.Load
+}
+
+type rawGrowth struct {
+	LoadsMeasured int           `json:"loads_measured"`
+	SpanHours     float64       `json:"span_hours"`
+	LoadsPerDay   float64       `json:"loads_per_day"`
+	RowsPerDay    float64       `json:"rows_per_day"`
+	BytesPerDay   *float64      `json:"bytes_per_day"`
+	Projected     []rawForecast `json:"projected"`
+}
+
+type rawForecast struct {
+	Days  int    `json:"days"`
+	Rows  int64  `json:"rows"`
+	Bytes *int64 `json:"bytes"`
+}
+
+type rawReport struct {
+	SchemaVersion int        `json:"schema_version"`
+	GeneratedAt   time.Time  `json:"generated_at"`
+	Target        string     `json:"target"`
+	Warehouse     string     `json:"warehouse"`
+	Window        int        `json:"window"`
+	Tables        []rawTable `json:"tables"`
+}
+
+func (a *app) raw(ctx context.Context, output string, window int) error {
+	p, err := a.load()
+	if err != nil {
+		return err
+	}
+	report := rawReport{SchemaVersion: rawSchemaVersion, GeneratedAt: time.Now().UTC(), Target: p.Target.Name,
+		Warehouse: p.Target.Type, Window: window, Tables: declaredLandings(p)}
+	if len(report.Tables) == 0 {
+		msg := "No extractors in project.yaml, so no landing tables: declare one under extractors: (see README.md, Extractors)."
+		if output == "json" {
+			fmt.Fprintln(a.stderr, msg)
+			return a.printRawJSON(report)
+		}
+		fmt.Fprintln(a.stdout, msg)
+		return nil
+	}
+
+	wh, err := adapters()[p.Target.Type].Open(ctx, p.Dir, p.Target, p.Threads, a.env)
+	if err != nil {
+		return &exitError{code: exitFailed, err: fmt.Errorf("connect to target %s: %w", p.Target.Name, err)}
+	}
+	defer wh.Close()
+	if report.Tables, err = measureLandings(ctx, wh, report.Tables, window); err != nil {
+		return &exitError{code: exitFailed, err: err}
+	}
+	if output == "json" {
+		return a.printRawJSON(report)
+	}
+	return a.printRawText(report)
+}
+
+// declaredLandings lists the landing tables the project's extractors
+// declare, and _extract_errors in each of their schemas, sorted by schema
+// and name.
+func declaredLandings(p *project.Project) []rawTable {
+	var out []rawTable
+	seen := map[warehouse.Relation]bool{}
+	add := func(rel warehouse.Relation, extractor string) {
+		if !seen[rel] {
+			seen[rel] = true
+			out = append(out, rawTable{Schema: rel.Schema, Name: rel.Name, Declared: true, Extractor: extractor, rel: rel})
+		}
+	}
+	for _, n := range p.Nodes {
+		if n.Type != project.Extract || n.Extraction == nil {
+			continue
+		}
+		name := n.Extraction.Name()
+		for _, t := range n.Extraction.Extractor.Tables() {
+			if src, ok := n.Extraction.Tables[t.Name]; ok {
+				add(src.Relation, name)
+				add(warehouse.Relation{Schema: src.Relation.Schema, Name: extractors.ErrorsTable}, "")
+			}
+		}
+	}
+	slices.SortFunc(out, func(a, b rawTable) int { return cmp.Or(cmp.Compare(a.Schema, b.Schema), cmp.Compare(a.Name, b.Name)) })
+	return out
+}
+
+// sameRelation compares a name as the project writes it with one as the
+// warehouse stores it (Snowflake folds unquoted names to upper case).
+func sameRelation(a, b warehouse.Relation) bool {
+	return strings.EqualFold(a.Schema, b.Schema) && strings.EqualFold(a.Name, b.Name)
+}
+
+// measureLandings fills in what the warehouse holds for each declared
+// table, and adds the other tables of the landing schemas: one catalog
+// query, one query per existing table, one for the sizes.
+func measureLandings(ctx context.Context, wh warehouse.Warehouse, tables []rawTable, window int) ([]rawTable, error) {
+	var schemas []string
+	for _, t := range tables {
+		schemas = append(schemas, t.Schema)
+	}
+	infos, err := wh.Catalog(ctx, slices.Compact(schemas))
+	if err != nil {
+		return nil, fmt.Errorf("list the landing tables: %w", err)
+	}
+	for _, info := range infos {
+		if info.Kind != warehouse.KindTable {
+			continue
+		}
+		i := slices.IndexFunc(tables, func(t rawTable) bool { return sameRelation(t.rel, info.Relation) })
+		if i < 0 {
+			tables = append(tables, rawTable{Schema: info.Relation.Schema, Name: info.Relation.Name})
+			i = len(tables) - 1
+		}
+		tables[i].Exists, tables[i].rel, tables[i].columns = true, info.Relation, info.Columns
+	}
+	slices.SortStableFunc(tables, func(a, b rawTable) int {
+		return cmp.Or(cmp.Compare(strings.ToLower(a.Schema), strings.ToLower(b.Schema)), cmp.Compare(strings.ToLower(a.Name), strings.ToLower(b.Name)))
+	})
+
+	var existing []warehouse.Relation
+	for i := range tables {
+		t := &tables[i]
+		if !t.Exists {
+			t.Note = "not extracted yet"
+			continue
+		}
+		if err := countLoads(ctx, wh, t); err != nil {
+			return nil, err
+		}
+		existing = append(existing, t.rel)
+	}
+	sizes, err := wh.TableBytes(ctx, existing)
+	if err != nil {
+		return nil, fmt.Errorf("read the landing tables' sizes: %w", err)
+	}
+	for i := range tables {
+		t := &tables[i]
+		if n, ok := sizes[t.rel]; ok && t.Exists {
+			t.Bytes = &n
+		}
+		if t.Exists {
+			t.Growth, t.Note = measureGrowth(t, window)
+		}
+	}
+	return tables, nil
+}
+
+// countLoads reads a table's rows and, when it has a _load_id column, its
+// loads: their number, times and rows. A load's time is its _loaded_at
+// (failed_at in _extract_errors, which has no _loaded_at).
+func countLoads(ctx context.Context, wh warehouse.Warehouse, t *rawTable) error {
+	column := func(names ...string) string {
+		for _, name := range names {
+			if i := slices.IndexFunc(t.columns, func(c warehouse.ColumnInfo) bool { return strings.EqualFold(c.Name, name) }); i >= 0 {
+				return wh.QuoteIdent(t.columns[i].Name)
+			}
+		}
+		return ""
+	}
+	rel := wh.RelationSQL(t.rel)
+	loadID, at := column("_load_id"), column("_loaded_at", "failed_at")
+	if loadID == "" || at == "" {
+		res, err := wh.Query(ctx, "SELECT count(*) FROM "+rel, 0)
+		if err != nil {
+			return fmt.Errorf("count the rows of %s: %w", rel, err)
+		}
+		n, err := asInt(res.Rows[0][0])
+		if err != nil {
+			return fmt.Errorf("count the rows of %s: %w", rel, err)
+		}
+		t.Rows = &n
+		return nil
+	}
+	res, err := wh.Query(ctx, fmt.Sprintf("SELECT min(%s), count(*) FROM %s GROUP BY %s", at, rel, loadID), 0)
+	if err != nil {
+		return fmt.Errorf("count the loads of %s: %w", rel, err)
+	}
+	var rows int64
+	for _, r := range res.Rows {
+		n, err := asInt(r[1])
+		if err != nil {
+			return fmt.Errorf("count the loads of %s: %w", rel, err)
+		}
+		rows += n
+		when, ok := r[0].(time.Time)
+		if !ok {
+			continue // a load with no time (NULL) counts, but cannot be placed
+		}
+		when = when.UTC()
+		t.loadList = append(t.loadList, growth.Load{At: when, Rows: n})
+		if t.FirstLoadAt == nil || when.Before(*t.FirstLoadAt) {
+			t.FirstLoadAt = &when
+		}
+		if t.LastLoadAt == nil || when.After(*t.LastLoadAt) {
+			t.LastLoadAt = &when
+		}
+	}
+	loads := int64(len(res.Rows))
+	t.Rows, t.Loads = &rows, &loads
+	return nil
+}
+
+// measureGrowth is a table's pace over its last window loads, and its
+// projected sizes; nil and why when there is none.
+func measureGrowth(t *rawTable, window int) (*rawGrowth, string) {
+	switch {
+	case t.Loads == nil:
+		return nil, "no _load_id column: loads and growth unknown"
+	case *t.Loads == 0:
+		return nil, "empty"
+	}
+	rate, ok := growth.Measure(t.loadList, window)
+	if !ok {
+		if len(t.loadList) < 2 {
+			return nil, "one load: growth needs two"
+		}
+		return nil, "all loads at one time: growth needs loads at different times"
+	}
+	g := &rawGrowth{LoadsMeasured: rate.Loads, SpanHours: rate.Span.Hours(), LoadsPerDay: rate.LoadsPerDay, RowsPerDay: rate.RowsPerDay}
+	if t.Bytes != nil {
+		if perDay, ok := rate.BytesPerDay(*t.Bytes, *t.Rows); ok {
+			g.BytesPerDay = &perDay
+		}
+	}
+	for _, days := range rawHorizons {
+		f := rawForecast{Days: days, Rows: growth.Project(*t.Rows, rate.RowsPerDay, days)}
+		if g.BytesPerDay != nil {
+			b := growth.Project(*t.Bytes, *g.BytesPerDay, days)
+			f.Bytes = &b
+		}
+		g.Projected = append(g.Projected, f)
+	}
+	note := ""
+	if t.Bytes == nil {
+		note = "bytes unknown to the warehouse"
+	}
+	return g, note
+}
+
+// asInt reads a count as the warehouses return it.
+func asInt(v any) (int64, error) {
+	switch n := v.(type) {
+	case int64:
+		return n, nil
+	case int32:
+		return int64(n), nil
+	case int:
+		return int64(n), nil
+	}
+	return 0, fmt.Errorf("a count of %v (%T), not a whole number", v, v)
+}
+
+func (a *app) printRawJSON(r rawReport) error {
+	if r.Tables == nil {
+		r.Tables = []rawTable{}
+	}
+	b, err := json.MarshalIndent(r, "", "  ")
+	if err != nil {
+		return &exitError{code: exitFailed, err: fmt.Errorf("print the report: %w", err)}
+	}
+	if _, err := fmt.Fprintln(a.stdout, string(b)); err != nil {
+		return &exitError{code: exitFailed, err: fmt.Errorf("print the report: %w", err)}
+	}
+	return nil
+}
+
+func (a *app) printRawText(r rawReport) error {
+	out := bufio.NewWriter(a.stdout)
+	writeRawText(out, r)
+	if err := out.Flush(); err != nil {
+		return &exitError{code: exitFailed, err: fmt.Errorf("print the report: %w", err)}
+	}
+	return nil
+}
+
+func writeRawText(w io.Writer, r rawReport) {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "TABLE\tROWS\tLOADS\tFIRST LOAD\tLAST LOAD\tBYTES\tLOADS/DAY\tROWS/DAY\tBYTES/DAY\tIN 30 DAYS\tIN 365 DAYS\tNOTE")
+	for _, t := range r.Tables {
+		cells := []string{t.Schema + "." + t.Name, intCell(t.Rows), intCell(t.Loads), timeCell(t.FirstLoadAt), timeCell(t.LastLoadAt), bytesCell(t.Bytes)}
+		if g := t.Growth; g != nil {
+			cells = append(cells, fmt.Sprintf("%.1f", g.LoadsPerDay), fmt.Sprintf("%.0f", g.RowsPerDay), bytesPerDayCell(g.BytesPerDay))
+			for _, f := range g.Projected {
+				cells = append(cells, forecastCell(f))
+			}
+		} else {
+			cells = append(cells, "-", "-", "-", "-", "-")
+		}
+		fmt.Fprintln(tw, strings.Join(append(cells, t.Note), "\t"))
+	}
+	tw.Flush()
+	fmt.Fprintf(w, "\nGrowth over each table's last %d loads at most; bytes are the warehouse's estimate (quarry raw --help says how both are measured).\n", r.Window)
+}
+
+func intCell(n *int64) string {
+	if n == nil {
+		return "-"
+	}
+	return fmt.Sprint(*n)
+}
+
+func timeCell(t *time.Time) string {
+	if t == nil {
+		return "-"
+	}
+	return t.Format("2006-01-02 15:04Z")
+}
+
+func bytesCell(n *int64) string {
+	if n == nil {
+		return "-"
+	}
+	return humanBytes(float64(*n))
+}
+
+func bytesPerDayCell(n *float64) string {
+	if n == nil {
+		return "-"
+	}
+	return humanBytes(*n)
+}
+
+func forecastCell(f rawForecast) string {
+	s := fmt.Sprintf("%d rows", f.Rows)
+	if f.Bytes != nil {
+		s += ", " + humanBytes(float64(*f.Bytes))
+	}
+	return s
+}
+
+// humanBytes renders a size in binary units, e.g. 1.5 MiB.
+func humanBytes(n float64) string {
+	units := []string{"B", "KiB", "MiB", "GiB", "TiB", "PiB"}
+	i := 0
+	for n >= 1024 && i < len(units)-1 {
+		n /= 1024
+		i++
+	}
+	if i == 0 {
+		return fmt.Sprintf("%.0f B", n)
+	}
+	return fmt.Sprintf("%.1f %s", n, units[i])
+}
