@@ -136,7 +136,7 @@ func (a *app) show(ctx context.Context, sel selection, inline string, limit int,
 		return &exitError{code: exitFailed, err: fmt.Errorf("show: print the rows: %w", err)}
 	}
 	if more && format != "table" {
-		fmt.Fprintf(a.stderr, "show: the first %d rows; there are more (--limit 0 for all)\n", limit)
+		fmt.Fprintf(a.stderr, "show: the first %d %s; there are more (--limit 0 for all)\n", limit, english.Plural(limit, "row", "rows"))
 	}
 	return nil
 }
