@@ -28,6 +28,7 @@ project as the warehouse holds it (kind, columns and types, row counts).`,
 		RunE: func(cmd *cobra.Command, _ []string) error { return a.execute(cmd.Context(), spec) },
 	}
 	spec.sel.register(cmd)
+	spec.registerFailFast(cmd)
 	spec.check.register(cmd)
 	cmd.Flags().BoolVar(&spec.fullRefresh, "full-refresh", false, "rebuild incremental models from scratch")
 	spec.extract.register(cmd)

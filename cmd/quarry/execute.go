@@ -90,9 +90,15 @@ type execSpec struct {
 	fullRefresh   bool
 	storeFailures bool
 	extract       extractFlags
+	failFast      bool
 	check         *checkFlag // nil for commands that run no SQL of the user's
 	// catalog makes the command write target/catalog.json after the run.
 	catalog bool
+}
+
+// registerFailFast adds --fail-fast / -x to a command that runs nodes.
+func (s *execSpec) registerFailFast(cmd *cobra.Command) {
+	cmd.Flags().BoolVarP(&s.failFast, "fail-fast", "x", false, "stop at the first error or failed error-severity test: running nodes finish, the rest are SKIP")
 }
 
 // extractFlags are the flags of commands that run extractors.
@@ -145,7 +151,7 @@ func (a *app) execute(ctx context.Context, spec execSpec) error {
 	printCheck(a.stdout, start.Format("15:04:05")+"  ", checked)
 	opts := run.Options{
 		FullRefresh: spec.fullRefresh, StoreFailures: spec.storeFailures, Threads: p.Threads, Drain: a.drain,
-		OnResult: printProgress(a.stdout), WriteCompiled: true, Strict: spec.extract.strict,
+		OnResult: printProgress(a.stdout), WriteCompiled: true, Strict: spec.extract.strict, FailFast: spec.failFast,
 	}
 	sess, err := spec.extract.session(start)
 	if err != nil {
@@ -187,7 +193,7 @@ func (a *app) execute(ctx context.Context, spec execSpec) error {
 	res := run.Execute(ctx, p, wh, ids, opts)
 	args := map[string]any{"select": nonNil(spec.sel.selects), "exclude": nonNil(spec.sel.excludes), "full_refresh": spec.fullRefresh,
 		"store_failures": spec.storeFailures, "threads": p.Threads, "target": p.Target.Name,
-		"strict": spec.extract.strict, "record": spec.extract.record, "replay": spec.extract.replay}
+		"strict": spec.extract.strict, "record": spec.extract.record, "replay": spec.extract.replay, "fail_fast": spec.failFast}
 	if err := artifacts.WriteRunResults(p, spec.command, args, res, time.Now()); err != nil {
 		fmt.Fprintf(a.stderr, "warning: %v\n", err)
 	}

@@ -20,6 +20,7 @@ updated. Item-level failures land in _extract_errors and show as warnings.`,
 		RunE: func(cmd *cobra.Command, _ []string) error { return a.execute(cmd.Context(), spec) },
 	}
 	spec.sel.register(cmd)
+	spec.registerFailFast(cmd)
 	spec.extract.register(cmd)
 	return cmd
 }

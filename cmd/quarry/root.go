@@ -167,6 +167,7 @@ func (a *app) rootCommand() *cobra.Command {
 	addCPUProfile(root)
 	root.AddCommand(
 		a.buildCommand(), a.runCommand(), a.seedCommand(), a.extractCommand(), a.testCommand(), a.compileCommand(), a.lsCommand(), a.lineageCommand(), a.rawCommand(), a.docsCommand(), a.debugCommand(),
+		a.cleanCommand(), a.initCommand(), a.showCommand(),
 	)
 	return root
 }

@@ -15,5 +15,6 @@ func (a *app) seedCommand() *cobra.Command {
 		RunE:  func(cmd *cobra.Command, _ []string) error { return a.execute(cmd.Context(), spec) },
 	}
 	spec.sel.register(cmd)
+	spec.registerFailFast(cmd)
 	return cmd
 }

@@ -48,6 +48,12 @@ type Outcome struct {
 	// Cause, when not empty, says why every node downstream of this one
 	// must be skipped (unless another cause reached it first).
 	Cause string
+	// Halt, when not empty, stops the whole walk (a fail-fast run): the
+	// visits already running end, and every node not yet started is
+	// skipped (Skip is called) for Halt, or for the cause that reached it
+	// first when an upstream failure did. Unlike Drain, nothing is left
+	// not started: each node is visited or skipped.
+	Halt string
 }
 
 // Failed is the outcome of a node whose descendants must be skipped, for
@@ -118,6 +124,7 @@ func (w Walker) Walk(ctx context.Context, g *Graph, v Visitor) Report {
 	}
 	drain, cancelled := w.Drain, ctx.Done()
 	stopped := false
+	halt := "" // once set, every node that becomes ready is skipped for it
 	// stopping reports whether the walk was stopped, without waiting. It is
 	// asked before each node starts, not only in the wait below: a visit
 	// ending as the drain begins may be picked first there, readying its
@@ -136,6 +143,9 @@ func (w Walker) Walk(ctx context.Context, g *Graph, v Visitor) Report {
 		for running < threads && ready.Len() > 0 && !stopping() {
 			id := heap.Pop(ready).(string)
 			reached[id] = true
+			if halt != "" && blocked[id] == "" {
+				blocked[id] = halt
+			}
 			if cause := blocked[id]; cause != "" {
 				if v.Skip != nil {
 					v.Skip(id, cause)
@@ -161,6 +171,9 @@ func (w Walker) Walk(ctx context.Context, g *Graph, v Visitor) Report {
 			var out Outcome
 			if e.done != nil {
 				out = e.done()
+			}
+			if halt == "" {
+				halt = out.Halt
 			}
 			finish(e.id, out.Cause)
 		case <-drain:

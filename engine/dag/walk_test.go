@@ -308,3 +308,71 @@ func TestWalkReportsALoop(t *testing.T) {
 		t.Errorf("report (-want +got):\n%s", diff)
 	}
 }
+
+// A halting outcome (fail-fast) starts nothing more: with one thread, the
+// nodes after the failed one are skipped for the halt, except those an
+// upstream failure reached first, and every node is accounted for.
+func TestWalkHaltSkipsEverythingNotStarted(t *testing.T) {
+	g := build("a b", "c d", "e")
+	var l walkLog
+	l.skipped = map[string]string{}
+	v := Visitor{
+		Visit: func(_ context.Context, id string) func() Outcome {
+			return func() Outcome {
+				l.ended = append(l.ended, id)
+				if id == "a" {
+					return Outcome{Cause: "a broke", Halt: "fail-fast after a"}
+				}
+				return Outcome{}
+			}
+		},
+		Skip: func(id, cause string) { l.skipped[id] = cause },
+	}
+	r := Walker{Threads: 1}.Walk(context.Background(), g, v)
+	if want := []string{"a"}; !slices.Equal(l.ended, want) {
+		t.Errorf("visited %v, want %v", l.ended, want)
+	}
+	want := map[string]string{"b": "a broke", "c": "fail-fast after a", "d": "fail-fast after a", "e": "fail-fast after a"}
+	if diff := cmp.Diff(want, l.skipped); diff != "" {
+		t.Errorf("skipped (-want +got):\n%s", diff)
+	}
+	if r.Stopped || len(r.NotStarted) > 0 {
+		t.Errorf("report %+v, want nothing left not started and no stop", r)
+	}
+}
+
+// The visits running when a node halts the walk end and are reported; only
+// what had not started is skipped. b is held until a's end has been handed
+// over, so the order does not depend on timing.
+func TestWalkHaltLetsRunningVisitsEnd(t *testing.T) {
+	g := build("a", "b", "c")
+	var l walkLog
+	l.skipped = map[string]string{}
+	aEnded := make(chan struct{})
+	v := Visitor{
+		Visit: func(_ context.Context, id string) func() Outcome {
+			if id == "b" {
+				<-aEnded
+			}
+			return func() Outcome {
+				l.ended = append(l.ended, id)
+				if id == "a" {
+					close(aEnded)
+					return Outcome{Cause: "a broke", Halt: "halted by a"}
+				}
+				return Outcome{}
+			}
+		},
+		Skip: func(id, cause string) { l.skipped[id] = cause },
+	}
+	r := Walker{Threads: 2}.Walk(context.Background(), g, v)
+	if want := []string{"a", "b"}; !slices.Equal(l.ended, want) {
+		t.Errorf("ended %v, want %v", l.ended, want)
+	}
+	if want := map[string]string{"c": "halted by a"}; !cmp.Equal(want, l.skipped) {
+		t.Errorf("skipped %v, want %v", l.skipped, want)
+	}
+	if r.Stopped || len(r.NotStarted) > 0 {
+		t.Errorf("report %+v, want nothing left not started", r)
+	}
+}

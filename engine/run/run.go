@@ -35,6 +35,10 @@ type Options struct {
 	SampleData bool
 	// Strict fails an extract node on any item-level failure.
 	Strict bool
+	// FailFast stops scheduling at the first error or error-severity test
+	// failure: the nodes running finish, and every node not started is
+	// skipped for it. The run is not interrupted: each node is reported.
+	FailFast bool
 	// Drain, when closed, stops scheduling new nodes; those already running
 	// finish unless ctx is cancelled too.
 	Drain <-chan struct{}
@@ -163,7 +167,12 @@ func Execute(ctx context.Context, p *project.Project, wh warehouse.Warehouse, id
 			return func() dag.Outcome {
 				cause := why(res)
 				finish(res, cause)
-				return dag.Failed(cause)
+				out := dag.Failed(cause)
+				if failed := firstFailure(res); opts.FailFast && failed != nil {
+					n := failed.node
+					out.Halt = "--fail-fast after " + string(n.Type) + " " + n.Name + " failed"
+				}
+				return out
 			}
 		},
 		Skip: func(id, cause string) { finish(skip(p.Nodes[id], cause), cause) },
@@ -199,6 +208,17 @@ func Execute(ctx context.Context, p *project.Project, wh warehouse.Warehouse, id
 	run.Interrupted = walked.Stopped || ctx.Err() != nil
 	run.Elapsed = now().Sub(run.StartedAt)
 	return run
+}
+
+// firstFailure is the result that makes res a failure (res itself, or a
+// test run inside it), or nil when it did not fail.
+func firstFailure(res *Result) *Result {
+	for _, r := range append([]*Result{res}, res.extra...) {
+		if r.Status == StatusError || r.Status == StatusFail {
+			return r
+		}
+	}
+	return nil
 }
 
 // setupFailed reports a run that could not start because a schema or a

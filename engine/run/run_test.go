@@ -403,3 +403,44 @@ func TestOnResultReportsEveryNodeInOrder(t *testing.T) {
 		})
 	}
 }
+
+// With FailFast and one thread, the first failure (bad1, first by id)
+// skips every node not yet started, independent ones too, for the
+// fail-fast; its own descendant for the failure; the run is not
+// interrupted.
+func TestFailFastSkipsEverythingNotStarted(t *testing.T) {
+	p := projecttest.Load(t, map[string]string{
+		"models/bad1.sql":  "select boom",
+		"models/bad2.sql":  "select boom",
+		"models/child.sql": "select * from {{ ref \"bad1\" }}",
+		"models/other.sql": "select 1",
+	})
+	ids, _, err := selector.Select(p, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wh := &fakeWarehouse{}
+	res := run.Execute(context.Background(), p, wh, ids, run.Options{Threads: 1, FailFast: true})
+	want := map[string]run.Status{"bad1": "error", "bad2": "skipped", "child": "skipped", "other": "skipped"}
+	if got := statuses(res); !mapsEqual(got, want) {
+		t.Fatalf("statuses = %v, want %v", got, want)
+	}
+	if !slices.Equal(wh.order, []string{"bad1"}) {
+		t.Errorf("the warehouse ran %v, want only bad1", wh.order)
+	}
+	for _, r := range res.Results {
+		wantMsg := map[string]string{
+			"bad2": "skipped: --fail-fast after model bad1 failed", "other": "skipped: --fail-fast after model bad1 failed",
+			"child": "skipped: upstream model bad1 failed",
+		}[strings.TrimPrefix(r.UniqueID, "model.t.")]
+		if wantMsg != "" && r.Message != wantMsg {
+			t.Errorf("%s: message %q, want %q", r.UniqueID, r.Message, wantMsg)
+		}
+	}
+	if res.Interrupted || !res.Failed() {
+		t.Errorf("interrupted %v, failed %v: want a failed run, not an interrupted one", res.Interrupted, res.Failed())
+	}
+	if s := res.Summary(); !strings.Contains(s, "PASS=0 WARN=0 ERROR=1 SKIP=3 TOTAL=4") {
+		t.Errorf("summary %q", s)
+	}
+}

@@ -58,3 +58,17 @@ func duckdbPath(dir string, t config.Target, env func(string) (string, bool)) st
 	}
 	return path
 }
+
+// WarehouseFile is the file a target's warehouse lives in, absolute or
+// relative to the shell as dir is: a DuckDB target's database; "" for an
+// in-memory one and for a warehouse that is no local file (Snowflake).
+// Whoever removes files in the project keeps away from it.
+func WarehouseFile(dir string, t config.Target, env func(string) (string, bool)) string {
+	if t.Type != "duckdb" {
+		return ""
+	}
+	if path := duckdbPath(dir, t, env); path != ":memory:" && t.Setting("path", env) != "" {
+		return path
+	}
+	return ""
+}
