@@ -102,6 +102,13 @@ func (a *app) setupLog() error {
 	return nil
 }
 
+// flush emits, in json, a last line a command printed without a newline.
+func (a *app) flush() {
+	if a.flushOutput != nil {
+		a.flushOutput()
+	}
+}
+
 // warnf prints a warning: "warning: ..." on stderr, or a warning event.
 func (a *app) warnf(format string, args ...any) {
 	msg := fmt.Sprintf(format, args...)

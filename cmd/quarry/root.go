@@ -87,11 +87,12 @@ func cli(args []string, stdout, stderr io.Writer) int {
 // runWith is run with extra commands added to the root: tests use it to
 // reach paths no user command should, such as a panic.
 func runWith(args []string, stdout, stderr io.Writer, extra ...*cobra.Command) (code int) {
+	a := &app{stdout: stdout, stderr: stderr, env: os.LookupEnv, environ: os.Environ, drain: make(chan struct{})}
 	// The last resort: a panic on this goroutine is a bug, reported as one
 	// with where it happened, and exit 3 rather than a Go stack trace.
-	a := &app{stdout: stdout, stderr: stderr, env: os.LookupEnv, environ: os.Environ, drain: make(chan struct{})}
 	defer func() {
 		if r := recover(); r != nil {
+			a.flush()
 			code = a.reportPanic(stderr, r)
 		}
 	}()
@@ -111,11 +112,7 @@ func runWith(args []string, stdout, stderr io.Writer, extra ...*cobra.Command) (
 		// format asked for, if it was, still applies to its error.
 		_ = a.setupLog()
 	}
-	defer func() {
-		if a.flushOutput != nil {
-			a.flushOutput()
-		}
-	}()
+	a.flush()
 	if err == nil {
 		return exitOK
 	}
