@@ -40,20 +40,19 @@ func (a *app) check(ctx context.Context, p *project.Project, ids []string) (*ana
 	// reads them unchecked (each saying why).
 	previous, err := artifacts.ReadCatalog(filepath.Join(p.Dir, "target"))
 	if err != nil {
-		fmt.Fprintf(a.stderr, "warning: %v\n", err)
+		a.warnf("%v", err)
 	}
 	sum, err := analyze.Run(ctx, p, analyze.Options{Select: ids, Previous: previous.Columns, Cache: cache})
 	if serr := cache.Save(cachePath); serr != nil {
 		// Only the next run's speed depends on it.
-		fmt.Fprintf(a.stderr, "warning: %v\n", serr)
+		a.warnf("%v", serr)
 	}
 	if err != nil {
 		var de *diag.Error
 		if errors.As(err, &de) {
-			fmt.Fprintln(a.stderr, de.Error())
 			n := len(de.Diagnostics)
-			fmt.Fprintf(a.stderr, "\n%d %s found by checking the SQL against its upstream columns; nothing ran. Fix %s and run again (--no-check skips this check).\n",
-				n, english.Plural(n, "problem", "problems"), english.Plural(n, "it", "them"))
+			a.printDiagnostics(de, fmt.Sprintf("%d %s found by checking the SQL against its upstream columns; nothing ran. Fix %s and run again (--no-check skips this check).",
+				n, english.Plural(n, "problem", "problems"), english.Plural(n, "it", "them")))
 			return nil, &exitError{code: exitLoad}
 		}
 		if ctx.Err() != nil {

@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"fmt"
+	"log/slog"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -11,6 +12,7 @@ import (
 	"github.com/quarrydev/quarry/engine/artifacts"
 	"github.com/quarrydev/quarry/engine/project"
 	"github.com/quarrydev/quarry/internal/english"
+	"github.com/quarrydev/quarry/internal/jsonlog"
 )
 
 func (a *app) compileCommand() *cobra.Command {
@@ -59,8 +61,13 @@ not look at the warehouse.`,
 			if err := artifacts.WriteManifest(p, "compile", time.Now()); err != nil {
 				return &exitError{code: exitFailed, err: err}
 			}
-			fmt.Fprintf(a.stderr, "Compiled %s to target/compiled/\n", compiledCounts(nodes))
-			printCheck(a.stderr, "", checked)
+			msg := fmt.Sprintf("Compiled %s to target/compiled/", compiledCounts(nodes))
+			if a.events != nil {
+				a.events.Log(jsonlog.Info, "compiled", msg, slog.Int("nodes", len(nodes)), slog.String("dir", "target/compiled"))
+			} else {
+				fmt.Fprintln(a.stderr, msg)
+			}
+			a.printCheckSummary(a.stderr, "", checked)
 			return nil
 		},
 	}

@@ -73,10 +73,10 @@ func expandSelectArgs(args []string) []string {
 func (a *app) choose(p *project.Project, sel selection, types ...project.ResourceType) ([]string, error) {
 	ids, warnings, err := selector.Select(p, sel.selects, sel.excludes)
 	for _, w := range warnings {
-		fmt.Fprintf(a.stderr, "warning: %s\n", w)
+		a.warnf("%s", w)
 	}
 	if err != nil {
-		fmt.Fprintln(a.stderr, err)
+		a.printError(err)
 		return nil, &exitError{code: exitLoad}
 	}
 	return slices.DeleteFunc(ids, func(id string) bool { return !slices.Contains(types, p.Nodes[id].Type) }), nil
@@ -145,26 +145,42 @@ func (a *app) execute(ctx context.Context, spec execSpec) error {
 	if err := artifacts.WriteManifest(p, spec.command, start); err != nil {
 		return &exitError{code: exitFailed, err: err}
 	}
-	fmt.Fprintf(a.stdout, "%s  quarry %s · project %s · target %s (%s) · %d %s\n",
-		start.Format("15:04:05"), artifacts.Version, p.Name, p.Target.Name, p.Target.Type, p.Threads, english.Plural(p.Threads, "thread", "threads"))
-	fmt.Fprintf(a.stdout, "%s  Found %s\n", start.Format("15:04:05"), inventory(p))
-	printCheck(a.stdout, start.Format("15:04:05")+"  ", checked)
+	log := a.newRunLog(p, spec.command, start)
+	log.started(len(ids))
+	res, err := a.runSelected(ctx, spec, p, ids, checked, log)
+	// The run's last word: in json an error that ends it comes before
+	// run_finished, not after. (A panic skips this: it is no run's end.)
+	code := exitCode(err)
+	var ee *exitError
+	if a.events != nil && errors.As(err, &ee) && ee.err != nil {
+		a.printError(ee.err)
+		err = &exitError{code: ee.code}
+	}
+	log.finished(res, code)
+	return err
+}
+
+// runSelected runs ids, once the project is loaded and checked and the run
+// announced; res is nil when the run could not start.
+func (a *app) runSelected(ctx context.Context, spec execSpec, p *project.Project, ids []string, checked *analyze.Summary, log *runLog) (res *run.Report, err error) {
+	start := log.start
+	a.printCheckSummary(a.stdout, log.stamp, checked)
 	opts := run.Options{
 		FullRefresh: spec.fullRefresh, StoreFailures: spec.storeFailures, Threads: p.Threads, Drain: a.drain,
-		OnResult: printProgress(a.stdout), WriteCompiled: true, Strict: spec.extract.strict, FailFast: spec.failFast,
+		OnStart: log.onStart(), OnResult: log.onResult(), WriteCompiled: true, Strict: spec.extract.strict, FailFast: spec.failFast,
 	}
 	sess, err := spec.extract.session(start)
 	if err != nil {
 		var ee *exitError
 		if errors.As(err, &ee) {
-			return err
+			return nil, err
 		}
-		return &exitError{code: exitLoad, err: err}
+		return nil, &exitError{code: exitLoad, err: err}
 	}
 	if sess != nil {
 		defer func() {
 			if err := sess.Close(); err != nil {
-				fmt.Fprintf(a.stderr, "warning: %v\n", err)
+				a.warnf("%v", err)
 			}
 		}()
 		opts.HTTP = sess.Client()
@@ -177,41 +193,40 @@ func (a *app) execute(ctx context.Context, spec execSpec) error {
 			if meta.Sample {
 				what = "SAMPLE responses (invented values for offline runs, not real measurements)"
 			}
-			fmt.Fprintf(a.stdout, "%s  Replaying %s from %s, clock set to %s\n", start.Format("15:04:05"), what, spec.extract.replay, recordedAt.Format(time.RFC3339))
+			log.session(true, spec.extract.replay, what, recordedAt, meta.Sample)
 		} else {
 			opts.Recording = true
 			sess.SetEndpoints(p.Endpoints())
-			fmt.Fprintf(a.stdout, "%s  Recording HTTP exchanges into %s\n", start.Format("15:04:05"), spec.extract.record)
+			log.session(false, spec.extract.record, "", time.Time{}, false)
 		}
 	}
 	wh, err := adapters()[p.Target.Type].Open(ctx, p.Dir, p.Target, p.Threads, a.env)
 	if err != nil {
-		return &exitError{code: exitFailed, err: fmt.Errorf("connect to target %s: %w", p.Target.Name, err)}
+		return nil, &exitError{code: exitFailed, err: fmt.Errorf("connect to target %s: %w", p.Target.Name, err)}
 	}
 	defer wh.Close()
 
-	res := run.Execute(ctx, p, wh, ids, opts)
+	res = run.Execute(ctx, p, wh, ids, opts)
 	args := map[string]any{"select": nonNil(spec.sel.selects), "exclude": nonNil(spec.sel.excludes), "full_refresh": spec.fullRefresh,
 		"store_failures": spec.storeFailures, "threads": p.Threads, "target": p.Target.Name,
 		"strict": spec.extract.strict, "record": spec.extract.record, "replay": spec.extract.replay, "fail_fast": spec.failFast}
 	if err := artifacts.WriteRunResults(p, spec.command, args, res, time.Now()); err != nil {
-		fmt.Fprintf(a.stderr, "warning: %v\n", err)
+		a.warnf("%v", err)
 	}
 	if spec.catalog && !res.Interrupted {
 		// Also after failures: the catalog describes what is there. It is
 		// a description, so failing to write it changes no exit status.
 		if err := writeCatalog(ctx, p, wh, spec.command); err != nil {
-			fmt.Fprintf(a.stderr, "warning: %v\n", err)
+			a.warnf("%v", err)
 		}
 	}
-	a.report(res)
 	switch {
 	case res.Interrupted:
-		return &exitError{code: exitInterrupted}
+		return res, &exitError{code: exitInterrupted}
 	case res.Failed():
-		return &exitError{code: exitFailed}
+		return res, &exitError{code: exitFailed}
 	}
-	return nil
+	return res, nil
 }
 
 // report prints what went wrong in a run (errors, failed and warning

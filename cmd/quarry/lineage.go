@@ -39,7 +39,7 @@ one direction only.`,
 			}
 			n, column, err := findColumnArg(p, args[0])
 			if err != nil {
-				fmt.Fprintln(a.stderr, err)
+				a.printError(err)
 				return &exitError{code: exitLoad}
 			}
 			if !up && !down {
@@ -54,7 +54,7 @@ one direction only.`,
 			}
 			cols, err := nodeColumns(n, column)
 			if err != nil {
-				fmt.Fprintln(a.stderr, err)
+				a.printError(err)
 				return &exitError{code: exitLoad}
 			}
 			out := bufio.NewWriter(a.stdout)

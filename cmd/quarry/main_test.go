@@ -59,6 +59,7 @@ func scriptParams(dir string, updateScripts bool) testscript.Params {
 			"duckq":     cmdDuckq,
 			"exits":     cmdExits,
 			"jsonq":     cmdJsonq,
+			"jsonlines": cmdJsonlines,
 			"progress":  cmdProgress,
 			"techpulse": cmdTechpulse,
 			"docsql":    cmdDocSQL,
@@ -327,6 +328,92 @@ func jsonText(v any) string {
 	}
 	b, _ := json.Marshal(v)
 	return string(b)
+}
+
+// envelope is what every line of --log-format json carries (docs/logs.md).
+var envelope = []string{"v", "ts", "level", "event", "msg"}
+
+// cmdJsonlines implements `jsonlines [-s] [-e EVENT] FILE [FIELD...]`, to
+// check --log-format json output: it fails unless every line of FILE is a
+// JSON object with the envelope (v 1, ts in RFC 3339, level info, warn or
+// error, a non-empty event, msg). Then, for each line whose event is EVENT
+// (every line without -e), it prints its FIELDs (dotted paths, as jsonq's)
+// separated by |, failing when a line lacks one (null is a value). -s
+// sorts the lines, for events whose order threads decide.
+func cmdJsonlines(ts *testscript.TestScript, neg bool, args []string) {
+	if neg {
+		ts.Fatalf("unsupported: ! jsonlines")
+	}
+	sortLines := len(args) > 0 && args[0] == "-s"
+	if sortLines {
+		args = args[1:]
+	}
+	event := ""
+	if len(args) > 1 && args[0] == "-e" {
+		event, args = args[1], args[2:]
+	}
+	if len(args) < 1 {
+		ts.Fatalf("usage: jsonlines [-s] [-e EVENT] FILE [FIELD...]")
+	}
+	text := ts.ReadFile(args[0])
+	if text == "" {
+		ts.Fatalf("jsonlines: %s is empty", args[0])
+	}
+	var out []string
+	for i, line := range strings.Split(strings.TrimSuffix(text, "\n"), "\n") {
+		var obj map[string]any
+		if err := json.Unmarshal([]byte(line), &obj); err != nil {
+			ts.Fatalf("jsonlines: %s:%d is not a JSON object (%v): %s", args[0], i+1, err, line)
+		}
+		for _, k := range envelope {
+			if _, ok := obj[k]; !ok {
+				ts.Fatalf("jsonlines: %s:%d has no %q: %s", args[0], i+1, k, line)
+			}
+		}
+		ev, _ := obj["event"].(string)
+		level, _ := obj["level"].(string)
+		stamp, _ := obj["ts"].(string)
+		_, msgOK := obj["msg"].(string)
+		if _, err := time.Parse(time.RFC3339Nano, stamp); err != nil || obj["v"] != 1.0 || ev == "" || !msgOK ||
+			!slices.Contains([]string{"info", "warn", "error"}, level) {
+			ts.Fatalf("jsonlines: %s:%d: a bad envelope: %s", args[0], i+1, line)
+		}
+		if event != "" && ev != event {
+			continue
+		}
+		var fields []string
+		for _, f := range args[1:] {
+			v, ok := jsonField(obj, f)
+			if !ok {
+				ts.Fatalf("jsonlines: %s:%d (%s) has no field %s: %s", args[0], i+1, ev, f, line)
+			}
+			fields = append(fields, jsonText(v))
+		}
+		if len(fields) > 0 {
+			out = append(out, strings.Join(fields, "|"))
+		}
+	}
+	if sortLines {
+		slices.Sort(out)
+	}
+	for _, l := range out {
+		fmt.Fprintln(ts.Stdout(), l)
+	}
+}
+
+// jsonField follows a dotted path through objects, telling a missing key
+// from a null one.
+func jsonField(v any, path string) (any, bool) {
+	for _, seg := range splitPath(path) {
+		m, ok := v.(map[string]any)
+		if !ok {
+			return nil, false
+		}
+		if v, ok = m[seg]; !ok {
+			return nil, false
+		}
+	}
+	return v, true
 }
 
 var (

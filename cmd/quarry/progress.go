@@ -2,7 +2,6 @@ package main
 
 import (
 	"fmt"
-	"io"
 	"strings"
 	"time"
 
@@ -20,20 +19,24 @@ var statusWords = map[run.Status]string{
 	run.StatusPass: "PASS", run.StatusWarn: "WARN", run.StatusFail: "FAIL",
 }
 
-// printProgress returns the engine's OnResult for w: one line per finished
-// node, stamped with the wall clock (not the replayed one), then the
-// extractor's notes indented under it.
-func printProgress(w io.Writer) func(*run.Result, run.Progress) {
-	return func(res *run.Result, p run.Progress) {
-		fmt.Fprint(w, formatProgress(time.Now(), res, p))
-	}
-}
-
-// formatProgress formats one finished node: time, count, status, label, dots
-// and a detail (its duration, rows, or why it was skipped).
+// formatProgress formats one finished node, stamped with the wall clock
+// (not the replayed one): time, count, status, label, dots and a detail
+// (its duration, rows, or why it was skipped), then the extractor's notes
+// indented under it.
 func formatProgress(at time.Time, res *run.Result, p run.Progress) string {
 	label := describe(res.Node())
 	dots := strings.Repeat(".", max(3, lineWidth-len(label)))
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s  %d of %d %-4s %s %s [%s]\n", at.Format("15:04:05"), p.Done, p.Total, statusWords[res.Status], label, dots, progressDetail(res))
+	for _, note := range res.Notes {
+		fmt.Fprintf(&b, "          %s\n", note)
+	}
+	return b.String()
+}
+
+// progressDetail is the bracketed end of a progress line: the duration,
+// with the rows built or failing, or why the node was skipped.
+func progressDetail(res *run.Result) string {
 	detail := fmt.Sprintf("%.2fs", res.Duration.Seconds())
 	switch {
 	case res.Status == run.StatusSkipped:
@@ -43,12 +46,7 @@ func formatProgress(at time.Time, res *run.Result, p run.Progress) string {
 	case res.RowsAffected != nil && res.Status == run.StatusSuccess:
 		detail = fmt.Sprintf("%d %s, %s", *res.RowsAffected, english.Plural(int(*res.RowsAffected), "row", "rows"), detail)
 	}
-	var b strings.Builder
-	fmt.Fprintf(&b, "%s  %d of %d %-4s %s %s [%s]\n", at.Format("15:04:05"), p.Done, p.Total, statusWords[res.Status], label, dots, detail)
-	for _, note := range res.Notes {
-		fmt.Fprintf(&b, "          %s\n", note)
-	}
-	return b.String()
+	return detail
 }
 
 // describe is how a node is named in progress lines: its materialization

@@ -5,10 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"os/signal"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"syscall"
 
@@ -20,6 +22,7 @@ import (
 	"github.com/quarrydev/quarry/engine/diag"
 	"github.com/quarrydev/quarry/engine/project"
 	"github.com/quarrydev/quarry/internal/english"
+	"github.com/quarrydev/quarry/internal/jsonlog"
 	"github.com/quarrydev/quarry/internal/panics"
 )
 
@@ -56,6 +59,18 @@ type app struct {
 	target     string
 	threads    int
 	vars       []string
+	logFormat  string // --log-format; "" when not given
+	quiet      bool
+
+	// outMu guards stdout, stderr and events while setupLog may change
+	// them: the interrupt handler reads them from its own goroutine.
+	outMu    sync.Mutex
+	logReady bool
+	// events is the JSON log, nil for text.
+	events *jsonlog.Logger
+	// flushOutput emits what was printed after the last newline as a last
+	// event (json only).
+	flushOutput func()
 
 	// drain is closed on the first interrupt: stop scheduling new nodes.
 	drain chan struct{}
@@ -72,14 +87,15 @@ func cli(args []string, stdout, stderr io.Writer) int {
 // runWith is run with extra commands added to the root: tests use it to
 // reach paths no user command should, such as a panic.
 func runWith(args []string, stdout, stderr io.Writer, extra ...*cobra.Command) (code int) {
+	a := &app{stdout: stdout, stderr: stderr, env: os.LookupEnv, environ: os.Environ, drain: make(chan struct{})}
 	// The last resort: a panic on this goroutine is a bug, reported as one
 	// with where it happened, and exit 3 rather than a Go stack trace.
 	defer func() {
 		if r := recover(); r != nil {
-			code = reportPanic(stderr, r)
+			a.flush()
+			code = a.reportPanic(stderr, r)
 		}
 	}()
-	a := &app{stdout: stdout, stderr: stderr, env: os.LookupEnv, environ: os.Environ, drain: make(chan struct{})}
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	stopSignals := a.handleInterrupts(cancel)
@@ -91,18 +107,28 @@ func runWith(args []string, stdout, stderr io.Writer, extra ...*cobra.Command) (
 	root.SetOut(stdout)
 	root.SetErr(stderr)
 	err := root.ExecuteContext(ctx)
+	if err != nil {
+		// cobra may have failed before any command ran (a bad flag): the
+		// format asked for, if it was, still applies to its error.
+		_ = a.setupLog()
+	}
+	a.flush()
 	if err == nil {
 		return exitOK
 	}
 	var ee *exitError
 	if errors.As(err, &ee) {
 		if ee.err != nil {
-			fmt.Fprintln(stderr, ee.err)
+			a.printError(ee.err)
 		}
 		return ee.code
 	}
 	// cobra's own errors: unknown command, bad flag.
-	fmt.Fprintf(stderr, "Error: %v\nRun 'quarry --help' for usage.\n", err)
+	if a.events != nil {
+		a.printError(fmt.Errorf("%v (run 'quarry --help' for usage)", err))
+		return exitLoad
+	}
+	fmt.Fprintf(a.stderr, "Error: %v\nRun 'quarry --help' for usage.\n", err)
 	return exitLoad
 }
 
@@ -111,8 +137,16 @@ func runWith(args []string, stdout, stderr io.Writer, extra ...*cobra.Command) (
 // panicking stack, which is what a bug report needs. It must be called from
 // the deferred function that recovered, while that stack is still there; a
 // panic handed on from another goroutine carries its own.
-func reportPanic(w io.Writer, r any) int {
+func (a *app) reportPanic(w io.Writer, r any) int {
 	e := panics.Recovered(r)
+	if a.events != nil {
+		var at []slog.Attr
+		if f, ok := e.Frame(); ok {
+			at = append(at, slog.String("file", f.File), slog.Int("line", f.Line), slog.String("function", f.Function))
+		}
+		a.events.Log(jsonlog.Error, "internal_error", fmt.Sprintf("internal error (a bug in quarry, please report it): %v", e.Value), at...)
+		return exitInternal
+	}
 	fmt.Fprintf(w, "internal error (a bug in quarry, please report it): %v\n", e.Value)
 	if f, ok := e.Frame(); ok {
 		fmt.Fprintf(w, "  at %s:%d (%s)\n", f.File, f.Line, f.Function)
@@ -133,14 +167,14 @@ func (a *app) handleInterrupts(cancel context.CancelFunc) func() {
 			if m := a.onInterrupt.Load(); m != nil {
 				msg = *m
 			}
-			fmt.Fprintln(a.stderr, "\n"+msg)
+			a.printInterrupt(msg)
 			close(a.drain)
 		case <-done:
 			return
 		}
 		select {
 		case <-sigs:
-			fmt.Fprintln(a.stderr, "\nInterrupted again: cancelling the running statements")
+			a.printInterrupt("Interrupted again: cancelling the running statements")
 			cancel()
 		case <-done:
 		}
@@ -165,6 +199,7 @@ func (a *app) rootCommand() *cobra.Command {
 	pf.Var(threadsFlag{&a.threads}, "threads", fmt.Sprintf("how many nodes run at once, %d to %d (default: QUARRY_THREADS, then the target's threads, then 4)", config.MinThreads, config.MaxThreads))
 	pf.StringArrayVar(&a.vars, "vars", nil, "set vars: name=value, or a YAML mapping like '{a: 1, b: x}' (repeatable)")
 	addCPUProfile(root)
+	a.registerLogFlags(root) // after addCPUProfile: it wraps its PersistentPreRunE
 	root.AddCommand(
 		a.buildCommand(), a.runCommand(), a.seedCommand(), a.extractCommand(), a.testCommand(), a.compileCommand(), a.lsCommand(), a.lineageCommand(), a.rawCommand(), a.docsCommand(), a.debugCommand(),
 		a.cleanCommand(), a.initCommand(), a.showCommand(),
@@ -241,9 +276,8 @@ func (a *app) load() (*project.Project, error) {
 	if err != nil {
 		var de *diag.Error
 		if errors.As(err, &de) {
-			fmt.Fprintln(a.stderr, de.Error())
 			n := len(de.Diagnostics)
-			fmt.Fprintf(a.stderr, "\n%d %s found; nothing ran. Fix %s and run again.\n", n, english.Plural(n, "problem", "problems"), english.Plural(n, "it", "them"))
+			a.printDiagnostics(de, fmt.Sprintf("%d %s found; nothing ran. Fix %s and run again.", n, english.Plural(n, "problem", "problems"), english.Plural(n, "it", "them")))
 			return nil, &exitError{code: exitLoad}
 		}
 		return nil, &exitError{code: exitLoad, err: err}

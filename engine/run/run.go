@@ -8,6 +8,7 @@ import (
 	"maps"
 	"net/http"
 	"slices"
+	"sync"
 	"time"
 
 	"github.com/quarrydev/quarry/engine/dag"
@@ -49,6 +50,13 @@ type Options struct {
 	// it should return quickly, and what it does (closing Drain, say) is
 	// seen by the scheduler before anything else starts.
 	OnResult func(*Result, Progress)
+	// OnStart, when set, is told of every node as it starts running, on
+	// the worker that runs it. Calls to OnStart and OnResult are never
+	// concurrent with each other (the run serializes them), so one writer
+	// may serve both; like OnResult it should return quickly. Skipped
+	// nodes never start, and the tests run inside an audited table start
+	// with it, unannounced.
+	OnStart func(*project.Node)
 	// WriteCompiled writes each executed model's and test's SQL under
 	// target/compiled.
 	WriteCompiled bool
@@ -64,6 +72,9 @@ type execution struct {
 	wh    warehouse.Warehouse
 	opts  Options
 	sched *schedule
+	// notify serializes the callbacks of opts: OnStart is called on
+	// workers, OnResult on Execute's goroutine.
+	notify sync.Mutex
 }
 
 // Execute runs the selected nodes against wh in dependency order on
@@ -93,7 +104,9 @@ func Execute(ctx context.Context, p *project.Project, wh warehouse.Warehouse, id
 		run.Results = append(run.Results, res)
 		finished++
 		if opts.OnResult != nil {
+			x.notify.Lock()
 			opts.OnResult(res, Progress{Done: finished, Total: total})
+			x.notify.Unlock()
 		}
 	}
 	if err := x.prepare(ctx); err != nil {
@@ -309,6 +322,11 @@ func (x *execution) runNode(ctx context.Context, n *project.Node) *Result {
 	if !project.Executable(n) {
 		res.Status = StatusSuccess
 		return res
+	}
+	if x.opts.OnStart != nil {
+		x.notify.Lock()
+		x.opts.OnStart(n)
+		x.notify.Unlock()
 	}
 	kindOf(n).run(warehouse.WithNode(ctx, n.UniqueID), x, n, res)
 	return res

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/quarrydev/quarry/engine/project"
 	"github.com/quarrydev/quarry/engine/project/projecttest"
 	"github.com/quarrydev/quarry/engine/run"
 	"github.com/quarrydev/quarry/engine/selector"
@@ -442,5 +443,63 @@ func TestFailFastSkipsEverythingNotStarted(t *testing.T) {
 	}
 	if s := res.Summary(); !strings.Contains(s, "PASS=0 WARN=0 ERROR=1 SKIP=3 TOTAL=4") {
 		t.Errorf("summary %q", s)
+	}
+}
+
+// OnStart hears of each node that runs, once, before its result, and never
+// at the same time as another callback; skipped nodes and the tests run
+// inside an audited table are not announced.
+func TestOnStartAnnouncesEveryNodeThatRuns(t *testing.T) {
+	p := projecttest.Load(t, map[string]string{
+		"project.yaml":       "name: t\nmodels:\n  marts: {materialized: table, schema: public}\ntargets:\n  dev: {type: duckdb}\n",
+		"models/a.sql":       "select 1 as id",
+		"models/marts/m.sql": "select boom as id from {{ ref \"a\" }}",
+		"models/marts/n.sql": "select * from {{ ref \"a\" }}",
+		"models/marts/o.sql": "select * from {{ ref \"m\" }}",
+		"models/props.yml":   "models:\n  - name: m\n    config: {publish: audited}\n    columns:\n      - name: id\n        tests: [unique]\n",
+	})
+	ids, _, _ := selector.Select(p, nil, nil)
+	var inside atomic.Int32
+	var concurrent atomic.Bool
+	enter := func() {
+		if inside.Add(1) > 1 {
+			concurrent.Store(true)
+		}
+		time.Sleep(time.Millisecond) // widen the window for an overlap
+	}
+	var mu sync.Mutex
+	var events []string
+	record := func(e string) {
+		mu.Lock()
+		events = append(events, e)
+		mu.Unlock()
+	}
+	run.Execute(context.Background(), p, &fakeWarehouse{delay: time.Millisecond}, ids, run.Options{Threads: 4,
+		OnStart: func(n *project.Node) {
+			enter()
+			defer inside.Add(-1)
+			record("start " + n.Name)
+		},
+		OnResult: func(r *run.Result, _ run.Progress) {
+			enter()
+			defer inside.Add(-1)
+			record(string(r.Status) + " " + r.Node().Name)
+		},
+	})
+	if concurrent.Load() {
+		t.Error("OnStart and OnResult were called concurrently")
+	}
+	for _, name := range []string{"a", "m", "n"} {
+		start := slices.Index(events, "start "+name)
+		if start < 0 || slices.Index(events[start+1:], "start "+name) >= 0 {
+			t.Errorf("%s announced %d times, want once: %q", name, strings.Count(strings.Join(events, "\n"), "start "+name+"\n"), events)
+			continue
+		}
+		if !slices.ContainsFunc(events[start+1:], func(e string) bool { return strings.HasSuffix(e, " "+name) && !strings.HasPrefix(e, "start ") }) {
+			t.Errorf("%s: no result after its start: %q", name, events)
+		}
+	}
+	if slices.Contains(events, "start o") {
+		t.Errorf("the skipped node o was announced: %q", events)
 	}
 }
