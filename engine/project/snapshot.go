@@ -401,7 +401,7 @@ func readSnapshot(opts config.Options, adapters map[string]config.Adapter, path 
 	if !ok {
 		return nil, LoadedFull, false
 	}
-	names := slices.Sorted(slices.Values(slices.Compact(slices.Sorted(slices.Values(append(f.EnvNames, rec.names()...))))))
+	names := slices.Compact(slices.Sorted(slices.Values(append(f.EnvNames, rec.names()...))))
 	_ = writeSnapshot(path, p, in, names, opts) // as in LoadCached
 	return p, LoadedPartial, true
 }
