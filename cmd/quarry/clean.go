@@ -3,6 +3,7 @@ package main
 import (
 	"errors"
 	"fmt"
+	"github.com/quarrydev/quarry/engine/project"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -21,7 +22,7 @@ import (
 // only ones clean removes: whatever else is there (a user's file, a
 // warehouse file someone pointed into target/) is left alone.
 func targetOutputs() []string {
-	return []string{analysisCache, "catalog.json", "compiled", "docs", "manifest.json", "run_results.json"}
+	return []string{analysisCache, "catalog.json", "compiled", "docs", "manifest.json", project.SnapshotFile, "run_results.json"}
 }
 
 func (a *app) cleanCommand() *cobra.Command {
@@ -29,7 +30,8 @@ func (a *app) cleanCommand() *cobra.Command {
 		Use:   "clean",
 		Short: "Remove what quarry wrote under target/ (never the warehouse)",
 		Long: `clean removes the artifacts quarry writes under target/ (manifest.json,
-run_results.json, catalog.json, the analysis cache, compiled/ and docs/), then
+run_results.json, catalog.json, the analysis cache, the load snapshot,
+compiled/ and docs/), then
 target/ itself when nothing else is left in it, and prints what it removed.
 It never removes the warehouse (a DuckDB file, even one placed under
 target/), files quarry did not write, or anything outside the project.

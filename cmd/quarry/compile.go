@@ -28,7 +28,7 @@ models compile as a full build (is_incremental is false), since compile does
 not look at the warehouse.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			p, err := a.load()
+			p, err := a.loadForReading()
 			if err != nil {
 				return err
 			}

@@ -56,7 +56,7 @@ opened from disk, its assets, and docs.json, the same data for tools.`,
 
 // generateDocs writes target/docs and returns its path.
 func (a *app) generateDocs(ctx context.Context, noCheck bool) (string, error) {
-	p, err := a.load()
+	p, err := a.loadForReading()
 	if err != nil {
 		return "", err
 	}

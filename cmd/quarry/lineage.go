@@ -33,7 +33,7 @@ one direction only.`,
   quarry lineage pypi.pypi_downloads_daily.downloads --downstream`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			p, err := a.load()
+			p, err := a.loadForReading()
 			if err != nil {
 				return err
 			}

@@ -22,7 +22,7 @@ func (a *app) lsCommand() *cobra.Command {
 		Short:   "List the selected nodes, one a line",
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			p, err := a.load()
+			p, err := a.loadForReading()
 			if err != nil {
 				return err
 			}

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -71,6 +72,9 @@ type app struct {
 	// flushOutput emits what was printed after the last newline as a last
 	// event (json only).
 	flushOutput func()
+	// noPartialParse: load from the files even when target/partial_parse.gob
+	// holds the same load (--no-partial-parse, QUARRY_NO_PARTIAL_PARSE).
+	noPartialParse bool
 
 	// drain is closed on the first interrupt: stop scheduling new nodes.
 	drain chan struct{}
@@ -198,6 +202,7 @@ func (a *app) rootCommand() *cobra.Command {
 	pf.StringVar(&a.target, "target", "", "the target in project.yaml to use (default: QUARRY_TARGET, then targets.default)")
 	pf.Var(threadsFlag{&a.threads}, "threads", fmt.Sprintf("how many nodes run at once, %d to %d (default: QUARRY_THREADS, then the target's threads, then 4)", config.MinThreads, config.MaxThreads))
 	pf.StringArrayVar(&a.vars, "vars", nil, "set vars: name=value, or a YAML mapping like '{a: 1, b: x}' (repeatable)")
+	pf.BoolVar(&a.noPartialParse, "no-partial-parse", false, "load every file again instead of reusing target/partial_parse.gob (also QUARRY_NO_PARTIAL_PARSE=1)")
 	addCPUProfile(root)
 	a.registerLogFlags(root) // after addCPUProfile: it wraps its PersistentPreRunE
 	root.AddCommand(
@@ -266,13 +271,45 @@ func parseVars(values []string) (map[string]any, error) {
 }
 
 // load reads and compiles the project, printing every problem on failure.
+// Commands that run nodes use it: they need the templates.
 func (a *app) load() (*project.Project, error) {
+	return a.loadWith(false)
+}
+
+// loadForReading is load for the commands that only read the project (ls,
+// compile, lineage, docs): it reuses the last load, kept in
+// target/partial_parse.gob, when nothing it depends on has changed.
+func (a *app) loadForReading() (*project.Project, error) {
+	return a.loadWith(!a.partialParseOff())
+}
+
+// partialParseOff reports whether --no-partial-parse or a true
+// QUARRY_NO_PARTIAL_PARSE turns the load snapshot off.
+func (a *app) partialParseOff() bool {
+	if a.noPartialParse {
+		return true
+	}
+	v, _ := a.env("QUARRY_NO_PARTIAL_PARSE")
+	if v = strings.TrimSpace(v); v == "" {
+		return false
+	}
+	off, err := strconv.ParseBool(v)
+	return err != nil || off // a value that is not a boolean is taken as set
+}
+
+func (a *app) loadWith(snapshot bool) (*project.Project, error) {
 	vars, err := parseVars(a.vars)
 	if err != nil {
 		return nil, &exitError{code: exitLoad, err: err}
 	}
-	p, err := project.Load(config.Options{Dir: a.projectDir, Target: a.target, Threads: a.threads, Vars: vars, Env: a.env, Environ: a.environ,
-		Extractors: extractorRegistry()}, adapters())
+	opts := config.Options{Dir: a.projectDir, Target: a.target, Threads: a.threads, Vars: vars, Env: a.env, Environ: a.environ,
+		Extractors: extractorRegistry()}
+	var p *project.Project
+	if snapshot {
+		p, _, err = project.LoadCached(opts, adapters(), filepath.Join(a.projectDir, "target", project.SnapshotFile))
+	} else {
+		p, err = project.Load(opts, adapters())
+	}
 	if err != nil {
 		var de *diag.Error
 		if errors.As(err, &de) {

@@ -314,6 +314,10 @@ func (p *Project) substitute(n *Node, s string, ephemerals *[]*Node, overrides m
 // Recompile renders a model again with is_incremental set as given, as the
 // runner does for incremental models whose table already exists.
 func (p *Project) Recompile(n *Node, incremental bool) error {
+	if n.tmpl == nil {
+		// A project from a load snapshot (LoadCached) has no templates.
+		return fmt.Errorf("%s: the model's template was not loaded (a project from a load snapshot cannot run nodes)", n.Path)
+	}
 	r := &renderer{p: p, node: n}
 	out, err := r.render(incremental)
 	if err != nil {

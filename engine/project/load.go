@@ -368,6 +368,7 @@ func (p *Project) renderModels(diags *diag.List) {
 		}
 		sum := sha256.Sum256([]byte(src))
 		n.Checksum = hex.EncodeToString(sum[:])
+		n.preRender = cloneConfig(n.Config)
 		r, ok := p.parseModel(n, diags)
 		if !ok {
 			return

@@ -51,6 +51,9 @@ type Node struct {
 	bind     []string    // the functions of boundFuncs the template calls; nil: not known, bind all
 	refs     []string    // names the template passed to ref
 	srcs     [][2]string // source, table pairs it passed to source
+	// preRender is a model's config before its template's config calls:
+	// a load snapshot re-renders an edited model from it.
+	preRender config.Node
 
 	// Seeds.
 	ColumnTypes map[string]string // pinned column types
