@@ -19,6 +19,13 @@ import (
 type Table struct {
 	Name    string
 	Columns []warehouse.Column
+	// Key names the column identifying a row across loads (a snapshot
+	// table's entity, e.g. repo_full_name); "" when rows have no such
+	// identity, and then change-only landing does not apply to the table.
+	Key string
+	// ChangeOnly is the table's default for change-only landing (see
+	// SeenTable), which project.yaml's change_only: overrides.
+	ChangeOnly bool
 }
 
 // LoadColumns are the columns the landing adds to every row, after the
@@ -44,6 +51,29 @@ func ErrorColumns() []warehouse.Column {
 		{Name: "item", Type: "varchar"},
 		{Name: "error", Type: "varchar"},
 		{Name: "failed_at", Type: "timestamp"},
+	}
+}
+
+// SeenTable is the bookkeeping of change-only landing, in the schema of
+// the extractors' landing tables. A change-only load stores a row only when
+// its content (every column but the load metadata) differs from the row
+// its key last pointed at, and records here, for every key it saw, the
+// _load_id of the landed row holding the key's value (row_load_id), so a
+// snapshot at the time of any load can still be rebuilt. The rows and
+// their entries land in one transaction.
+const SeenTable = "_load_keys_seen"
+
+// SeenColumns are the columns of SeenTable: _load_id, _loaded_at and
+// _source are the seeing load's, as a stored row's would be.
+func SeenColumns() []warehouse.Column {
+	return []warehouse.Column{
+		{Name: "landing_table", Type: "varchar"},
+		{Name: "key", Type: "varchar"},
+		{Name: "row_load_id", Type: "varchar"},
+		{Name: "content_hash", Type: "varchar"},
+		{Name: "_load_id", Type: "varchar"},
+		{Name: "_loaded_at", Type: "timestamp"},
+		{Name: "_source", Type: "varchar"},
 	}
 }
 

@@ -296,6 +296,9 @@ func (a *analyser) sourceColumns(n *project.Node) ([]warehouse.Column, string) {
 	if strings.EqualFold(n.Relation.Name, extractors.ErrorsTable) && a.landsIn(n.Relation.Schema) {
 		return extractors.ErrorColumns(), ""
 	}
+	if strings.EqualFold(n.Relation.Name, extractors.SeenTable) && a.landsIn(n.Relation.Schema) {
+		return extractors.SeenColumns(), ""
+	}
 	if len(n.Columns) > 0 && !slices.ContainsFunc(n.Columns, func(c project.ColumnDoc) bool { return c.DataType == "" }) {
 		cols := make([]warehouse.Column, len(n.Columns))
 		for i, c := range n.Columns {

@@ -10,16 +10,22 @@ import (
 
 	"github.com/quarrydev/quarry/engine/diag"
 	"github.com/quarrydev/quarry/extractors"
+	"github.com/quarrydev/quarry/internal/names"
 )
 
 // Extractor is one entry of extractors: in project.yaml.
 type Extractor struct {
-	Name     string
-	Input    string // the seed (or model) whose rows are the items
-	Source   string // the source whose tables it lands
-	Enabled  bool
-	Budget   time.Duration  // total time of one extraction (timeout:)
-	Settings map[string]any // the extractor's own settings, decoded
+	Name    string
+	Input   string // the seed (or model) whose rows are the items
+	Source  string // the source whose tables it lands
+	Enabled bool
+	Budget  time.Duration // total time of one extraction (timeout:)
+	// ChangeOnly is change_only: nil when unset (each landing table's
+	// default); otherwise the tables named, or every table with a key
+	// (All, change_only: true). The project checks the names
+	// against the extractor's tables.
+	ChangeOnly *ChangeOnly
+	Settings   map[string]any // the extractor's own settings, decoded
 	// Keys and Values are the settings' YAML nodes, for positions.
 	Keys, Values map[string]*yaml.Node
 	Line, Col    int // where the extractor's name is
@@ -27,7 +33,16 @@ type Extractor struct {
 
 // extractorKeys are the keys of an extractor's block the engine reads
 // itself; the others are the extractor's settings.
-var extractorKeys = []string{"enabled", "input", "source", "timeout"}
+var extractorKeys = []string{"change_only", "enabled", "input", "source", "timeout"}
+
+// ChangeOnly is an extractor's change_only: setting: true (All), false
+// (neither), or a list of its landing tables.
+type ChangeOnly struct {
+	All    bool
+	Tables []string
+	// Line and Col are where the value is, for the project's checks.
+	Line, Col int
+}
 
 // ExtractorKeys returns the keys of an extractor's block that are not the
 // extractor's own settings, in a fresh slice.
@@ -78,6 +93,23 @@ func decodeExtractors(n *yaml.Node, diags *diag.List) []Extractor {
 					diags.Add(ProjectFile, vn.Line, vn.Column, "extractors.%s.enabled must be true or false", k.Value)
 				}
 				ec.Enabled = b
+			case "change_only":
+				co := &ChangeOnly{Line: vn.Line, Col: vn.Column}
+				switch v := val.(type) {
+				case bool:
+					co.All = v
+				case []any:
+					ts, err := names.List(v)
+					if err != nil {
+						diags.Add(ProjectFile, vn.Line, vn.Column, "extractors.%s.change_only must be true, false or a list of its landing tables: %v", k.Value, err)
+						continue
+					}
+					co.Tables = ts
+				default:
+					diags.Add(ProjectFile, vn.Line, vn.Column, "extractors.%s.change_only must be true, false or a list of its landing tables, got %v", k.Value, val)
+					continue
+				}
+				ec.ChangeOnly = co
 			case "timeout":
 				d, err := parseBudget(val)
 				if err != nil {

@@ -20,6 +20,8 @@ import (
 	"github.com/quarrydev/quarry/engine/datatest"
 	"github.com/quarrydev/quarry/engine/diag"
 	"github.com/quarrydev/quarry/engine/render"
+	"github.com/quarrydev/quarry/engine/warehouse"
+	"github.com/quarrydev/quarry/extractors"
 )
 
 // Test is the resource type of data tests: queries that select failing rows.
@@ -411,7 +413,7 @@ func (p *Project) renderTests(diags *diag.List) {
 			continue
 		}
 		if t.Kind == datatest.Freshness {
-			n.Rendered = datatest.FreshnessSQL(t.Attached.LoadedAtField, placeholder(t.Attached), p.Dialect.QuoteIdent)
+			n.Rendered = datatest.FreshnessSQL(t.Attached.LoadedAtField, p.freshnessRelation(t.Attached), p.Dialect.QuoteIdent)
 			continue
 		}
 		if def, builtin := datatest.LookupBuiltin(t.Generic); builtin {
@@ -420,6 +422,28 @@ func (p *Project) renderTests(diags *diag.List) {
 		}
 		p.renderCustomTest(n, diags)
 	}
+}
+
+// freshnessRelation is what a source's freshness reads: the source, or,
+// for a table landed change-only with _loaded_at as its loaded_at_field,
+// the source's times together with those of its seen entries, since a load
+// that found nothing changed stores no row but did load.
+func (p *Project) freshnessRelation(src *Node) string {
+	rel := placeholder(src)
+	if !strings.EqualFold(src.LoadedAtField, "_loaded_at") {
+		return rel
+	}
+	for _, x := range p.extracts {
+		for table, landed := range x.Extraction.Tables {
+			if landed != src || !x.Extraction.ChangeOnly(table) {
+				continue
+			}
+			seen := p.Dialect.RelationSQL(warehouse.Relation{Schema: src.Relation.Schema, Name: extractors.SeenTable})
+			return fmt.Sprintf("(select _loaded_at from %s union all select _loaded_at from %s where landing_table = '%s') as loads",
+				rel, seen, strings.ReplaceAll(table, "'", "''"))
+		}
+	}
+	return rel
 }
 
 func placeholder(n *Node) string {

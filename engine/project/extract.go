@@ -94,9 +94,54 @@ func (p *Project) addExtractors(configs []config.Extractor, registry map[string]
 			}
 			n.Extraction.Tables[t.Name] = src
 		}
+		n.Extraction.changeOnly = changeOnlyTables(ec, ex.Tables(), diags)
 		p.Nodes[n.UniqueID] = n
 		p.extracts = append(p.extracts, n)
 	}
+}
+
+// changeOnlyTables resolves change_only: against the extractor's tables:
+// each table's own default when unset, every table with a key when true.
+// A named table that does not exist or has no key is an error at the value.
+func changeOnlyTables(ec config.Extractor, tables []extractors.Table, diags *diag.List) map[string]bool {
+	out := map[string]bool{}
+	co := ec.ChangeOnly
+	var keyed []string
+	for _, t := range tables {
+		if t.Key == "" {
+			continue
+		}
+		keyed = append(keyed, t.Name)
+		out[t.Name] = co == nil && t.ChangeOnly || co != nil && co.All
+	}
+	if co == nil {
+		return out
+	}
+	for _, name := range co.Tables {
+		i := slices.IndexFunc(tables, func(t extractors.Table) bool { return t.Name == name })
+		switch {
+		case i < 0:
+			var all []string
+			for _, t := range tables {
+				all = append(all, t.Name)
+			}
+			diags.Add(config.ProjectFile, co.Line, co.Col, "extractors.%s.change_only: %q is not one of its landing tables (%s)%s",
+				ec.Name, name, strings.Join(all, ", "), diag.DidYouMean(name, all))
+		case tables[i].Key == "":
+			diags.Add(config.ProjectFile, co.Line, co.Col, "extractors.%s.change_only: table %s has no key column, so its rows cannot be compared across loads (change-only applies to: %s)",
+				ec.Name, name, orNone(keyed))
+		default:
+			out[name] = true
+		}
+	}
+	return out
+}
+
+func orNone(names []string) string {
+	if len(names) == 0 {
+		return "none of its tables"
+	}
+	return strings.Join(names, ", ")
 }
 
 // landingSource finds the table of source src that a landing table named
@@ -116,6 +161,24 @@ type ExtractSpec struct {
 	cfg       config.Extractor
 	Input     *Node
 	Tables    map[string]*Node // landing table -> its source node
+	// changeOnly holds the landing tables landed change-only.
+	changeOnly map[string]bool
+}
+
+// ChangeOnly reports whether a landing table is landed change-only
+// (change_only: in project.yaml, else the table's default).
+func (spec *ExtractSpec) ChangeOnly(table string) bool { return spec.changeOnly[table] }
+
+// ChangeOnlyTables lists the landing tables landed change-only, sorted.
+func (spec *ExtractSpec) ChangeOnlyTables() []string {
+	var out []string
+	for t, on := range spec.changeOnly {
+		if on {
+			out = append(out, t)
+		}
+	}
+	slices.Sort(out)
+	return out
 }
 
 // Name is the extractor's name in project.yaml.

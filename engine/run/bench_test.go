@@ -175,6 +175,9 @@ func (nopWarehouse) Incremental(context.Context, warehouse.Relation, string, []s
 func (nopWarehouse) LoadRows(context.Context, warehouse.Relation, []warehouse.Column, [][]any, bool) (int64, error) {
 	return 0, nil
 }
+func (nopWarehouse) AppendRows(_ context.Context, a []warehouse.Append) ([]int64, error) {
+	return make([]int64, len(a)), nil
+}
 func (nopWarehouse) Publish(context.Context, warehouse.Relation, warehouse.Relation) error {
 	return nil
 }

@@ -16,6 +16,7 @@ import (
 	"github.com/quarrydev/quarry/engine/project"
 	"github.com/quarrydev/quarry/engine/warehouse"
 	"github.com/quarrydev/quarry/extractors"
+	"github.com/quarrydev/quarry/internal/english"
 )
 
 // extractKind collects data from outside systems and appends it to the
@@ -80,6 +81,14 @@ func createLandingTables(ctx context.Context, wh warehouse.Warehouse, spec *proj
 	if _, err := wh.LoadRows(ctx, landing(spec, extractors.ErrorsTable), extractors.ErrorColumns(), nil, false); err != nil {
 		return fmt.Errorf("create %s: %w", extractors.ErrorsTable, err)
 	}
+	// The bookkeeping of change-only landing exists wherever a table could
+	// be landed change-only, even while it is not, so that staging models
+	// reading it keep working whatever change_only: says.
+	if slices.ContainsFunc(spec.Extractor.Tables(), func(t extractors.Table) bool { return t.Key != "" }) {
+		if _, err := wh.LoadRows(ctx, landing(spec, extractors.SeenTable), extractors.SeenColumns(), nil, false); err != nil {
+			return fmt.Errorf("create %s: %w", extractors.SeenTable, err)
+		}
+	}
 	return nil
 }
 
@@ -92,7 +101,8 @@ func newLoadID(now time.Time) string {
 
 // runExtract collects and lands one extractor's data. Each landing table
 // is appended in one transaction, so a failure leaves none of this load's
-// rows in it; nothing is ever truncated or updated.
+// rows in it; nothing is ever truncated or updated. A change-only table's
+// rows land in the same transaction as their seen entries (planChangeOnly).
 func (x *execution) runExtract(ctx context.Context, n *project.Node, res *Result) error {
 	p, wh, opts := x.p, x.wh, x.opts
 	spec := n.Extraction
@@ -167,7 +177,8 @@ func (x *execution) runExtract(ctx context.Context, n *project.Node, res *Result
 		// Invented responses must never pass for measurements downstream.
 		out.Source += " (sample)"
 	}
-	var landed int64
+	var landed, unchanged int64
+	changeOnly := false
 	for _, t := range tables {
 		rows := out.Rows[t.Name]
 		withMeta := make([][]any, len(rows))
@@ -177,11 +188,29 @@ func (x *execution) runExtract(ctx context.Context, n *project.Node, res *Result
 			}
 			withMeta[i] = append(slices.Clone(r), loadID, now, out.Source)
 		}
-		count, err := wh.LoadRows(ctx, relOf(t.Name), append(slices.Clone(t.Columns), extractors.LoadColumns()...), withMeta, false)
+		cols := append(slices.Clone(t.Columns), extractors.LoadColumns()...)
+		if !spec.ChangeOnly(t.Name) {
+			count, err := wh.LoadRows(ctx, relOf(t.Name), cols, withMeta, false)
+			if err != nil {
+				return fmt.Errorf("land %s (no rows of load %s were kept): %w", t.Name, loadID, err)
+			}
+			landed += count
+			continue
+		}
+		changeOnly = true
+		plan, err := planChangeOnly(ctx, wh, relOf(extractors.SeenTable), t, withMeta, loadID, now, out.Source)
 		if err != nil {
 			return fmt.Errorf("land %s (no rows of load %s were kept): %w", t.Name, loadID, err)
 		}
-		landed += count
+		counts, err := wh.AppendRows(ctx, []warehouse.Append{
+			{Rel: relOf(t.Name), Cols: cols, Rows: plan.stored},
+			{Rel: relOf(extractors.SeenTable), Cols: extractors.SeenColumns(), Rows: plan.seen},
+		})
+		if err != nil {
+			return fmt.Errorf("land %s change-only (no rows or seen keys of load %s were kept): %w", t.Name, loadID, err)
+		}
+		landed += counts[0]
+		unchanged += plan.unchanged
 	}
 	if len(out.Errors) > 0 {
 		rows := make([][]any, len(out.Errors))
@@ -198,6 +227,9 @@ func (x *execution) runExtract(ctx context.Context, n *project.Node, res *Result
 	res.RowsAffected = &landed
 	res.BigQuery = out.BigQuery
 	res.Message = fmt.Sprintf("load %s: %d rows from %d items", loadID, landed, len(items))
+	if changeOnly {
+		res.Message += fmt.Sprintf(", %d unchanged %s recorded as seen", unchanged, english.Plural(int(unchanged), "key", "keys"))
+	}
 	if len(out.Stats) > 0 {
 		res.Message += " (" + strings.Join(out.Stats, "; ") + ")"
 	}

@@ -90,6 +90,16 @@ func (f *fakeWarehouse) Incremental(ctx context.Context, rel warehouse.Relation,
 func (f *fakeWarehouse) LoadRows(ctx context.Context, rel warehouse.Relation, _ []warehouse.Column, rows [][]any, _ bool) (int64, error) {
 	return int64(len(rows)), f.do(ctx, rel, "")
 }
+func (f *fakeWarehouse) AppendRows(ctx context.Context, appends []warehouse.Append) ([]int64, error) {
+	out := make([]int64, len(appends))
+	for i, a := range appends {
+		out[i] = int64(len(a.Rows))
+		if err := f.do(ctx, a.Rel, ""); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
 func (f *fakeWarehouse) Publish(context.Context, warehouse.Relation, warehouse.Relation) error {
 	return nil
 }

@@ -135,6 +135,12 @@ type Warehouse interface {
 	// rows are appended. Either way a failure leaves no partial rows behind.
 	// Values are nil, string, int64, float64, bool or time.Time.
 	LoadRows(ctx context.Context, rel Relation, cols []Column, rows [][]any, replace bool) (int64, error)
+	// AppendRows appends rows to several existing tables in one
+	// transaction: every table gets its rows or none does (a change-only
+	// landing stores rows and the keys it saw together). It returns the
+	// rows inserted per append, in order. Values are as for LoadRows; a
+	// table that does not exist is an error, and nothing is created.
+	AppendRows(ctx context.Context, appends []Append) ([]int64, error)
 
 	// Publish atomically replaces live with staged (a table built beside
 	// it), so readers see either the old or the new version, never neither.
@@ -153,6 +159,13 @@ type Warehouse interface {
 	Query(ctx context.Context, sql string, limit int) (*Result, error)
 
 	Close() error
+}
+
+// Append is one table's share of an AppendRows.
+type Append struct {
+	Rel  Relation
+	Cols []Column
+	Rows [][]any
 }
 
 // ErrNotFound is returned by operations that need an existing relation.

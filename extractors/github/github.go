@@ -126,7 +126,9 @@ func (e *Extractor) KeyColumn() string { return keyColumn }
 
 // Tables implements extractors.Extractor.
 func (e *Extractor) Tables() []extractors.Table {
-	return []extractors.Table{{Name: TableName, Columns: slices.Clone(columns)}}
+	// A repository's snapshot mostly repeats the previous one: change-only
+	// landing is on unless project.yaml turns it off.
+	return []extractors.Table{{Name: TableName, Columns: slices.Clone(columns), Key: "repo_full_name", ChangeOnly: true}}
 }
 
 // settings are the extractor's keys under extractors.github in project.yaml.

@@ -134,7 +134,7 @@ func (e *Extractor) Tables() []extractors.Table {
 			{Name: "license", Type: "varchar"},
 			{Name: "summary", Type: "varchar"},
 			{Name: "releases", Type: "bigint"},
-		}},
+		}, Key: "package"}, // change-only when project.yaml asks: metadata changes with releases only
 	}
 }
 

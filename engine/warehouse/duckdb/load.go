@@ -250,3 +250,106 @@ func valueText(v any, colType string) (driver.Value, error) {
 func tempName(purpose string) string {
 	return "__quarry_" + purpose + "_" + strings.ToLower(rand.Text())
 }
+
+// AppendRows implements warehouse.Warehouse. Each append's rows go, as
+// text, into a temp table of their own exactly as LoadRows does; one
+// transaction then inserts them all into their tables with the same casts,
+// so a value that does not convert, in any of the tables, rolls back every
+// insert.
+func (w *Warehouse) AppendRows(ctx context.Context, appends []warehouse.Append) ([]int64, error) {
+	var names []string
+	for _, a := range appends {
+		names = append(names, w.RelationSQL(a.Rel))
+	}
+	n, err := w.appendRows(ctx, appends)
+	if err != nil {
+		return nil, fmt.Errorf("append rows to %s: %w", strings.Join(names, ", "), err)
+	}
+	return n, nil
+}
+
+func (w *Warehouse) appendRows(ctx context.Context, appends []warehouse.Append) ([]int64, error) {
+	// Render everything before touching the database.
+	texts := make([][][]driver.Value, len(appends))
+	typesOf := make([][]string, len(appends))
+	for a, ap := range appends {
+		if len(ap.Cols) == 0 {
+			return nil, fmt.Errorf("%s: no columns", w.RelationSQL(ap.Rel))
+		}
+		typesOf[a] = make([]string, len(ap.Cols))
+		for i, c := range ap.Cols {
+			typesOf[a][i] = columnType(c.Type)
+		}
+		texts[a] = make([][]driver.Value, len(ap.Rows))
+		for r, row := range ap.Rows {
+			if len(row) != len(ap.Cols) {
+				return nil, fmt.Errorf("%s: row %d has %d values, want %d", w.RelationSQL(ap.Rel), r+1, len(row), len(ap.Cols))
+			}
+			texts[a][r] = make([]driver.Value, len(ap.Cols))
+			for i, v := range row {
+				s, err := valueText(v, typesOf[a][i])
+				if err != nil {
+					return nil, fmt.Errorf("%s: row %d, column %s: %w", w.RelationSQL(ap.Rel), r+1, ap.Cols[i].Name, err)
+				}
+				texts[a][r][i] = s
+			}
+		}
+	}
+
+	conn, err := w.db.Conn(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer conn.Close()
+	raws := make([]string, len(appends))
+	defer func() {
+		cleanup := context.WithoutCancel(ctx)
+		for _, raw := range raws {
+			if raw == "" {
+				continue
+			}
+			if _, dropErr := conn.ExecContext(cleanup, "DROP TABLE IF EXISTS temp.main."+w.QuoteIdent(raw)); dropErr != nil {
+				_ = conn.Raw(func(any) error { return driver.ErrBadConn })
+			}
+		}
+	}()
+	for a, ap := range appends {
+		raw := tempName("load")
+		defs := make([]string, len(ap.Cols))
+		for i, c := range ap.Cols {
+			defs[i] = w.QuoteIdent(c.Name) + " VARCHAR"
+		}
+		if _, err := conn.ExecContext(ctx, "CREATE TEMP TABLE "+w.QuoteIdent(raw)+" ("+strings.Join(defs, ", ")+")"); err != nil {
+			return nil, err
+		}
+		raws[a] = raw
+		if len(texts[a]) > 0 {
+			if err := w.appendText(ctx, conn, raw, texts[a]); err != nil {
+				return nil, err
+			}
+		}
+	}
+
+	counts := make([]int64, len(appends))
+	err = w.inTx(ctx, conn, func(tx *sql.Tx) error {
+		for a, ap := range appends {
+			casts := make([]string, len(ap.Cols))
+			for i, c := range ap.Cols {
+				q := w.QuoteIdent(c.Name)
+				casts[i] = fmt.Sprintf("CAST(%s AS %s) AS %s", q, typesOf[a][i], q)
+			}
+			res, err := tx.ExecContext(ctx, "INSERT INTO "+w.RelationSQL(ap.Rel)+" BY NAME SELECT "+strings.Join(casts, ", ")+" FROM temp.main."+w.QuoteIdent(raws[a]))
+			if err != nil {
+				return fmt.Errorf("%s: %w", w.RelationSQL(ap.Rel), err)
+			}
+			if counts[a], err = res.RowsAffected(); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return counts, nil
+}

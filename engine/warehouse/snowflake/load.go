@@ -225,3 +225,72 @@ func valueText(v any, colType string) (any, error) {
 		return nil, fmt.Errorf("unsupported value type %T", v)
 	}
 }
+
+// AppendRows implements warehouse.Warehouse: every append's INSERTs (bound
+// as LoadRows binds them) run in one transaction, so a failure in any of
+// the tables leaves all of them as they were.
+func (w *Warehouse) AppendRows(ctx context.Context, appends []warehouse.Append) ([]int64, error) {
+	ctx = w.tag(ctx)
+	var names []string
+	for _, a := range appends {
+		names = append(names, w.RelationSQL(a.Rel))
+	}
+	n, err := w.appendRows(ctx, appends)
+	if err != nil {
+		return nil, fmt.Errorf("append rows to %s: %w", strings.Join(names, ", "), err)
+	}
+	return n, nil
+}
+
+func (w *Warehouse) appendRows(ctx context.Context, appends []warehouse.Append) ([]int64, error) {
+	texts := make([][][]any, len(appends))
+	for a, ap := range appends {
+		target := w.RelationSQL(ap.Rel)
+		if len(ap.Cols) == 0 {
+			return nil, fmt.Errorf("%s: no columns", target)
+		}
+		texts[a] = make([][]any, len(ap.Cols))
+		for i := range texts[a] {
+			texts[a][i] = make([]any, len(ap.Rows))
+		}
+		for r, row := range ap.Rows {
+			if len(row) != len(ap.Cols) {
+				return nil, fmt.Errorf("%s: row %d has %d values, want %d", target, r+1, len(row), len(ap.Cols))
+			}
+			for i, v := range row {
+				s, err := valueText(v, columnType(ap.Cols[i].Type))
+				if err != nil {
+					return nil, fmt.Errorf("%s: row %d, column %s: %w", target, r+1, ap.Cols[i].Name, err)
+				}
+				texts[a][i][r] = s
+			}
+		}
+		// Checked before the transaction: an INSERT into a view would
+		// fail anyway, and a missing table must not be created here.
+		kind, err := w.lookup(ctx, ap.Rel)
+		if err != nil {
+			return nil, err
+		}
+		if kind != warehouse.KindTable {
+			return nil, fmt.Errorf("%s is not a table", target)
+		}
+	}
+	counts := make([]int64, len(appends))
+	err := w.inTx(ctx, func(conn *sql.Conn) error {
+		for a, ap := range appends {
+			if len(ap.Rows) == 0 {
+				continue
+			}
+			n, err := w.insert(ctx, conn, w.RelationSQL(ap.Rel), ap.Cols, texts[a])
+			if err != nil {
+				return fmt.Errorf("%s: %w", w.RelationSQL(ap.Rel), err)
+			}
+			counts[a] = n
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return counts, nil
+}

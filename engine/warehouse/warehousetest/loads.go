@@ -247,3 +247,63 @@ func (s *suite) loadCanceled(t *testing.T) {
 	AssertRows(t, w, "SELECT x FROM "+w.RelationSQL(rel), [][]any{{int64(1)}})
 	s.assertNoScratch(t, w, s.o.Schema)
 }
+
+// appendRowsAtomic checks that AppendRows lands rows in several tables
+// together, and that a failure in the last table leaves every table as it
+// was: a change-only landing stores rows and the keys it saw this way.
+func (s *suite) appendRowsAtomic(t *testing.T) {
+	w := s.open(t)
+	s.o.OneConnection(w)
+	ctx := context.Background()
+	rows, seen := s.rel("landed"), s.rel("seen")
+	rowCols := []warehouse.Column{{Name: "k", Type: "varchar"}, {Name: "v", Type: "bigint"}}
+	seenCols := []warehouse.Column{{Name: "k", Type: "varchar"}, {Name: "seen_at", Type: "timestamp"}}
+	for _, rel := range []warehouse.Relation{rows, seen} {
+		cols := rowCols
+		if rel == seen {
+			cols = seenCols
+		}
+		if _, err := w.LoadRows(ctx, rel, cols, nil, false); err != nil {
+			t.Fatal(err)
+		}
+	}
+	at := time.Date(2026, 1, 2, 3, 0, 0, 0, time.UTC)
+	n, err := w.AppendRows(ctx, []warehouse.Append{
+		{Rel: rows, Cols: rowCols, Rows: [][]any{{"a", int64(1)}, {"b", int64(2)}}},
+		{Rel: seen, Cols: seenCols, Rows: [][]any{{"a", at}, {"b", at}, {"c", at}}},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(n, []int64{2, 3}) {
+		t.Errorf("AppendRows counted %v, want [2 3]", n)
+	}
+	// An empty append is fine and counts 0.
+	if n, err := w.AppendRows(ctx, []warehouse.Append{{Rel: rows, Cols: rowCols}, {Rel: seen, Cols: seenCols, Rows: [][]any{{"d", at}}}}); err != nil || !reflect.DeepEqual(n, []int64{0, 1}) {
+		t.Errorf("empty append: %v, %v", n, err)
+	}
+	counts := "SELECT (SELECT count(*) FROM " + w.RelationSQL(rows) + "), (SELECT count(*) FROM " + w.RelationSQL(seen) + ")"
+	AssertRows(t, w, counts, [][]any{{int64(2), int64(4)}})
+
+	// The second table refuses a value: the first keeps none of its rows.
+	_, err = w.AppendRows(ctx, []warehouse.Append{
+		{Rel: rows, Cols: rowCols, Rows: [][]any{{"e", int64(5)}}},
+		{Rel: seen, Cols: seenCols, Rows: [][]any{{"e", at}, {"f", "not a time"}}},
+	})
+	if err == nil || !strings.Contains(err.Error(), "not a time") {
+		t.Errorf("bad value in the second table: err = %v", err)
+	}
+	AssertRows(t, w, counts, [][]any{{int64(2), int64(4)}})
+
+	// A missing table is an error, not created, and nothing lands.
+	missing := s.rel("never_appended")
+	if _, err := w.AppendRows(ctx, []warehouse.Append{
+		{Rel: rows, Cols: rowCols, Rows: [][]any{{"g", int64(7)}}},
+		{Rel: missing, Cols: seenCols, Rows: [][]any{{"g", at}}},
+	}); err == nil {
+		t.Error("append to a missing table: want error")
+	}
+	AssertKind(t, w, missing, warehouse.KindNone)
+	AssertRows(t, w, counts, [][]any{{int64(2), int64(4)}})
+	s.assertNoScratch(t, w, s.o.Schema)
+}

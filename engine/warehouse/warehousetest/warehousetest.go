@@ -141,6 +141,7 @@ func Run(t *testing.T, open func(t *testing.T) warehouse.Warehouse, opts Options
 	t.Run("LoadCreatesAndReplacesView", s.loadCreatesAndReplacesView)
 	t.Run("LoadFailureLeavesPrevious", s.loadFailureLeavesPrevious)
 	t.Run("LoadCanceled", s.loadCanceled)
+	t.Run("AppendRowsAtomic", s.appendRowsAtomic)
 }
 
 type suite struct {
