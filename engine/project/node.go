@@ -33,7 +33,7 @@ type Node struct {
 	Name        string       // what ref uses
 	Type        ResourceType //
 	Path        string       // file, relative to the project, slash-separated
-	Checksum    string       // sha256 of the file
+	Checksum    string       // sha256 of the file (models, tests, seeds)
 	Config      config.Node  //
 	Relation    warehouse.Relation
 	DependsOn   []string // unique ids, sorted
@@ -48,9 +48,10 @@ type Node struct {
 	Compiled string // compiled SQL, ephemeral CTEs inlined
 	Rendered string // rendered SQL with ref placeholders still in place
 	tmpl     *template.Template
-	bind     []string    // the functions of boundFuncs the template calls; nil: not known, bind all
-	refs     []string    // names the template passed to ref
-	srcs     [][2]string // source, table pairs it passed to source
+	bind     []string       // the functions of boundFuncs the template calls; nil: not known, bind all
+	refs     []string       // names the template passed to ref
+	srcs     [][2]string    // source, table pairs it passed to source
+	varsRead map[string]any // the vars it read while loading, with their values
 
 	// Seeds.
 	ColumnTypes map[string]string // pinned column types
