@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"path/filepath"
 	"slices"
 	"strings"
 	"time"
@@ -16,19 +17,36 @@ import (
 	"github.com/quarrydev/quarry/engine/project"
 	"github.com/quarrydev/quarry/engine/run"
 	"github.com/quarrydev/quarry/engine/selector"
+	"github.com/quarrydev/quarry/engine/state"
 	"github.com/quarrydev/quarry/engine/warehouse"
 	"github.com/quarrydev/quarry/extractors/httprec"
 	"github.com/quarrydev/quarry/internal/english"
 )
 
-// selection holds the --select/--exclude flags of a command.
+// selection holds the --select/--exclude flags of a command, and --state,
+// the earlier run that state: and result: compare with.
 type selection struct {
 	selects, excludes []string
+	state             string
 }
 
 func (s *selection) register(cmd *cobra.Command) {
-	cmd.Flags().StringArrayVarP(&s.selects, "select", "s", nil, "nodes to include: name, +name, name+, tag:x, path:dir, source:name (space-separated, repeatable)")
+	cmd.Flags().StringArrayVarP(&s.selects, "select", "s", nil, "nodes to include: name, +name, name+, tag:x, path:dir, source:name, state:modified, result:error (space-separated, repeatable)")
 	cmd.Flags().StringArrayVar(&s.excludes, "exclude", nil, "nodes to leave out, same syntax as --select")
+	cmd.Flags().StringVar(&s.state, "state", "", "the target/ folder of an earlier run (`DIR`), for the state: and result: selectors")
+}
+
+// loadState reads --state, if given: an unreadable or incompatible folder
+// is exit 2, before anything runs.
+func (s *selection) loadState() (*state.State, error) {
+	if s.state == "" {
+		return nil, nil
+	}
+	st, err := state.Load(s.state)
+	if err != nil {
+		return nil, &exitError{code: exitLoad, err: err}
+	}
+	return st, nil
 }
 
 // expandSelectArgs lets --select, -s and --exclude take several values, as
@@ -71,7 +89,15 @@ func expandSelectArgs(args []string) []string {
 
 // choose returns the selected ids of the given resource types.
 func (a *app) choose(p *project.Project, sel selection, types ...project.ResourceType) ([]string, error) {
-	ids, warnings, err := selector.Select(p, sel.selects, sel.excludes)
+	st, err := sel.loadState()
+	if err != nil {
+		return nil, err
+	}
+	// Without --state, result: reads the project's own last run.
+	own := func() (*state.Results, error) {
+		return state.ReadResults(filepath.Join(p.Dir, "target", "run_results.json"))
+	}
+	ids, warnings, err := selector.SelectWith(p, sel.selects, sel.excludes, selector.Options{State: st, Results: own})
 	for _, w := range warnings {
 		fmt.Fprintf(a.stderr, "warning: %s\n", w)
 	}

@@ -13,13 +13,15 @@ import (
 	"github.com/quarrydev/quarry/engine/lineage"
 	"github.com/quarrydev/quarry/engine/project"
 	"github.com/quarrydev/quarry/engine/run"
+	"github.com/quarrydev/quarry/engine/state"
 )
 
 // Artifacts are JSON files under target/ that describe the project and the
 // last run, for tools and people; docs/artifacts.md documents them.
 
-// SchemaVersion changes whenever an artifact changes incompatibly.
-const SchemaVersion = 1
+// SchemaVersion changes whenever an artifact changes incompatibly. It is
+// engine/state's, which reads the artifacts back (--state, retry).
+const SchemaVersion = state.SchemaVersion
 
 // Version is quarry's version, written into artifacts.
 const Version = "0.1.0"
