@@ -119,6 +119,9 @@ type execSpec struct {
 	check         *checkFlag // nil for commands that run no SQL of the user's
 	// catalog makes the command write target/catalog.json after the run.
 	catalog bool
+	// retry, when not nil, is what to run instead of a selection: the
+	// unique ids quarry retry took from the last run's results.
+	retry []string
 }
 
 // extractFlags are the flags of commands that run extractors.
@@ -152,8 +155,10 @@ func (a *app) execute(ctx context.Context, spec execSpec) error {
 	if err != nil {
 		return err
 	}
-	ids, err := a.choose(p, spec.sel, spec.types...)
-	if err != nil {
+	var ids []string
+	if spec.retry != nil {
+		ids = retryIDs(p, spec)
+	} else if ids, err = a.choose(p, spec.sel, spec.types...); err != nil {
 		return err
 	}
 	var checked *analyze.Summary
@@ -213,7 +218,11 @@ func (a *app) execute(ctx context.Context, spec execSpec) error {
 	res := run.Execute(ctx, p, wh, ids, opts)
 	args := map[string]any{"select": nonNil(spec.sel.selects), "exclude": nonNil(spec.sel.excludes), "full_refresh": spec.fullRefresh,
 		"store_failures": spec.storeFailures, "threads": p.Threads, "target": p.Target.Name,
-		"strict": spec.extract.strict, "record": spec.extract.record, "replay": spec.extract.replay}
+		"strict": spec.extract.strict, "record": spec.extract.record, "replay": spec.extract.replay, "state": spec.sel.state,
+		"vars": recordableVars(a.vars), "retry": spec.retry != nil}
+	if spec.check != nil {
+		args["no_check"] = spec.check.off
+	}
 	if err := artifacts.WriteRunResults(p, spec.command, args, res, time.Now()); err != nil {
 		fmt.Fprintf(a.stderr, "warning: %v\n", err)
 	}

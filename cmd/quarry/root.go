@@ -166,7 +166,7 @@ func (a *app) rootCommand() *cobra.Command {
 	pf.StringArrayVar(&a.vars, "vars", nil, "set vars: name=value, or a YAML mapping like '{a: 1, b: x}' (repeatable)")
 	addCPUProfile(root)
 	root.AddCommand(
-		a.buildCommand(), a.runCommand(), a.seedCommand(), a.extractCommand(), a.testCommand(), a.compileCommand(), a.lsCommand(), a.lineageCommand(), a.docsCommand(), a.debugCommand(),
+		a.buildCommand(), a.runCommand(), a.seedCommand(), a.extractCommand(), a.testCommand(), a.compileCommand(), a.lsCommand(), a.retryCommand(), a.lineageCommand(), a.docsCommand(), a.debugCommand(),
 	)
 	return root
 }
