@@ -36,8 +36,8 @@ extract, and runs that command again on exactly the nodes whose result was
 ERROR, FAIL or SKIP, with the flags it was given (--full-refresh,
 --store-failures, --no-check, --strict, --replay, and --target, --threads and
 --vars unless given to retry). Nodes removed from the project since are left
-out. A run that was interrupted reported the nodes it had not finished as
-SKIP, so retry runs the rest of it. When the last run had nothing to retry,
+out. A run that was interrupted let its running nodes finish and reported
+those it had not started as SKIP, so retry runs the rest of it. When the last run had nothing to retry,
 retry says so and exits 0.
 
 Vars whose names look like secrets' are not recorded in run_results.json:
