@@ -74,10 +74,8 @@ func (p *Project) bodySum(n *Node) string {
 // the test itself is new.
 func (p *Project) propertiesSum(n *Node) string {
 	var tests []string
-	for _, t := range p.Nodes {
-		if t.Type == Test && t.Test != nil && t.Test.Attached == n {
-			tests = append(tests, t.UniqueID+" "+p.bodySum(t))
-		}
+	for _, t := range p.sumIndex().tests[n] {
+		tests = append(tests, t.UniqueID+" "+p.bodySum(t))
 	}
 	slices.Sort(tests)
 	return digest(map[string]any{"description": n.Description, "columns": n.Columns, "tests": tests})
@@ -110,12 +108,35 @@ func (p *Project) macrosSum(n *Node) string {
 	visit(n.tmpl.Lookup(n.Path).Tree)
 	var texts []string
 	for name := range used {
-		if m, ok := p.macros[name]; ok {
-			texts = append(texts, name+"\x00"+macroText(m))
+		if sum, ok := p.sumIndex().macros[name]; ok {
+			texts = append(texts, name+" "+sum)
 		}
 	}
 	slices.Sort(texts)
 	return digest(texts)
+}
+
+// checksumIndex is what every node's checksums share, built once: at
+// 10,000 nodes, finding each node's tests by scanning every node, or
+// printing a macro once per caller, would cost more than the manifest.
+type checksumIndex struct {
+	tests  map[*Node][]*Node // the tests declared on each node
+	macros map[string]string // each macro's digest, by name
+}
+
+func (p *Project) sumIndex() *checksumIndex {
+	p.sumsOnce.Do(func() {
+		p.sums = &checksumIndex{tests: map[*Node][]*Node{}, macros: make(map[string]string, len(p.macros))}
+		for _, t := range p.Nodes {
+			if t.Type == Test && t.Test != nil && t.Test.Attached != nil {
+				p.sums.tests[t.Test.Attached] = append(p.sums.tests[t.Test.Attached], t)
+			}
+		}
+		for name, tree := range p.macros {
+			p.sums.macros[name] = digest(macroText(tree))
+		}
+	})
+	return p.sums
 }
 
 // checkpointAt matches the positions the render budget writes into every

@@ -1,6 +1,7 @@
 package project
 
 import (
+	"sync"
 	"text/template"
 	"text/template/parse"
 
@@ -130,6 +131,8 @@ type Project struct {
 	testsSchema    string                            // where --store-failures keeps failing rows
 	extracts       []*Node
 	seedEncoding   string // project.yaml seeds: encoding, canonical; "" for utf-8
+	sumsOnce       sync.Once
+	sums           *checksumIndex // built on first use, once every node is loaded
 }
 
 // Lookup returns the model or seed that ref would resolve name to.
