@@ -105,7 +105,7 @@ func (p *Project) macrosSum(n *Node) string {
 			return true
 		})
 	}
-	visit(n.tmpl.Lookup(n.Path).Tree)
+	visit(n.tmpl.Tree) // n.tmpl is the node's own template (a generic test's is the test's)
 	var texts []string
 	for name := range used {
 		if sum, ok := p.sumIndex().macros[name]; ok {
