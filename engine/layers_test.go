@@ -38,6 +38,7 @@ var layers = []string{
 	"engine/config",
 	"engine/project",
 	"engine/analyze",
+	"engine/state",
 	"engine/selector",
 	"engine/run",
 	"engine/artifacts",

@@ -7,7 +7,7 @@ import (
 )
 
 func (a *app) buildCommand() *cobra.Command {
-	spec := execSpec{command: "build", types: []project.ResourceType{project.Seed, project.Extract, project.Model, project.Test}, catalog: true}
+	spec := buildSpec()
 	spec.check = &checkFlag{}
 	cmd := &cobra.Command{
 		Use:   "build",
@@ -34,4 +34,9 @@ project as the warehouse holds it (kind, columns and types, row counts).`,
 	spec.extract.register(cmd)
 	cmd.Flags().BoolVar(&spec.storeFailures, "store-failures", false, "keep each failing test's rows in a table of the tests schema (default audit)")
 	return cmd
+}
+
+// buildSpec is what build runs (and retry, after a build).
+func buildSpec() execSpec {
+	return execSpec{command: "build", types: []project.ResourceType{project.Seed, project.Extract, project.Model, project.Test}, catalog: true}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"path/filepath"
 	"slices"
 	"strings"
 	"time"
@@ -16,19 +17,36 @@ import (
 	"github.com/quarrydev/quarry/engine/project"
 	"github.com/quarrydev/quarry/engine/run"
 	"github.com/quarrydev/quarry/engine/selector"
+	"github.com/quarrydev/quarry/engine/state"
 	"github.com/quarrydev/quarry/engine/warehouse"
 	"github.com/quarrydev/quarry/extractors/httprec"
 	"github.com/quarrydev/quarry/internal/english"
 )
 
-// selection holds the --select/--exclude flags of a command.
+// selection holds the --select/--exclude flags of a command, and --state,
+// the earlier run that state: and result: compare with.
 type selection struct {
 	selects, excludes []string
+	state             string
 }
 
 func (s *selection) register(cmd *cobra.Command) {
-	cmd.Flags().StringArrayVarP(&s.selects, "select", "s", nil, "nodes to include: name, +name, name+, tag:x, path:dir, source:name (space-separated, repeatable)")
+	cmd.Flags().StringArrayVarP(&s.selects, "select", "s", nil, "nodes to include: name, +name, name+, tag:x, path:dir, source:name, state:modified, result:error (space-separated, repeatable)")
 	cmd.Flags().StringArrayVar(&s.excludes, "exclude", nil, "nodes to leave out, same syntax as --select")
+	cmd.Flags().StringVar(&s.state, "state", "", "the target/ folder of an earlier run (`DIR`), for the state: and result: selectors")
+}
+
+// loadState reads --state, if given: an unreadable or incompatible folder
+// is exit 2, before anything runs.
+func (s *selection) loadState() (*state.State, error) {
+	if s.state == "" {
+		return nil, nil
+	}
+	st, err := state.Load(s.state)
+	if err != nil {
+		return nil, &exitError{code: exitLoad, err: err}
+	}
+	return st, nil
 }
 
 // expandSelectArgs lets --select, -s and --exclude take several values, as
@@ -71,7 +89,15 @@ func expandSelectArgs(args []string) []string {
 
 // choose returns the selected ids of the given resource types.
 func (a *app) choose(p *project.Project, sel selection, types ...project.ResourceType) ([]string, error) {
-	ids, warnings, err := selector.Select(p, sel.selects, sel.excludes)
+	st, err := sel.loadState()
+	if err != nil {
+		return nil, err
+	}
+	// Without --state, result: reads the project's own last run.
+	own := func() (*state.Results, error) {
+		return state.ReadResults(filepath.Join(p.Dir, "target", "run_results.json"))
+	}
+	ids, warnings, err := selector.SelectWith(p, sel.selects, sel.excludes, selector.Options{State: st, Results: own})
 	for _, w := range warnings {
 		a.warnf("%s", w)
 	}
@@ -94,6 +120,9 @@ type execSpec struct {
 	check         *checkFlag // nil for commands that run no SQL of the user's
 	// catalog makes the command write target/catalog.json after the run.
 	catalog bool
+	// retry, when not nil, is what to run instead of a selection: the
+	// unique ids quarry retry took from the last run's results.
+	retry []string
 }
 
 // registerFailFast adds --fail-fast / -x to a command that runs nodes.
@@ -132,8 +161,10 @@ func (a *app) execute(ctx context.Context, spec execSpec) error {
 	if err != nil {
 		return err
 	}
-	ids, err := a.choose(p, spec.sel, spec.types...)
-	if err != nil {
+	var ids []string
+	if spec.retry != nil {
+		ids = retryIDs(p, spec)
+	} else if ids, err = a.choose(p, spec.sel, spec.types...); err != nil {
 		return err
 	}
 	var checked *analyze.Summary
@@ -209,7 +240,11 @@ func (a *app) runSelected(ctx context.Context, spec execSpec, p *project.Project
 	res = run.Execute(ctx, p, wh, ids, opts)
 	args := map[string]any{"select": nonNil(spec.sel.selects), "exclude": nonNil(spec.sel.excludes), "full_refresh": spec.fullRefresh,
 		"store_failures": spec.storeFailures, "threads": p.Threads, "target": p.Target.Name,
-		"strict": spec.extract.strict, "record": spec.extract.record, "replay": spec.extract.replay, "fail_fast": spec.failFast}
+		"strict": spec.extract.strict, "record": spec.extract.record, "replay": spec.extract.replay, "state": spec.sel.state,
+		"vars": recordableVars(a.vars), "retry": spec.retry != nil, "fail_fast": spec.failFast}
+	if spec.check != nil {
+		args["no_check"] = spec.check.off
+	}
 	if err := artifacts.WriteRunResults(p, spec.command, args, res, time.Now()); err != nil {
 		a.warnf("%v", err)
 	}

@@ -7,7 +7,7 @@ import (
 )
 
 func (a *app) extractCommand() *cobra.Command {
-	spec := execSpec{command: "extract", types: []project.ResourceType{project.Extract}}
+	spec := extractSpec()
 	cmd := &cobra.Command{
 		Use:   "extract",
 		Short: "Run the extractors: append a new load of outside data to the landing tables",
@@ -23,4 +23,9 @@ updated. Item-level failures land in _extract_errors and show as warnings.`,
 	spec.registerFailFast(cmd)
 	spec.extract.register(cmd)
 	return cmd
+}
+
+// extractSpec is what extract runs (and retry, after a extract).
+func extractSpec() execSpec {
+	return execSpec{command: "extract", types: []project.ResourceType{project.Extract}}
 }

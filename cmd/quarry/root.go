@@ -206,7 +206,7 @@ func (a *app) rootCommand() *cobra.Command {
 	addCPUProfile(root)
 	a.registerLogFlags(root) // after addCPUProfile: it wraps its PersistentPreRunE
 	root.AddCommand(
-		a.buildCommand(), a.runCommand(), a.seedCommand(), a.extractCommand(), a.testCommand(), a.compileCommand(), a.lsCommand(), a.lineageCommand(), a.rawCommand(), a.docsCommand(), a.debugCommand(),
+		a.buildCommand(), a.runCommand(), a.seedCommand(), a.extractCommand(), a.testCommand(), a.compileCommand(), a.lsCommand(), a.retryCommand(), a.lineageCommand(), a.rawCommand(), a.docsCommand(), a.debugCommand(),
 		a.cleanCommand(), a.initCommand(), a.showCommand(),
 	)
 	return root

@@ -7,7 +7,7 @@ import (
 )
 
 func (a *app) runCommand() *cobra.Command {
-	spec := execSpec{command: "run", types: []project.ResourceType{project.Model}}
+	spec := runSpec()
 	spec.check = &checkFlag{}
 	cmd := &cobra.Command{
 		Use:   "run",
@@ -20,4 +20,9 @@ func (a *app) runCommand() *cobra.Command {
 	spec.check.register(cmd)
 	cmd.Flags().BoolVar(&spec.fullRefresh, "full-refresh", false, "rebuild incremental models from scratch")
 	return cmd
+}
+
+// runSpec is what run runs (and retry, after a run).
+func runSpec() execSpec {
+	return execSpec{command: "run", types: []project.ResourceType{project.Model}}
 }

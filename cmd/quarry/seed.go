@@ -7,7 +7,7 @@ import (
 )
 
 func (a *app) seedCommand() *cobra.Command {
-	spec := execSpec{command: "seed", types: []project.ResourceType{project.Seed}}
+	spec := seedSpec()
 	cmd := &cobra.Command{
 		Use:   "seed",
 		Short: "Load the selected CSV seeds into tables",
@@ -17,4 +17,9 @@ func (a *app) seedCommand() *cobra.Command {
 	spec.sel.register(cmd)
 	spec.registerFailFast(cmd)
 	return cmd
+}
+
+// seedSpec is what seed runs (and retry, after a seed).
+func seedSpec() execSpec {
+	return execSpec{command: "seed", types: []project.ResourceType{project.Seed}}
 }

@@ -7,7 +7,7 @@ import (
 )
 
 func (a *app) testCommand() *cobra.Command {
-	spec := execSpec{command: "test", types: []project.ResourceType{project.Test}}
+	spec := testSpec()
 	spec.check = &checkFlag{}
 	cmd := &cobra.Command{
 		Use:   "test",
@@ -25,4 +25,9 @@ loaded.`,
 	spec.check.register(cmd)
 	cmd.Flags().BoolVar(&spec.storeFailures, "store-failures", false, "keep each failing test's rows in a table of the tests schema (default audit)")
 	return cmd
+}
+
+// testSpec is what test runs (and retry, after a test).
+func testSpec() execSpec {
+	return execSpec{command: "test", types: []project.ResourceType{project.Test}}
 }

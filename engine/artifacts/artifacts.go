@@ -13,14 +13,16 @@ import (
 	"github.com/quarrydev/quarry/engine/lineage"
 	"github.com/quarrydev/quarry/engine/project"
 	"github.com/quarrydev/quarry/engine/run"
+	"github.com/quarrydev/quarry/engine/state"
 	"github.com/quarrydev/quarry/extractors"
 )
 
 // Artifacts are JSON files under target/ that describe the project and the
 // last run, for tools and people; docs/artifacts.md documents them.
 
-// SchemaVersion changes whenever an artifact changes incompatibly.
-const SchemaVersion = 1
+// SchemaVersion changes whenever an artifact changes incompatibly. It is
+// engine/state's, which reads the artifacts back (--state, retry).
+const SchemaVersion = state.SchemaVersion
 
 // Version is quarry's version, written into artifacts.
 const Version = "0.1.0"
@@ -36,22 +38,23 @@ type artifactMeta struct {
 }
 
 type manifestNode struct {
-	UniqueID     string           `json:"unique_id"`
-	Name         string           `json:"name"`
-	ResourceType string           `json:"resource_type"`
-	Path         string           `json:"path"`
-	Checksum     string           `json:"checksum,omitempty"`
-	Config       config.Node      `json:"config"`
-	Relation     string           `json:"relation"`
-	Schema       string           `json:"schema"`
-	Identifier   string           `json:"identifier"`
-	DependsOn    []string         `json:"depends_on"`
-	Description  string           `json:"description,omitempty"`
-	Columns      []manifestColumn `json:"columns,omitempty"`
-	CompiledPath string           `json:"compiled_path,omitempty"`
-	SourceName   string           `json:"source_name,omitempty"`
-	Test         *testMeta        `json:"test,omitempty"`
-	Analysis     *analysisMeta    `json:"analysis,omitempty"`
+	UniqueID     string            `json:"unique_id"`
+	Name         string            `json:"name"`
+	ResourceType string            `json:"resource_type"`
+	Path         string            `json:"path"`
+	Checksum     string            `json:"checksum,omitempty"`
+	Checksums    project.Checksums `json:"checksums"`
+	Config       config.Node       `json:"config"`
+	Relation     string            `json:"relation"`
+	Schema       string            `json:"schema"`
+	Identifier   string            `json:"identifier"`
+	DependsOn    []string          `json:"depends_on"`
+	Description  string            `json:"description,omitempty"`
+	Columns      []manifestColumn  `json:"columns,omitempty"`
+	CompiledPath string            `json:"compiled_path,omitempty"`
+	SourceName   string            `json:"source_name,omitempty"`
+	Test         *testMeta         `json:"test,omitempty"`
+	Analysis     *analysisMeta     `json:"analysis,omitempty"`
 }
 
 // manifestColumn is one column of a node: every column it produces, in
@@ -136,7 +139,7 @@ func WriteManifest(p *project.Project, command string, now time.Time) error {
 }
 
 func manifestEntry(p *project.Project, id string, n *project.Node) manifestNode {
-	mn := manifestNode{UniqueID: id, Name: n.Name, ResourceType: string(n.Type), Path: n.Path, Checksum: n.Checksum,
+	mn := manifestNode{UniqueID: id, Name: n.Name, ResourceType: string(n.Type), Path: n.Path, Checksum: n.Checksum, Checksums: p.Checksums(n),
 		Config: n.Config, Relation: p.Dialect.RelationSQL(n.Relation), Schema: n.Relation.Schema, Identifier: n.Relation.Name,
 		DependsOn: nonNil(n.DependsOn), Description: n.Description, Columns: columns(n), SourceName: n.SourceName}
 	if a := n.Analysis; a != nil && (n.Type == project.Model || n.Type == project.Test) {

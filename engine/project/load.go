@@ -382,7 +382,7 @@ func (p *Project) renderModels(diags *diag.List) {
 		if n.Config.Enabled { // a disabled node never runs: its SQL may be anything
 			p.checkStatements(n, out, diags)
 		}
-		n.refs, n.srcs = r.refs, r.sources
+		n.refs, n.srcs, n.varsRead = r.refs, r.sources, r.vars
 		for _, m := range r.missing {
 			p.reportMissing(n, m, diags)
 		}
@@ -462,7 +462,7 @@ func (r *renderer) render(incremental bool) (string, error) {
 }
 
 func (r *renderer) renderData(data render.Data) (string, error) {
-	r.refs, r.sources, r.missing = nil, nil, nil
+	r.refs, r.sources, r.missing, r.vars = nil, nil, nil, nil
 	data.Target.Name, data.Target.Type = r.p.Target.Name, r.p.Target.Type
 	b := render.NewBudget(time.Now())
 	return b.Execute(r.node.tmpl.Funcs(r.funcs(b)), data)

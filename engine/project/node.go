@@ -1,6 +1,7 @@
 package project
 
 import (
+	"sync"
 	"text/template"
 	"text/template/parse"
 
@@ -33,7 +34,7 @@ type Node struct {
 	Name        string       // what ref uses
 	Type        ResourceType //
 	Path        string       // file, relative to the project, slash-separated
-	Checksum    string       // sha256 of the file
+	Checksum    string       // sha256 of the file (models, tests, seeds)
 	Config      config.Node  //
 	Relation    warehouse.Relation
 	DependsOn   []string // unique ids, sorted
@@ -48,9 +49,13 @@ type Node struct {
 	Compiled string // compiled SQL, ephemeral CTEs inlined
 	Rendered string // rendered SQL with ref placeholders still in place
 	tmpl     *template.Template
-	bind     []string    // the functions of boundFuncs the template calls; nil: not known, bind all
-	refs     []string    // names the template passed to ref
-	srcs     [][2]string // source, table pairs it passed to source
+	bind     []string       // the functions of boundFuncs the template calls; nil: not known, bind all
+	refs     []string       // names the template passed to ref
+	srcs     [][2]string    // source, table pairs it passed to source
+	varsRead map[string]any // the vars it read while loading, with their values
+	// frozenSums are the checksums a load snapshot kept, for a node whose
+	// template and vars read were not kept with it; nil: compute them.
+	frozenSums *Checksums
 	// preRender is a model's config before its template's config calls:
 	// a load snapshot re-renders an edited model from it.
 	preRender config.Node
@@ -132,6 +137,8 @@ type Project struct {
 	testsSchema    string                            // where --store-failures keeps failing rows
 	extracts       []*Node
 	seedEncoding   string // project.yaml seeds: encoding, canonical; "" for utf-8
+	sumsOnce       sync.Once
+	sums           *checksumIndex // built on first use, once every node is loaded
 }
 
 // Lookup returns the model or seed that ref would resolve name to.

@@ -1,6 +1,8 @@
 package project
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"maps"
 	"os"
@@ -96,6 +98,8 @@ func (p *Project) readSeeds(diags *diag.List) {
 			diags.Add(n.Path, 0, 0, "%v", err)
 			return
 		}
+		sum := sha256.Sum256(raw)
+		n.Checksum = hex.EncodeToString(sum[:])
 		n.seed.table, n.seed.sound = seed.Read(raw, n.Path, seed.Options{
 			Name: n.Name, Encoding: enc, EncodingFrom: declared,
 			ColumnTypes: n.ColumnTypes, TypesFile: n.seed.typesFile,

@@ -35,7 +35,7 @@ const SnapshotFile = "partial_parse.gob"
 // snapshot holds changes, so that old files are ignored rather than
 // trusted. The binary's identity is checked too, so a rebuilt quarry never
 // reads its predecessor's snapshot; the format guards a reused binary id.
-const snapshotFormat = 1
+const snapshotFormat = 2
 
 // racyWindow: a file changed this recently when it was stamped may change
 // again within the file system's timestamp granularity without its size
@@ -292,9 +292,12 @@ type snapNode struct {
 	SourceName     string
 	LoadedAtField  string
 	PreRender      *config.Node // a model's config before its template ran
-	Test           *snapTest
-	TestPos        *[2]int // where a generic or freshness test is declared
-	Extract        *snapExtract
+	// Sums are the node's state checksums, which need its template and
+	// the vars it read: neither is kept.
+	Sums    Checksums
+	Test    *snapTest
+	TestPos *[2]int // where a generic or freshness test is declared
+	Extract *snapExtract
 }
 
 type snapSeed struct {
@@ -335,7 +338,7 @@ func (p *Project) freeze(n *Node) snapNode {
 		Config: n.Config, Relation: n.Relation, DependsOn: n.DependsOn, Description: n.Description,
 		Columns: n.Columns, Entry: n.Entry, Raw: n.Raw, Compiled: n.Compiled, Rendered: n.Rendered,
 		Bind: n.bind, Refs: n.refs, Srcs: n.srcs, ColumnTypes: n.ColumnTypes,
-		SourceName: n.SourceName, LoadedAtField: n.LoadedAtField}
+		SourceName: n.SourceName, LoadedAtField: n.LoadedAtField, Sums: p.Checksums(n)}
 	if n.Type == Model {
 		pre := cloneConfig(n.preRender)
 		s.PreRender = &pre
@@ -430,6 +433,8 @@ func thaw(f snapshotFile, opts config.Options, adapters map[string]config.Adapte
 			Columns: s.Columns, Entry: s.Entry, Raw: s.Raw, Compiled: s.Compiled, Rendered: s.Rendered,
 			bind: s.Bind, refs: s.Refs, srcs: s.Srcs, ColumnTypes: s.ColumnTypes,
 			SourceName: s.SourceName, LoadedAtField: s.LoadedAtField}
+		sums := s.Sums
+		n.frozenSums = &sums
 		if s.PreRender != nil {
 			n.preRender = *s.PreRender
 		}
@@ -553,7 +558,8 @@ func (p *Project) rerender(n *Node, diags *diag.List) bool {
 	if n.Config.Enabled {
 		p.checkStatements(n, out, diags)
 	}
-	n.refs, n.srcs = r.refs, r.sources
+	n.refs, n.srcs, n.varsRead = r.refs, r.sources, r.vars
+	n.frozenSums = nil // its template is loaded again: compute them
 	n.DependsOn = nil
 	for _, name := range n.refs {
 		dep, ok := p.byName[name]

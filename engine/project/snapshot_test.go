@@ -77,10 +77,11 @@ func view(t *testing.T, p *project.Project) string {
 		Attached string
 		Parents  []string
 		Children []string
+		Sums     project.Checksums // state: compares them, so a snapshot must give a full load's
 	}
 	nodes := map[string]nodeView{}
 	for id, n := range p.Nodes {
-		v := nodeView{Node: n, Parents: p.Graph.Parents(id), Children: p.Graph.Children(id)}
+		v := nodeView{Node: n, Parents: p.Graph.Parents(id), Children: p.Graph.Children(id), Sums: p.Checksums(n)}
 		if n.Test != nil {
 			spec := *n.Test
 			spec.Attached = nil

@@ -54,9 +54,10 @@ type renderer struct {
 	p    *Project
 	node *Node
 
-	refs    []string      // names passed to ref
-	sources [][2]string   // source, table pairs
-	missing []missingCall // calls naming unknown nodes, positioned later
+	refs    []string       // names passed to ref
+	sources [][2]string    // source, table pairs
+	missing []missingCall  // calls naming unknown nodes, positioned later
+	vars    map[string]any // the vars read, with the values they had
 	incr    bool
 }
 
@@ -142,14 +143,26 @@ func (r *renderer) configFn(kv ...any) (string, error) {
 
 func (r *renderer) varFn(name string, def ...any) (any, error) {
 	if v, ok := r.p.Vars[name]; ok {
+		r.readVar(name, v)
 		return v, r.p.RefuseSecretValue(fmt.Sprint(v), fmt.Sprintf("var %q", name))
 	}
 	if len(def) > 0 {
+		r.readVar(name, def[0])
 		return def[0], nil
 	}
 	msg := fmt.Sprintf("unknown var %q: define it under vars: in project.yaml, pass --vars %s=..., or give a default: var %q <default>", name, name, name)
 	msg += diag.DidYouMean(name, slices.Sorted(maps.Keys(r.p.Vars)))
 	return nil, fmt.Errorf("%s", msg)
+}
+
+// readVar records a var the template read, for the node's vars checksum
+// (state:modified.vars). A default counts too: setting the var later
+// changes what the node reads.
+func (r *renderer) readVar(name string, v any) {
+	if r.vars == nil {
+		r.vars = map[string]any{}
+	}
+	r.vars[name] = v
 }
 
 func (r *renderer) envVar(name string, def ...string) (string, error) {

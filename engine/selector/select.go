@@ -1,6 +1,7 @@
 // Package selector evaluates --select and --exclude: node names, graph
 // operators (+name, name+, 2+name, name+1), and methods (tag:, path:,
-// resource_type:, source:, test_type:, test_name:), into node ids.
+// resource_type:, source:, test_type:, test_name:, and against an earlier
+// run state: and result:), into node ids.
 package selector
 
 import (
@@ -13,6 +14,7 @@ import (
 	"github.com/quarrydev/quarry/engine/datatest"
 	"github.com/quarrydev/quarry/engine/diag"
 	"github.com/quarrydev/quarry/engine/project"
+	"github.com/quarrydev/quarry/engine/state"
 )
 
 // Selection follows dbt's syntax: space-separated terms are a union, comma-
@@ -20,7 +22,17 @@ import (
 // [N]+ method:value +[N], where the pluses add ancestors and descendants
 // (optionally only N generations of them). A bare value is a node name.
 
-var selectorMethods = []string{"path", "resource_type", "source", "tag", "test_name", "test_type"}
+var selectorMethods = []string{"path", "resource_type", "result", "source", "state", "tag", "test_name", "test_type"}
+
+// Options give the selection what the state: and result: methods compare
+// with.
+type Options struct {
+	// State is the earlier run of --state; nil without it.
+	State *state.State
+	// Results reads the run results result: uses when there is no
+	// --state (the project's own target/); nil: result: needs --state.
+	Results func() (*state.Results, error)
+}
 
 // Select returns the unique ids of the nodes chosen by the --select and
 // --exclude expressions, sorted. No --select means every node. A selector
@@ -28,6 +40,11 @@ var selectorMethods = []string{"path", "resource_type", "source", "tag", "test_n
 // quietly build or skip the wrong nodes); an intersection of selectors that
 // each match something but share nothing is only a warning.
 func Select(p *project.Project, selects, excludes []string) (ids []string, warnings []string, err error) {
+	return SelectWith(p, selects, excludes, Options{})
+}
+
+// SelectWith is Select with an earlier run to compare with.
+func SelectWith(p *project.Project, selects, excludes []string, o Options) (ids []string, warnings []string, err error) {
 	diags := &diag.List{}
 	chosen := map[string]bool{}
 	terms := splitTerms(selects)
@@ -37,7 +54,7 @@ func Select(p *project.Project, selects, excludes []string) (ids []string, warni
 		}
 	}
 	for _, term := range terms {
-		set, warn := evalTerm(p, "--select", term, diags)
+		set, warn := evalTerm(p, &o, "--select", term, diags)
 		warnings = append(warnings, warn...)
 		for id := range set {
 			chosen[id] = true
@@ -45,7 +62,7 @@ func Select(p *project.Project, selects, excludes []string) (ids []string, warni
 	}
 	excluded := map[string]bool{}
 	for _, term := range splitTerms(excludes) {
-		set, warn := evalTerm(p, "--exclude", term, diags)
+		set, warn := evalTerm(p, &o, "--exclude", term, diags)
 		warnings = append(warnings, warn...)
 		for id := range set {
 			delete(chosen, id)
@@ -85,15 +102,19 @@ func splitTerms(exprs []string) []string {
 
 // evalTerm evaluates one space-separated term: the intersection of its
 // comma-separated atoms. Every atom is checked, so all problems are listed.
-func evalTerm(p *project.Project, flag, term string, diags *diag.List) (map[string]bool, []string) {
+func evalTerm(p *project.Project, o *Options, flag, term string, diags *diag.List) (map[string]bool, []string) {
 	var result map[string]bool
+	var notes []string
 	ok := true
 	for _, atom := range strings.Split(term, ",") {
-		set, err := evalAtom(p, atom)
+		set, note, err := evalAtom(p, o, atom)
 		if err != nil {
 			diags.Add("", 0, 0, "%s %q: %v", flag, atom, err)
 			ok = false
 			continue
+		}
+		if note != "" {
+			notes = append(notes, fmt.Sprintf("%s %q %s", flag, atom, note))
 		}
 		if result == nil {
 			result = set
@@ -108,13 +129,19 @@ func evalTerm(p *project.Project, flag, term string, diags *diag.List) (map[stri
 	if !ok {
 		return nil, nil
 	}
+	if len(notes) > 0 {
+		return result, notes
+	}
 	if len(result) == 0 {
 		return nil, []string{fmt.Sprintf("%s %q matches no nodes: each of its parts matches some, but no node matches them all", flag, term)}
 	}
 	return result, nil
 }
 
-func evalAtom(p *project.Project, atom string) (map[string]bool, error) {
+// evalAtom evaluates one atom. A state: or result: atom may match nothing
+// (nothing changed, nothing failed): its set is then empty, with a note
+// saying so, rather than an error.
+func evalAtom(p *project.Project, o *Options, atom string) (set map[string]bool, note string, err error) {
 	up, down := 0, 0 // generations; -1 means all
 	s := atom
 	if i := strings.IndexByte(s, '+'); i >= 0 && i < len(s)-1 && allDigits(s[:i]) {
@@ -132,22 +159,31 @@ func evalAtom(p *project.Project, atom string) (map[string]bool, error) {
 		s = s[:i]
 	}
 	if s == "" {
-		return nil, fmt.Errorf("nothing to select: write a name, tag:x, path:dir or source:name")
+		return nil, "", fmt.Errorf("nothing to select: write a name, tag:x, path:dir or source:name")
 	}
 	if strings.ContainsAny(s, "+@") {
-		return nil, fmt.Errorf("misplaced + or @: write name, +name, name+, 2+name or name+1")
+		return nil, "", fmt.Errorf("misplaced + or @: write name, +name, name+, 2+name or name+1")
 	}
 	method, value, hasMethod := strings.Cut(s, ":")
 	if !hasMethod {
 		method, value = "name", s
 	} else if value == "" {
-		return nil, fmt.Errorf("%s: needs a value after the colon, e.g. %s:x", method, method)
+		return nil, "", fmt.Errorf("%s: needs a value after the colon, e.g. %s:x", method, method)
 	}
 	base := map[string]bool{}
 	var match func(n *project.Node) bool
 	// none explains an empty match, naming what exists.
 	var none func() error
+	var empty string // the note when a method that may match nothing does
 	switch method {
+	case "state":
+		if match, empty, err = stateMatch(p, o, value); err != nil {
+			return nil, "", err
+		}
+	case "result":
+		if match, empty, err = resultMatch(o, value); err != nil {
+			return nil, "", err
+		}
 	case "name":
 		match = func(n *project.Node) bool { return n.Name == value || n.UniqueID == value || globMatch(value, n.Name) }
 		none = func() error {
@@ -210,13 +246,13 @@ func evalAtom(p *project.Project, atom string) (map[string]bool, error) {
 			types[i] = string(t)
 		}
 		if !slices.Contains(types, value) {
-			return nil, fmt.Errorf("resource_type is one of %s, not %q%s", strings.Join(types, ", "), value, diag.DidYouMean(value, types))
+			return nil, "", fmt.Errorf("resource_type is one of %s, not %q%s", strings.Join(types, ", "), value, diag.DidYouMean(value, types))
 		}
 		match = func(n *project.Node) bool { return string(n.Type) == value }
 		none = func() error { return fmt.Errorf("the project has no %s nodes", value) }
 	case "test_type":
 		if value != datatest.Generic && value != datatest.Singular && value != datatest.Freshness {
-			return nil, fmt.Errorf("test_type is generic, singular or freshness, not %q", value)
+			return nil, "", fmt.Errorf("test_type is generic, singular or freshness, not %q", value)
 		}
 		match = func(n *project.Node) bool { return n.TestKind() == value }
 		none = func() error { return fmt.Errorf("the project has no %s tests", value) }
@@ -236,7 +272,7 @@ func evalAtom(p *project.Project, atom string) (map[string]bool, error) {
 			return fmt.Errorf("no test is named %q or uses a test of that name%s", value, diag.DidYouMean(value, names))
 		}
 	default:
-		return nil, fmt.Errorf("unknown selector method %q (methods: %s)%s", method, strings.Join(selectorMethods, ", "), diag.DidYouMean(method, selectorMethods))
+		return nil, "", fmt.Errorf("unknown selector method %q (methods: %s)%s", method, strings.Join(selectorMethods, ", "), diag.DidYouMean(method, selectorMethods))
 	}
 	for id, n := range p.Nodes {
 		if match(n) {
@@ -244,7 +280,10 @@ func evalAtom(p *project.Project, atom string) (map[string]bool, error) {
 		}
 	}
 	if len(base) == 0 {
-		return nil, none()
+		if none == nil {
+			return map[string]bool{}, empty, nil
+		}
+		return nil, "", none()
 	}
 	out := map[string]bool{}
 	for id := range base {
@@ -260,7 +299,7 @@ func evalAtom(p *project.Project, atom string) (map[string]bool, error) {
 			out[id] = true
 		}
 	}
-	return out, nil
+	return out, "", nil
 }
 
 // nodeNames are the names a bare selector can match, sorted.
