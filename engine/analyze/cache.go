@@ -10,6 +10,8 @@ import (
 	"path/filepath"
 	"runtime/debug"
 
+	"github.com/google/renameio/v2"
+
 	"github.com/quarrydev/quarry/engine/lineage"
 	"github.com/quarrydev/quarry/engine/project"
 	"github.com/quarrydev/quarry/engine/warehouse"
@@ -88,22 +90,7 @@ func (c *Cache) Save(path string) error {
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		return fmt.Errorf("write the analysis cache: %w", err)
 	}
-	tmp, err := os.CreateTemp(filepath.Dir(path), filepath.Base(path)+".*.tmp")
-	if err != nil {
-		return fmt.Errorf("write the analysis cache: %w", err)
-	}
-	err = tmp.Chmod(0o644) // CreateTemp makes it private; the rest of target/ is not
-	if err == nil {
-		_, err = tmp.Write(buf.Bytes())
-	}
-	if cerr := tmp.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(tmp.Name(), path)
-	}
-	if err != nil {
-		os.Remove(tmp.Name())
+	if err := renameio.WriteFile(path, buf.Bytes(), 0o644); err != nil {
 		return fmt.Errorf("write the analysis cache %s: %w", path, err)
 	}
 	c.dirty = false
