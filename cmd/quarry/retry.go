@@ -28,13 +28,14 @@ var execSpecs = map[string]func() execSpec{
 var retryStatuses = []run.Status{run.StatusError, run.StatusFail, run.StatusSkipped}
 
 func (a *app) retryCommand() *cobra.Command {
-	return &cobra.Command{
+	var failFast bool
+	cmd := &cobra.Command{
 		Use:   "retry",
 		Short: "Run again what errored, failed or was skipped in the last run, with its flags",
 		Long: `retry reads target/run_results.json, the last build, run, seed, test or
 extract, and runs that command again on exactly the nodes whose result was
 ERROR, FAIL or SKIP, with the flags it was given (--full-refresh,
---store-failures, --no-check, --strict, --replay, and --target, --threads and
+--store-failures, --no-check, --strict, --fail-fast, --replay, and --target, --threads and
 --vars unless given to retry). Nodes removed from the project since are left
 out. A run that was interrupted let its running nodes finish and reported
 those it had not started as SKIP, so retry runs the rest of it. When the last run had nothing to retry,
@@ -71,10 +72,13 @@ pass them to retry again with --vars.`,
 				return &exitError{code: exitLoad, err: fmt.Errorf("%s: %w", path, err)}
 			}
 			spec.retry = ids
+			spec.failFast = spec.failFast || failFast
 			fmt.Fprintf(a.stdout, "Retrying the last %s: %d %s that errored, failed or were skipped\n", spec.command, len(ids), english.Plural(len(ids), "node", "nodes"))
 			return a.execute(cmd.Context(), spec)
 		},
 	}
+	cmd.Flags().BoolVarP(&failFast, "fail-fast", "x", false, "stop at the first error or failed error-severity test (also when the last run had it)")
+	return cmd
 }
 
 // applyArgs sets the spec and the app's settings from the flags the last
@@ -84,6 +88,7 @@ func (a *app) applyArgs(spec *execSpec, last *state.Results) error {
 	flag := func(name string) bool { b, _ := args[name].(bool); return b }
 	text := func(name string) string { s, _ := args[name].(string); return s }
 	spec.fullRefresh, spec.storeFailures, spec.extract.strict = flag("full_refresh"), flag("store_failures"), flag("strict")
+	spec.failFast = flag("fail_fast")
 	// Recording again would overwrite the recording: retry replays, or
 	// goes to the network.
 	spec.extract.replay = text("replay")
