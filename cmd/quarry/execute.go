@@ -297,7 +297,10 @@ func (a *app) report(res *run.Report) {
 	if res.Interrupted {
 		fmt.Fprintln(a.stdout, "\nInterrupted: nodes that had not started are reported as SKIP.")
 	}
-	fmt.Fprintf(a.stdout, "\n%s\n", res.Summary())
+	if !a.quiet || len(problems) > 0 || len(kept) > 0 || res.Interrupted {
+		fmt.Fprintln(a.stdout) // sets the summary apart from what came before it
+	}
+	fmt.Fprintln(a.stdout, res.Summary())
 }
 
 // reportTest prints a failed or warning test: its count and threshold, its
