@@ -166,7 +166,7 @@ func TestRetentionYearOfLoads(t *testing.T) {
 				t.Fatal(res.Summary())
 			}
 			mustExec(t, wh, "create schema if not exists raw")
-	mustExec(t, wh, "create table if not exists raw.hist_repos (repo varchar, stars bigint, pushed_at timestamp, topics varchar, _load_id varchar, _loaded_at timestamp, _source varchar)")
+			mustExec(t, wh, "create table if not exists raw.hist_repos (repo varchar, stars bigint, pushed_at timestamp, topics varchar, _load_id varchar, _loaded_at timestamp, _source varchar)")
 			mustExec(t, wh, "create table if not exists raw._load_keys_seen (landing_table varchar, key varchar, row_load_id varchar, content_hash varchar, _load_id varchar, _loaded_at timestamp, _source varchar)")
 			mustExec(t, wh, "create table if not exists raw._extract_errors (_load_id varchar, extractor varchar, item varchar, error varchar, failed_at timestamp)")
 			loads := generateHistory(t, wh, h, changeOnly, hours)
