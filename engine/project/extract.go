@@ -71,6 +71,7 @@ func (p *Project) addExtractors(configs []config.Extractor, registry map[string]
 		}
 		ex := factory()
 		p.checkSettings(ec, ex, diags) // disabled or not: it may be enabled tomorrow
+		policies := retentionTables(ec, ex.Tables(), diags)
 		if !ec.Enabled {
 			continue
 		}
@@ -96,7 +97,7 @@ func (p *Project) addExtractors(configs []config.Extractor, registry map[string]
 			n.Extraction.Tables[t.Name] = src
 		}
 		n.Extraction.changeOnly = changeOnlyTables(ec, ex.Tables(), diags)
-		n.Extraction.retention = retentionTables(ec, ex.Tables(), diags)
+		n.Extraction.retention = policies
 		p.Nodes[n.UniqueID] = n
 		p.extracts = append(p.extracts, n)
 	}
