@@ -35,6 +35,7 @@ var layers = []string{
 	"engine/render",
 	"engine/seed",
 	"engine/datatest",
+	"engine/retention",
 	"engine/config",
 	"engine/project",
 	"engine/analyze",

@@ -200,6 +200,9 @@ func (a *app) runSelected(ctx context.Context, spec execSpec, p *project.Project
 		FullRefresh: spec.fullRefresh, StoreFailures: spec.storeFailures, Threads: p.Threads, Drain: a.drain,
 		OnStart: log.onStart(), OnResult: log.onResult(), WriteCompiled: true, Strict: spec.extract.strict, FailFast: spec.failFast,
 	}
+	if opts.RetentionStep, err = retentionTestHook(a.env); err != nil {
+		return nil, &exitError{code: exitLoad, err: err}
+	}
 	sess, err := spec.extract.session(start)
 	if err != nil {
 		var ee *exitError

@@ -57,6 +57,7 @@ func scriptParams(dir string, updateScripts bool) testscript.Params {
 		UpdateScripts: updateScripts,
 		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
 			"duckq":     cmdDuckq,
+			"duckexec":  cmdDuckexec,
 			"exits":     cmdExits,
 			"jsonq":     cmdJsonq,
 			"jsonlines": cmdJsonlines,
@@ -116,6 +117,25 @@ func cmdDuckq(ts *testscript.TestScript, neg bool, args []string) {
 		ts.Fatalf("duckq: query succeeded unexpectedly")
 	}
 	fmt.Fprint(ts.Stdout(), out)
+}
+
+// cmdDuckexec implements `duckexec DBFILE SQL`: it runs SQL, statements
+// that return no rows, against the DuckDB file, read-write (a script's way
+// to land a generated history).
+func cmdDuckexec(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 2 {
+		ts.Fatalf("usage: duckexec DBFILE SQL")
+	}
+	path := ts.MkAbs(args[0])
+	if _, err := os.Stat(path); err != nil {
+		ts.Fatalf("duckexec: %v", err) // DuckDB would create it
+	}
+	db, err := sql.Open("duckdb", path)
+	ts.Check(err)
+	defer db.Close()
+	if _, err := db.Exec(args[1]); err != nil {
+		ts.Fatalf("duckexec: %v", err)
+	}
 }
 
 func duckQuery(path, query string) (string, error) {

@@ -15,8 +15,10 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/quarrydev/quarry/engine/project"
+	"github.com/quarrydev/quarry/engine/run"
 	"github.com/quarrydev/quarry/engine/warehouse"
 	"github.com/quarrydev/quarry/extractors"
+	"github.com/quarrydev/quarry/internal/english"
 	"github.com/quarrydev/quarry/internal/growth"
 )
 
@@ -31,6 +33,7 @@ var rawHorizons = []int{30, 365}
 func (a *app) rawCommand() *cobra.Command {
 	var output string
 	var window int
+	var retention bool
 	cmd := &cobra.Command{
 		Use:   "raw",
 		Short: "Report the landing tables: rows, loads, bytes, growth a day and projected size",
@@ -52,10 +55,16 @@ the last; the rows a day are the rows of the loads after the first (as the
 table holds them now) over that same time; the bytes a day are the rows a
 day at the table's bytes per row now. The projections add that pace for 30
 and 365 days to the table's size now. A table needs two loads at different
-times to be measured; a table not extracted yet is listed as such.`,
+times to be measured; a table not extracted yet is listed as such.
+
+--retention is retention's dry run: for each landing table with a
+retention: policy in project.yaml, the loads it would delete now (judged
+against the current time) and how many stored rows and seen entries go
+with them. quarry extract and quarry build apply it after a successful load.`,
 		Example: `  quarry raw
   quarry raw --target prod -o json
-  quarry raw --window 48`,
+  quarry raw --window 48
+  quarry raw --retention`,
 		Args: cobra.NoArgs,
 		PreRunE: func(*cobra.Command, []string) error {
 			if output != "text" && output != "json" {
@@ -67,11 +76,12 @@ times to be measured; a table not extracted yet is listed as such.`,
 			return nil
 		},
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return a.raw(cmd.Context(), output, window)
+			return a.raw(cmd.Context(), output, window, retention)
 		},
 	}
 	cmd.Flags().StringVarP(&output, "output", "o", "text", "text (an aligned table) or json (docs/raw.md)")
 	cmd.Flags().IntVar(&window, "window", 10, "how many of each table's most recent loads growth is measured over (2 or more)")
+	cmd.Flags().BoolVar(&retention, "retention", false, "also list what each table's retention: policy would delete now (a dry run: nothing is deleted)")
 	return cmd
 }
 
@@ -94,9 +104,33 @@ type rawTable struct {
 	Growth      *rawGrowth `json:"growth"`
 	Note        string     `json:"note,omitempty"`
 
+	// Retention is what the table's retention: would delete now; only
+	// with --retention, for a table that has a policy.
+	Retention *rawRetention `json:"retention,omitempty"`
+
 	rel      warehouse.Relation // as the warehouse stores it
 	columns  []warehouse.ColumnInfo
 	loadList []growth.Load
+	// seen is the change-only bookkeeping its loads may have recorded
+	// entries in (a landing table with a key), and landing the name it
+	// has there.
+	seen    *warehouse.Relation
+	landing string
+	spec    *project.ExtractSpec
+}
+
+// rawRetention is quarry raw --retention's dry run of one table's policy.
+type rawRetention struct {
+	Policy      string       `json:"policy"`
+	Loads       int          `json:"loads"`
+	DeleteLoads []rawLoadRef `json:"delete_loads"`
+	DeleteRows  int64        `json:"delete_rows"`
+	DeleteSeen  int64        `json:"delete_seen_entries"`
+}
+
+type rawLoadRef struct {
+	ID string    `json:"load_id"`
+	At time.Time `json:"loaded_at"`
 }
 
 type rawGrowth struct {
@@ -123,7 +157,7 @@ type rawReport struct {
 	Tables        []rawTable `json:"tables"`
 }
 
-func (a *app) raw(ctx context.Context, output string, window int) error {
+func (a *app) raw(ctx context.Context, output string, window int, retention bool) error {
 	p, err := a.load()
 	if err != nil {
 		return err
@@ -148,10 +182,39 @@ func (a *app) raw(ctx context.Context, output string, window int) error {
 	if report.Tables, err = measureLandings(ctx, wh, report.Tables, window); err != nil {
 		return &exitError{code: exitFailed, err: err}
 	}
+	if retention {
+		if err := planRetention(ctx, wh, report.Tables, report.GeneratedAt); err != nil {
+			return &exitError{code: exitFailed, err: err}
+		}
+	}
 	if output == "json" {
 		return a.printRawJSON(report)
 	}
 	return a.printRawText(report)
+}
+
+// planRetention fills in what each table's retention policy would delete
+// at now, deleting nothing.
+func planRetention(ctx context.Context, wh warehouse.Warehouse, tables []rawTable, now time.Time) error {
+	for i := range tables {
+		t := &tables[i]
+		if t.spec == nil || !t.Exists {
+			continue
+		}
+		plan, err := run.PlanRetention(ctx, wh, t.spec, t.landing, now)
+		if err != nil {
+			return err
+		}
+		if plan == nil {
+			continue
+		}
+		r := &rawRetention{Policy: plan.Policy.String(), Loads: plan.Loads, DeleteLoads: []rawLoadRef{}, DeleteRows: plan.Rows, DeleteSeen: plan.Seen}
+		for _, l := range plan.Delete {
+			r.DeleteLoads = append(r.DeleteLoads, rawLoadRef{ID: l.ID, At: l.At.UTC()})
+		}
+		t.Retention = r
+	}
+	return nil
 }
 
 // declaredLandings lists the landing tables the project's extractors
@@ -160,11 +223,13 @@ func (a *app) raw(ctx context.Context, output string, window int) error {
 func declaredLandings(p *project.Project) []rawTable {
 	var out []rawTable
 	seen := map[warehouse.Relation]bool{}
-	add := func(rel warehouse.Relation, extractor string) {
+	add := func(rel warehouse.Relation, extractor string) *rawTable {
 		if !seen[rel] {
 			seen[rel] = true
 			out = append(out, rawTable{Schema: rel.Schema, Name: rel.Name, Declared: true, Extractor: extractor, rel: rel})
+			return &out[len(out)-1]
 		}
+		return nil
 	}
 	for _, n := range p.Nodes {
 		if n.Type != project.Extract || n.Extraction == nil {
@@ -173,7 +238,12 @@ func declaredLandings(p *project.Project) []rawTable {
 		name := n.Extraction.Name()
 		for _, t := range n.Extraction.Extractor.Tables() {
 			if src, ok := n.Extraction.Tables[t.Name]; ok {
-				add(src.Relation, name)
+				if rt := add(src.Relation, name); rt != nil {
+					rt.landing, rt.spec = t.Name, n.Extraction
+					if t.Key != "" {
+						rt.seen = &warehouse.Relation{Schema: src.Relation.Schema, Name: extractors.SeenTable}
+					}
+				}
 				add(warehouse.Relation{Schema: src.Relation.Schema, Name: extractors.ErrorsTable}, "")
 			}
 		}
@@ -222,6 +292,15 @@ func measureLandings(ctx context.Context, wh warehouse.Warehouse, tables []rawTa
 			t.Note = "not extracted yet"
 			continue
 		}
+		if t.seen != nil {
+			// The seen table as the warehouse stores it, if it exists.
+			j := slices.IndexFunc(tables, func(o rawTable) bool { return o.Exists && sameRelation(o.rel, *t.seen) })
+			if j < 0 {
+				t.seen = nil
+			} else {
+				t.seen = &tables[j].rel
+			}
+		}
 		if err := countLoads(ctx, wh, t); err != nil {
 			return nil, err
 		}
@@ -245,7 +324,9 @@ func measureLandings(ctx context.Context, wh warehouse.Warehouse, tables []rawTa
 
 // countLoads reads a table's rows and, when it has a _load_id column, its
 // loads: their number, times and rows. A load's time is its _loaded_at
-// (failed_at in _extract_errors, which has no _loaded_at).
+// (failed_at in _extract_errors, which has no _loaded_at). The loads of a
+// landing table with change-only bookkeeping are also those that only
+// recorded seen entries for it (they stored no row: nothing changed).
 func countLoads(ctx context.Context, wh warehouse.Warehouse, t *rawTable) error {
 	column := func(names ...string) string {
 		for _, name := range names {
@@ -294,8 +375,41 @@ func countLoads(ctx context.Context, wh warehouse.Warehouse, t *rawTable) error 
 		}
 	}
 	loads := int64(len(res.Rows))
+	if t.seen != nil {
+		n, err := seeingLoads(ctx, wh, t, rel, loadID)
+		if err != nil {
+			return err
+		}
+		loads += n
+	}
 	t.Rows, t.Loads = &rows, &loads
 	return nil
+}
+
+// seeingLoads adds to t's loads those that recorded seen entries for it
+// and stored no row in it, and returns how many there are.
+func seeingLoads(ctx context.Context, wh warehouse.Warehouse, t *rawTable, rel, loadID string) (int64, error) {
+	sql := fmt.Sprintf("SELECT min(s._loaded_at) FROM %s s WHERE s.landing_table = '%s' AND NOT EXISTS (SELECT 1 FROM %s r WHERE r.%s = s._load_id) GROUP BY s._load_id",
+		wh.RelationSQL(*t.seen), strings.ReplaceAll(t.landing, "'", "''"), rel, loadID)
+	res, err := wh.Query(ctx, sql, 0)
+	if err != nil {
+		return 0, fmt.Errorf("count the loads of %s from %s: %w", rel, wh.RelationSQL(*t.seen), err)
+	}
+	for _, r := range res.Rows {
+		when, ok := r[0].(time.Time)
+		if !ok {
+			continue
+		}
+		when = when.UTC()
+		t.loadList = append(t.loadList, growth.Load{At: when})
+		if t.FirstLoadAt == nil || when.Before(*t.FirstLoadAt) {
+			t.FirstLoadAt = &when
+		}
+		if t.LastLoadAt == nil || when.After(*t.LastLoadAt) {
+			t.LastLoadAt = &when
+		}
+	}
+	return int64(len(res.Rows)), nil
 }
 
 // measureGrowth is a table's pace over its last window loads, and its
@@ -388,6 +502,28 @@ func writeRawText(w io.Writer, r rawReport) {
 	}
 	tw.Flush()
 	fmt.Fprintf(w, "\nGrowth over each table's last %d loads at most; bytes are the warehouse's estimate (quarry raw --help says how both are measured).\n", r.Window)
+	writeRetentionText(w, r)
+}
+
+// writeRetentionText lists, per table with a retention policy, the loads
+// it would delete now: quarry raw --retention.
+func writeRetentionText(w io.Writer, r rawReport) {
+	first := true
+	for _, t := range r.Tables {
+		rt := t.Retention
+		if rt == nil {
+			continue
+		}
+		if first {
+			fmt.Fprintf(w, "\nRetention at %s (a dry run: nothing was deleted; quarry extract and build apply it after a successful load):\n", r.GeneratedAt.Format("2006-01-02 15:04Z"))
+			first = false
+		}
+		fmt.Fprintf(w, "%s.%s %s: %d %s, would delete %d (%d %s, %d seen %s)\n", t.Schema, t.Name, rt.Policy, rt.Loads, english.Plural(rt.Loads, "load", "loads"),
+			len(rt.DeleteLoads), rt.DeleteRows, english.Plural(int(rt.DeleteRows), "row", "rows"), rt.DeleteSeen, english.Plural(int(rt.DeleteSeen), "entry", "entries"))
+		for _, l := range rt.DeleteLoads {
+			fmt.Fprintf(w, "  %s  %s\n", l.ID, l.At.Format("2006-01-02 15:04Z"))
+		}
+	}
 }
 
 func intCell(n *int64) string {

@@ -479,6 +479,7 @@ from public.mart_technology_overview order by technology_id`
 	}
 	checkSnowflakeCatalog(t)
 	checkSnowflakeRaw(t)
+	checkSnowflakeRetention(t, e, overview)
 }
 
 // checkSnowflakeRaw checks quarry raw on the techpulse build on the
@@ -505,8 +506,56 @@ func checkSnowflakeRaw(t *testing.T) {
 		gh.LastLoadAt == nil || !gh.LastLoadAt.Equal(time.Date(2026, 11, 24, 6, 0, 0, 0, time.UTC)) || gh.Bytes == nil || *gh.Bytes != 0 {
 		t.Errorf("quarry raw on the emulator: github_repositories %+v, want raw, 10 rows in 1 load at 2026-11-24 06:00Z, 0 bytes\n%s", gh, out)
 	}
-	if len(report.Tables) != 4 {
-		t.Errorf("quarry raw on the emulator: %d tables, want the 4 landing tables\n%s", len(report.Tables), out)
+	if len(report.Tables) != 5 {
+		t.Errorf("quarry raw on the emulator: %d tables, want the 4 landing tables and _load_keys_seen\n%s", len(report.Tables), out)
+	}
+}
+
+// checkSnowflakeRetention runs retention's statements on the emulator:
+// the GitHub rows are made a load 30 days older that the replayed load's
+// seen entries point at, and a build with retention: {all: 7d} deletes
+// that load but keeps its rows, now under the earliest kept load pointing
+// at them; the overview is unchanged.
+func checkSnowflakeRetention(t *testing.T, e fakesnow.Endpoint, overview string) {
+	t.Helper()
+	w := emulatorWarehouse(t, e, "techpulse")
+	before := queryRows(t, w, overview)
+	ctx := context.Background()
+	for _, stmt := range []string{
+		"update raw.github_repositories set _load_id = 'old', _loaded_at = dateadd(day, -30, _loaded_at)",
+		"insert into raw._load_keys_seen select landing_table, key, 'old', content_hash, 'old', dateadd(day, -30, _loaded_at), _source from raw._load_keys_seen where landing_table = 'github_repositories'",
+		"update raw._load_keys_seen set row_load_id = 'old' where landing_table = 'github_repositories'",
+	} {
+		if err := w.Exec(ctx, stmt); err != nil {
+			t.Fatalf("%s: %v", stmt, err)
+		}
+	}
+	b, err := os.ReadFile("project.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	yml := strings.Replace(string(b), "    concurrency: 4\n", "    concurrency: 4\n    retention: {github_repositories: {all: 7d}}\n", 1)
+	if err := os.WriteFile("project.yaml", []byte(yml), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	code, out := quarryRun(t, "build", "--replay", "testdata/sample", "--target", "prod", "--select", "github+")
+	if code != 0 {
+		t.Fatalf("build with retention exited %d:\n%s", code, out)
+	}
+	got := queryRows(t, w, "select (select count(*) from raw.github_repositories), (select count(*) from raw.github_repositories where _load_id = 'old'), "+
+		"(select count(*) from raw._load_keys_seen where _load_id = 'old' or row_load_id = 'old'), (select count(distinct _load_id) from raw._load_keys_seen)")
+	if fmt.Sprint(got) != "[[10 0 0 2]]" {
+		t.Errorf("after retention: rows, rows of the old load, entries of or pointing at it, seeing loads = %v, want [[10 0 0 2]]", got)
+	}
+	b, err = os.ReadFile(filepath.Join("target", "run_results.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(b), "retention deleted github_repositories 1 load (0 rows)") {
+		t.Errorf("run_results.json does not say what retention deleted:\n%s", b)
+	}
+	if after := queryRows(t, w, overview); !reflect.DeepEqual(after, before) {
+		t.Errorf("the overview changed:\nbefore %v\nafter  %v", before, after)
 	}
 }
 

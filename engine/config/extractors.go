@@ -9,6 +9,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/quarrydev/quarry/engine/diag"
+	"github.com/quarrydev/quarry/engine/retention"
 	"github.com/quarrydev/quarry/extractors"
 	"github.com/quarrydev/quarry/internal/names"
 )
@@ -25,7 +26,10 @@ type Extractor struct {
 	// (All, change_only: true). The project checks the names
 	// against the extractor's tables.
 	ChangeOnly *ChangeOnly
-	Settings   map[string]any // the extractor's own settings, decoded
+	// Retention is retention:, per landing table named, in the order
+	// written. The project checks the names against the extractor's tables.
+	Retention []TableRetention
+	Settings  map[string]any // the extractor's own settings, decoded
 	// Keys and Values are the settings' YAML nodes, for positions.
 	Keys, Values map[string]*yaml.Node
 	Line, Col    int // where the extractor's name is
@@ -33,7 +37,7 @@ type Extractor struct {
 
 // extractorKeys are the keys of an extractor's block the engine reads
 // itself; the others are the extractor's settings.
-var extractorKeys = []string{"change_only", "enabled", "input", "source", "timeout"}
+var extractorKeys = []string{"change_only", "enabled", "input", "retention", "source", "timeout"}
 
 // ChangeOnly is an extractor's change_only: setting: true (All), false
 // (neither), or a list of its landing tables.
@@ -41,6 +45,14 @@ type ChangeOnly struct {
 	All    bool
 	Tables []string
 	// Line and Col are where the value is, for the project's checks.
+	Line, Col int
+}
+
+// TableRetention is the retention policy of one landing table.
+type TableRetention struct {
+	Table  string
+	Policy retention.Policy
+	// Line and Col are where the table's name is, for the project's checks.
 	Line, Col int
 }
 
@@ -110,6 +122,8 @@ func decodeExtractors(n *yaml.Node, diags *diag.List) []Extractor {
 					continue
 				}
 				ec.ChangeOnly = co
+			case "retention":
+				ec.Retention = decodeRetention(k.Value, vn, diags)
 			case "timeout":
 				d, err := parseBudget(val)
 				if err != nil {
@@ -128,6 +142,72 @@ func decodeExtractors(n *yaml.Node, diags *diag.List) []Extractor {
 			}
 		}
 		out = append(out, ec)
+	}
+	return out
+}
+
+// decodeRetention reads an extractor's retention: a mapping of landing
+// tables to their tiers, e.g. {github_repositories: {all: 14d, daily: 1y,
+// weekly: 5y}}. Each problem is reported at the key or value it is about.
+func decodeRetention(extractor string, n *yaml.Node, diags *diag.List) []TableRetention {
+	const example = "e.g. retention: {github_repositories: {all: 14d, daily: 365d, weekly: 5y}}"
+	if n.Kind != yaml.MappingNode {
+		diags.Add(ProjectFile, n.Line, n.Column, "extractors.%s.retention must be a mapping of landing tables to their retention (%s)", extractor, example)
+		return nil
+	}
+	var out []TableRetention
+	seen := map[string]int{}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		tn, pn := n.Content[i], n.Content[i+1]
+		where := fmt.Sprintf("extractors.%s.retention.%s", extractor, tn.Value)
+		if first, dup := seen[tn.Value]; dup {
+			diags.Add(ProjectFile, tn.Line, tn.Column, "%s is set twice (first on line %d); keep one", where, first)
+			continue
+		}
+		seen[tn.Value] = tn.Line
+		if pn.Kind != yaml.MappingNode {
+			diags.Add(ProjectFile, pn.Line, pn.Column, "%s must be a mapping of tiers (%s) to how long they keep loads (%s)", where, strings.Join(retention.Tiers, ", "), example)
+			continue
+		}
+		set := map[string]time.Duration{}
+		nodes := map[string]*yaml.Node{}
+		ok := true
+		for j := 0; j+1 < len(pn.Content); j += 2 {
+			kn, vn := pn.Content[j], pn.Content[j+1]
+			if !slices.Contains(retention.Tiers, kn.Value) {
+				diags.Add(ProjectFile, kn.Line, kn.Column, "unknown tier %q in %s (tiers: %s)%s", kn.Value, where,
+					strings.Join(retention.Tiers, ", "), diag.DidYouMean(kn.Value, retention.Tiers))
+				ok = false
+				continue
+			}
+			if _, dup := set[kn.Value]; dup {
+				diags.Add(ProjectFile, kn.Line, kn.Column, "%s.%s is set twice; keep one", where, kn.Value)
+				ok = false
+				continue
+			}
+			d, err := retention.ParseSpan(vn.Value)
+			if vn.Kind != yaml.ScalarNode || err != nil {
+				if err == nil {
+					err = fmt.Errorf("must be a span such as 14d")
+				}
+				diags.Add(ProjectFile, vn.Line, vn.Column, "%s.%s %v", where, kn.Value, err)
+				ok = false
+				continue
+			}
+			set[kn.Value], nodes[kn.Value] = d, vn
+		}
+		if !ok {
+			continue
+		}
+		if tier, err := retention.Check(set); err != nil {
+			line, col := pn.Line, pn.Column
+			if vn := nodes[tier]; vn != nil {
+				line, col = vn.Line, vn.Column
+			}
+			diags.Add(ProjectFile, line, col, "%s: %v", where, err)
+			continue
+		}
+		out = append(out, TableRetention{Table: tn.Value, Policy: retention.New(set), Line: tn.Line, Col: tn.Column})
 	}
 	return out
 }

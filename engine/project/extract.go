@@ -11,6 +11,7 @@ import (
 
 	"github.com/quarrydev/quarry/engine/config"
 	"github.com/quarrydev/quarry/engine/diag"
+	"github.com/quarrydev/quarry/engine/retention"
 	"github.com/quarrydev/quarry/extractors"
 )
 
@@ -70,6 +71,7 @@ func (p *Project) addExtractors(configs []config.Extractor, registry map[string]
 		}
 		ex := factory()
 		p.checkSettings(ec, ex, diags) // disabled or not: it may be enabled tomorrow
+		policies := retentionTables(ec, ex.Tables(), diags)
 		if !ec.Enabled {
 			continue
 		}
@@ -95,6 +97,7 @@ func (p *Project) addExtractors(configs []config.Extractor, registry map[string]
 			n.Extraction.Tables[t.Name] = src
 		}
 		n.Extraction.changeOnly = changeOnlyTables(ec, ex.Tables(), diags)
+		n.Extraction.retention = policies
 		p.Nodes[n.UniqueID] = n
 		p.extracts = append(p.extracts, n)
 	}
@@ -137,6 +140,25 @@ func changeOnlyTables(ec config.Extractor, tables []extractors.Table, diags *dia
 	return out
 }
 
+// retentionTables checks that retention: names the extractor's landing
+// tables; an unknown one is an error at its name, with the closest.
+func retentionTables(ec config.Extractor, tables []extractors.Table, diags *diag.List) map[string]retention.Policy {
+	var all []string
+	for _, t := range tables {
+		all = append(all, t.Name)
+	}
+	out := map[string]retention.Policy{}
+	for _, r := range ec.Retention {
+		if !slices.Contains(all, r.Table) {
+			diags.Add(config.ProjectFile, r.Line, r.Col, "extractors.%s.retention: %q is not one of its landing tables (%s)%s",
+				ec.Name, r.Table, strings.Join(all, ", "), diag.DidYouMean(r.Table, all))
+			continue
+		}
+		out[r.Table] = r.Policy
+	}
+	return out
+}
+
 func orNone(names []string) string {
 	if len(names) == 0 {
 		return "none of its tables"
@@ -163,6 +185,15 @@ type ExtractSpec struct {
 	Tables    map[string]*Node // landing table -> its source node
 	// changeOnly holds the landing tables landed change-only.
 	changeOnly map[string]bool
+	// retention holds the policies of the landing tables that have one.
+	retention map[string]retention.Policy
+}
+
+// Retention returns a landing table's retention policy (retention: in
+// project.yaml); ok is false when it has none and keeps every load.
+func (spec *ExtractSpec) Retention(table string) (p retention.Policy, ok bool) {
+	p, ok = spec.retention[table]
+	return p, ok
 }
 
 // ChangeOnly reports whether a landing table is landed change-only

@@ -183,6 +183,9 @@ func (nopWarehouse) Publish(context.Context, warehouse.Relation, warehouse.Relat
 }
 func (nopWarehouse) Drop(context.Context, warehouse.Relation) error { return nil }
 func (nopWarehouse) Exec(context.Context, string) error             { return nil }
+func (nopWarehouse) ExecTx(_ context.Context, s []string, _ func(int) error) ([]int64, error) {
+	return make([]int64, len(s)), nil
+}
 func (nopWarehouse) Query(context.Context, string, int) (*warehouse.Result, error) {
 	// Data tests count their failing rows: none.
 	return &warehouse.Result{Columns: []string{"count"}, Rows: [][]any{{int64(0)}}}, nil

@@ -251,6 +251,32 @@ func (x *execution) runExtract(ctx context.Context, n *project.Node, res *Result
 		}
 		res.Message = fmt.Sprintf("%s; %s, see %s", res.Message, strings.Join(parts, ", "), errorsRel)
 	}
+	return x.retain(ctx, n, res)
+}
+
+// retain applies each landing table's retention after a load that did not
+// fail, one transaction per table, and says in the node's message what it
+// deleted. The newest load, this one, is never deleted.
+func (x *execution) retain(ctx context.Context, n *project.Node, res *Result) error {
+	var said []string
+	for _, t := range n.Extraction.Extractor.Tables() {
+		plan, err := PlanRetention(ctx, x.wh, n.Extraction, t.Name, x.opts.Now().UTC())
+		if err != nil {
+			return fmt.Errorf("the load landed, but %w", err)
+		}
+		if plan == nil || len(plan.Delete) == 0 {
+			continue
+		}
+		rows, err := applyRetention(ctx, x.wh, plan, x.opts.RetentionStep)
+		if err != nil {
+			return fmt.Errorf("the load landed, but %w", err)
+		}
+		said = append(said, fmt.Sprintf("%s %d %s (%d %s)", t.Name, len(plan.Delete), english.Plural(len(plan.Delete), "load", "loads"),
+			rows, english.Plural(int(rows), "row", "rows")))
+	}
+	if len(said) > 0 {
+		res.Message += "; retention deleted " + strings.Join(said, ", ")
+	}
 	return nil
 }
 

@@ -150,7 +150,7 @@ targets:
 		t.Fatal("loaded a project with bad extractor settings")
 	}
 	for _, want := range []string{
-		`project.yaml:6:5: unknown key "page_sise" in extractors.slow; did you mean "page_size"? (known keys: change_only, enabled, input, source, timeout, and the slow extractor's page_size)`,
+		`project.yaml:6:5: unknown key "page_sise" in extractors.slow; did you mean "page_size"? (known keys: change_only, enabled, input, retention, source, timeout, and the slow extractor's page_size)`,
 		`project.yaml:7:16: extractors.slow.page_size must be a whole number of at least 1, got many`,
 		`project.yaml:8:14: extractors.slow.timeout must be a duration such as 5m or 90s (the extractor's total time budget), got 300 (a number needs a unit)`,
 	} {

@@ -63,6 +63,11 @@ type Options struct {
 	// Now is the data's clock: load times and freshness are measured with
 	// it. A replay sets it to the recorded run's clock. Default time.Now.
 	Now func() time.Time
+	// RetentionStep is a test hook, for tests only: when set, retention's
+	// compaction calls it after each statement of a table's transaction
+	// (i counts from 0), and an error from it rolls the transaction back.
+	// Tests use it to fail or kill the process mid-compaction.
+	RetentionStep func(table string, i int) error
 }
 
 // execution is one run of a plan against a warehouse: what every node's

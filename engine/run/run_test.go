@@ -105,6 +105,9 @@ func (f *fakeWarehouse) Publish(context.Context, warehouse.Relation, warehouse.R
 }
 func (f *fakeWarehouse) Drop(context.Context, warehouse.Relation) error { return nil }
 func (f *fakeWarehouse) Exec(context.Context, string) error             { return nil }
+func (f *fakeWarehouse) ExecTx(_ context.Context, stmts []string, _ func(int) error) ([]int64, error) {
+	return make([]int64, len(stmts)), nil
+}
 func (f *fakeWarehouse) Query(_ context.Context, sql string, _ int) (*warehouse.Result, error) {
 	if strings.HasPrefix(sql, "select count(*)") { // a test's failure count: none
 		return &warehouse.Result{Columns: []string{"count"}, Rows: [][]any{{int64(0)}}}, nil

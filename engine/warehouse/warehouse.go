@@ -154,6 +154,13 @@ type Warehouse interface {
 	// for several statements at once, for quarry's own scripts and an
 	// operator's; a model's SQL never goes through it.
 	Exec(ctx context.Context, sql string) error
+	// ExecTx runs statements (one each, returning no rows) one after the
+	// other in one transaction: all take effect or none does, whatever
+	// fails or wherever the process dies. It returns the rows each
+	// statement affected. step, when not nil, is called after each
+	// statement with its index; an error from it rolls everything back.
+	// (Retention's compaction uses it; step is its test hook.)
+	ExecTx(ctx context.Context, stmts []string, step func(i int) error) ([]int64, error)
 	// Query runs a statement and returns at most limit rows (all when limit
 	// is 0).
 	Query(ctx context.Context, sql string, limit int) (*Result, error)

@@ -658,3 +658,32 @@ func oneStatement(sql string) (string, error) {
 func tempName(purpose string) string {
 	return "__quarry_" + purpose + "_" + strings.ToLower(rand.Text())
 }
+
+// ExecTx implements warehouse.Warehouse: the statements run between BEGIN
+// and COMMIT on one session; a session that ends without COMMIT (a killed
+// process) leaves nothing of them.
+func (w *Warehouse) ExecTx(ctx context.Context, stmts []string, step func(i int) error) ([]int64, error) {
+	ctx = w.tag(ctx)
+	counts := make([]int64, len(stmts))
+	err := w.inTx(ctx, func(conn *sql.Conn) error {
+		for i, stmt := range stmts {
+			res, err := conn.ExecContext(ctx, stmt)
+			if err != nil {
+				return fmt.Errorf("statement %d of %d: %w", i+1, len(stmts), err)
+			}
+			if counts[i], err = res.RowsAffected(); err != nil {
+				return err
+			}
+			if step != nil {
+				if err := step(i); err != nil {
+					return err
+				}
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("exec in a transaction: %w", err)
+	}
+	return counts, nil
+}

@@ -129,6 +129,7 @@ func Run(t *testing.T, open func(t *testing.T) warehouse.Warehouse, opts Options
 	t.Run("CreateTableFailureKeepsPrevious", s.createTableFailureKeepsPrevious)
 	t.Run("Incremental", s.incremental)
 	t.Run("ExecAndQuery", s.execAndQuery)
+	t.Run("ExecTx", s.execTx)
 	t.Run("Publish", s.publish)
 	t.Run("Drop", s.drop)
 	t.Run("QuotedNames", s.quotedNames)
