@@ -534,7 +534,13 @@ func checkSnowflakeRetention(t *testing.T, e fakesnow.Endpoint, overview string)
 	if err != nil {
 		t.Fatal(err)
 	}
-	yml := strings.Replace(string(b), "    concurrency: 4\n", "    concurrency: 4\n    retention: {github_repositories: {all: 7d}}\n", 1)
+	// techpulse keeps every load for 14 days; here a week is enough to
+	// delete the load made 30 days old above.
+	policy := "github_repositories: {all: 14d, daily: 365d, weekly: forever}"
+	if !strings.Contains(string(b), policy) {
+		t.Fatalf("project.yaml no longer holds %q", policy)
+	}
+	yml := strings.Replace(string(b), policy, "github_repositories: {all: 7d}", 1)
 	if err := os.WriteFile("project.yaml", []byte(yml), 0o644); err != nil {
 		t.Fatal(err)
 	}

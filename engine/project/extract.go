@@ -154,7 +154,27 @@ func retentionTables(ec config.Extractor, tables []extractors.Table, diags *diag
 				ec.Name, r.Table, strings.Join(all, ", "), diag.DidYouMean(r.Table, all))
 			continue
 		}
+		if i := slices.IndexFunc(tables, func(t extractors.Table) bool { return t.Name == r.Table }); tables[i].Key == "" {
+			// Its loads are increments (each lands rows no other load
+			// has, e.g. new download days): thinning them would delete
+			// data, not repeated snapshots.
+			diags.Add(config.ProjectFile, r.Line, r.Col, "extractors.%s.retention: %s is not a snapshot table: each load lands rows no other load holds, so deleting a load would delete data; retention applies to snapshot tables only (%s)",
+				ec.Name, r.Table, orNone(snapshotTables(tables)))
+			continue
+		}
 		out[r.Table] = r.Policy
+	}
+	return out
+}
+
+// snapshotTables names the tables whose loads are snapshots of keyed
+// entities: those retention and change-only landing apply to.
+func snapshotTables(tables []extractors.Table) []string {
+	var out []string
+	for _, t := range tables {
+		if t.Key != "" {
+			out = append(out, t.Name)
+		}
 	}
 	return out
 }
