@@ -135,19 +135,26 @@ func (s *execSpec) registerFailFast(cmd *cobra.Command) {
 
 // registerDefer adds --defer to a command that builds or tests models.
 func (s *execSpec) registerDefer(cmd *cobra.Command) {
-	cmd.Flags().BoolVar(&s.deferState, "defer", false, "read what is not selected and not built in this target from the --state run's relations (slim CI: docs/ci.md)")
+	registerDeferFlag(cmd, &s.deferState)
 }
 
+func registerDeferFlag(cmd *cobra.Command, on *bool) {
+	cmd.Flags().BoolVar(on, "defer", false, "read what is not selected and not built in this target from the --state run's relations (slim CI: docs/ci.md)")
+}
+
+// errDeferNeedsState is --defer without --state.
+var errDeferNeedsState = &exitError{code: exitLoad, err: errors.New("--defer reads what this run does not build from an earlier run: pass --state DIR too, that run's target/ folder (e.g. production's)")}
+
 // deferRefs applies --defer: it decides, against the open warehouse, which
-// relations the selected nodes read from the --state run, and compiles the
-// project again to read them there.
-// It returns how many relations are deferred.
-func deferRefs(ctx context.Context, p *project.Project, spec execSpec, ids []string, wh warehouse.Warehouse) (int, error) {
-	st, err := spec.sel.loadState()
+// relations the selected nodes (and extra, nodes the project does not
+// hold) read from the --state run, and compiles the project again to read
+// them there. It returns how many relations are deferred.
+func deferRefs(ctx context.Context, p *project.Project, sel selection, ids []string, wh warehouse.Warehouse, extra ...*project.Node) (int, error) {
+	st, err := sel.loadState()
 	if err != nil {
 		return 0, err
 	}
-	rels, err := st.Deferrals(ctx, p, ids, wh.Lookup)
+	rels, err := st.Deferrals(ctx, p, ids, wh.Lookup, extra...)
 	if err != nil {
 		return 0, &exitError{code: exitFailed, err: err}
 	}
@@ -195,7 +202,7 @@ func (a *app) execute(ctx context.Context, spec execSpec) error {
 		return err
 	}
 	if spec.deferState && spec.sel.state == "" {
-		return &exitError{code: exitLoad, err: fmt.Errorf("--defer reads what this run does not build from an earlier run: pass --state DIR too, that run's target/ folder (e.g. production's)")}
+		return errDeferNeedsState
 	}
 	var checked *analyze.Summary
 	if spec.check != nil && !spec.check.off {
@@ -214,7 +221,7 @@ func (a *app) execute(ctx context.Context, spec execSpec) error {
 			return err
 		}
 		defer wh.Close()
-		if deferred, err = deferRefs(ctx, p, spec, ids, wh); err != nil {
+		if deferred, err = deferRefs(ctx, p, spec.sel, ids, wh); err != nil {
 			return err
 		}
 	}

@@ -21,8 +21,9 @@ type Lookup func(ctx context.Context, rel warehouse.Relation) (warehouse.Kind, e
 // landing it is selected: a CI target's landing schemas are its own, and
 // on DuckDB production's raw data lives in production's file. A node the
 // state does not know is left as it is (the run then fails on it, naming
-// the relation).
-func (s *State) Deferrals(ctx context.Context, p *project.Project, selected []string, lookup Lookup) (map[string]warehouse.Relation, error) {
+// the relation). Extra readers are nodes the project does not hold that
+// read the same way: quarry show's inline query.
+func (s *State) Deferrals(ctx context.Context, p *project.Project, selected []string, lookup Lookup, extra ...*project.Node) (map[string]warehouse.Relation, error) {
 	sel := make(map[string]bool, len(selected))
 	for _, id := range selected {
 		sel[id] = true
@@ -50,11 +51,15 @@ func (s *State) Deferrals(ctx context.Context, p *project.Project, selected []st
 			}
 		}
 	}
+	readers := extra
 	for _, id := range selected {
 		if n := p.Nodes[id]; n != nil && (n.Type == project.Model || n.Type == project.Test) {
-			for _, dep := range n.DependsOn {
-				visit(dep)
-			}
+			readers = append(readers, n)
+		}
+	}
+	for _, n := range readers {
+		for _, dep := range n.DependsOn {
+			visit(dep)
 		}
 	}
 	out := map[string]warehouse.Relation{}
