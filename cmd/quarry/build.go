@@ -29,6 +29,7 @@ project as the warehouse holds it (kind, columns and types, row counts).`,
 	}
 	spec.sel.register(cmd)
 	spec.registerFailFast(cmd)
+	spec.registerDefer(cmd)
 	spec.check.register(cmd)
 	cmd.Flags().BoolVar(&spec.fullRefresh, "full-refresh", false, "rebuild incremental models from scratch")
 	spec.extract.register(cmd)

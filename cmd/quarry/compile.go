@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"context"
 	"fmt"
 	"log/slog"
 	"time"
@@ -17,7 +18,7 @@ import (
 
 func (a *app) compileCommand() *cobra.Command {
 	var sel selection
-	var show bool
+	var show, deferState bool
 	var check checkFlag
 	cmd := &cobra.Command{
 		Use:   "compile",
@@ -25,7 +26,8 @@ func (a *app) compileCommand() *cobra.Command {
 		Long: `compile renders the selected models and writes their SQL under
 target/compiled/, mirroring models/, plus target/manifest.json. Incremental
 models compile as a full build (is_incremental is false), since compile does
-not look at the warehouse.`,
+not look at the warehouse; with --defer (and --state) it connects, to see
+which relations to read from the --state run (docs/ci.md).`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			p, err := a.loadForReading()
@@ -39,6 +41,11 @@ not look at the warehouse.`,
 			var checked *analyze.Summary
 			if !check.off {
 				if checked, err = a.check(cmd.Context(), p, ids); err != nil {
+					return err
+				}
+			}
+			if deferState {
+				if err := a.deferCompiled(cmd.Context(), p, sel, ids); err != nil {
 					return err
 				}
 			}
@@ -74,7 +81,23 @@ not look at the warehouse.`,
 	sel.register(cmd)
 	check.register(cmd)
 	cmd.Flags().BoolVar(&show, "print", false, "also print the compiled SQL")
+	registerDeferFlag(cmd, &deferState)
 	return cmd
+}
+
+// deferCompiled is compile's --defer: it connects only to see which
+// relations exist.
+func (a *app) deferCompiled(ctx context.Context, p *project.Project, sel selection, ids []string) error {
+	if sel.state == "" {
+		return errDeferNeedsState
+	}
+	wh, err := a.open(ctx, p)
+	if err != nil {
+		return err
+	}
+	defer wh.Close()
+	_, err = deferRefs(ctx, p, sel, ids, wh)
+	return err
 }
 
 // compiledCounts says how many models and tests nodes hold, e.g. "3 models

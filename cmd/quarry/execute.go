@@ -117,7 +117,10 @@ type execSpec struct {
 	storeFailures bool
 	extract       extractFlags
 	failFast      bool
-	check         *checkFlag // nil for commands that run no SQL of the user's
+	// deferState is --defer: what the run reads and does not build comes
+	// from the --state run's relations when this target lacks it.
+	deferState bool
+	check      *checkFlag // nil for commands that run no SQL of the user's
 	// catalog makes the command write target/catalog.json after the run.
 	catalog bool
 	// retry, when not nil, is what to run instead of a selection: the
@@ -128,6 +131,37 @@ type execSpec struct {
 // registerFailFast adds --fail-fast / -x to a command that runs nodes.
 func (s *execSpec) registerFailFast(cmd *cobra.Command) {
 	cmd.Flags().BoolVarP(&s.failFast, "fail-fast", "x", false, "stop at the first error or failed error-severity test: running nodes finish, the rest are SKIP")
+}
+
+// registerDefer adds --defer to a command that builds or tests models.
+func (s *execSpec) registerDefer(cmd *cobra.Command) {
+	registerDeferFlag(cmd, &s.deferState)
+}
+
+func registerDeferFlag(cmd *cobra.Command, on *bool) {
+	cmd.Flags().BoolVar(on, "defer", false, "read what is not selected and not built in this target from the --state run's relations (slim CI: docs/ci.md)")
+}
+
+// errDeferNeedsState is --defer without --state.
+var errDeferNeedsState = &exitError{code: exitLoad, err: errors.New("--defer reads what this run does not build from an earlier run: pass --state DIR too, that run's target/ folder (e.g. production's)")}
+
+// deferRefs applies --defer: it decides, against the open warehouse, which
+// relations the selected nodes (and extra, nodes the project does not
+// hold) read from the --state run, and compiles the project again to read
+// them there. It returns how many relations are deferred.
+func deferRefs(ctx context.Context, p *project.Project, sel selection, ids []string, wh warehouse.Warehouse, extra ...*project.Node) (int, error) {
+	st, err := sel.loadState()
+	if err != nil {
+		return 0, err
+	}
+	rels, err := st.Deferrals(ctx, p, ids, wh.Lookup, extra...)
+	if err != nil {
+		return 0, &exitError{code: exitFailed, err: err}
+	}
+	if err := p.Defer(rels); err != nil {
+		return 0, &exitError{code: exitLoad, err: err}
+	}
+	return len(rels), nil
 }
 
 // extractFlags are the flags of commands that run extractors.
@@ -167,9 +201,27 @@ func (a *app) execute(ctx context.Context, spec execSpec) error {
 	} else if ids, err = a.choose(p, spec.sel, spec.types...); err != nil {
 		return err
 	}
+	if spec.deferState && spec.sel.state == "" {
+		return errDeferNeedsState
+	}
 	var checked *analyze.Summary
 	if spec.check != nil && !spec.check.off {
+		// Against the project's own relations: a deferred one is the same
+		// node, built by the state's run.
 		if checked, err = a.check(ctx, p, ids); err != nil {
+			return err
+		}
+	}
+	var wh warehouse.Warehouse
+	deferred := 0
+	if spec.deferState {
+		// Deciding what to defer needs the warehouse before the manifest
+		// is written, since the manifest records it.
+		if wh, err = a.open(ctx, p); err != nil {
+			return err
+		}
+		defer wh.Close()
+		if deferred, err = deferRefs(ctx, p, spec.sel, ids, wh); err != nil {
 			return err
 		}
 	}
@@ -178,7 +230,10 @@ func (a *app) execute(ctx context.Context, spec execSpec) error {
 	}
 	log := a.newRunLog(p, spec.command, start)
 	log.started(len(ids))
-	res, err := a.runSelected(ctx, spec, p, ids, checked, log)
+	if spec.deferState {
+		log.deferred(deferred, spec.sel.state)
+	}
+	res, err := a.runSelected(ctx, spec, p, ids, checked, log, wh)
 	// The run's last word: in json an error that ends it comes before
 	// run_finished, not after. (A panic skips this: it is no run's end.)
 	code := exitCode(err)
@@ -192,8 +247,9 @@ func (a *app) execute(ctx context.Context, spec execSpec) error {
 }
 
 // runSelected runs ids, once the project is loaded and checked and the run
-// announced; res is nil when the run could not start.
-func (a *app) runSelected(ctx context.Context, spec execSpec, p *project.Project, ids []string, checked *analyze.Summary, log *runLog) (res *run.Report, err error) {
+// announced, on wh, or on a warehouse it opens when wh is nil; res is nil
+// when the run could not start.
+func (a *app) runSelected(ctx context.Context, spec execSpec, p *project.Project, ids []string, checked *analyze.Summary, log *runLog, wh warehouse.Warehouse) (res *run.Report, err error) {
 	start := log.start
 	a.printCheckSummary(a.stdout, log.stamp, checked)
 	opts := run.Options{
@@ -234,16 +290,17 @@ func (a *app) runSelected(ctx context.Context, spec execSpec, p *project.Project
 			log.session(false, spec.extract.record, "", time.Time{}, false)
 		}
 	}
-	wh, err := adapters()[p.Target.Type].Open(ctx, p.Dir, p.Target, p.Threads, a.env)
-	if err != nil {
-		return nil, &exitError{code: exitFailed, err: fmt.Errorf("connect to target %s: %w", p.Target.Name, err)}
+	if wh == nil {
+		if wh, err = a.open(ctx, p); err != nil {
+			return nil, err
+		}
+		defer wh.Close()
 	}
-	defer wh.Close()
 
 	res = run.Execute(ctx, p, wh, ids, opts)
 	args := map[string]any{"select": nonNil(spec.sel.selects), "exclude": nonNil(spec.sel.excludes), "full_refresh": spec.fullRefresh,
 		"store_failures": spec.storeFailures, "threads": p.Threads, "target": p.Target.Name,
-		"strict": spec.extract.strict, "record": spec.extract.record, "replay": spec.extract.replay, "state": spec.sel.state,
+		"strict": spec.extract.strict, "record": spec.extract.record, "replay": spec.extract.replay, "state": spec.sel.state, "defer": spec.deferState,
 		"vars": recordableVars(a.vars), "retry": spec.retry != nil, "fail_fast": spec.failFast}
 	if spec.check != nil {
 		args["no_check"] = spec.check.off
@@ -265,6 +322,15 @@ func (a *app) runSelected(ctx context.Context, spec execSpec, p *project.Project
 		return res, &exitError{code: exitFailed}
 	}
 	return res, nil
+}
+
+// open connects to the project's target.
+func (a *app) open(ctx context.Context, p *project.Project) (warehouse.Warehouse, error) {
+	wh, err := adapters()[p.Target.Type].Open(ctx, p.Dir, p.Target, p.Threads, a.env)
+	if err != nil {
+		return nil, &exitError{code: exitFailed, err: fmt.Errorf("connect to target %s: %w", p.Target.Name, err)}
+	}
+	return wh, nil
 }
 
 // report prints what went wrong in a run (errors, failed and warning

@@ -236,6 +236,18 @@ func (l *runLog) session(replaying bool, dir, what string, clock time.Time, samp
 	}
 }
 
+// deferred says how many relations --defer reads from the --state run.
+func (l *runLog) deferred(n int, dir string) {
+	msg := fmt.Sprintf("Deferring %d %s to --state %s", n, english.Plural(n, "relation", "relations"), dir)
+	switch {
+	case l.a.quiet:
+	case l.a.events == nil:
+		fmt.Fprintf(l.a.stdout, "%s%s\n", l.stamp, msg)
+	default:
+		l.a.events.Log(jsonlog.Info, "deferred", msg, slog.Int("relations", n), slog.String("state", dir))
+	}
+}
+
 // onStart is the engine's OnStart: nothing in text (a line per finished
 // node is enough for a terminal), a node_started event in json.
 func (l *runLog) onStart() func(*project.Node) {

@@ -96,6 +96,11 @@ func (a *app) applyArgs(spec *execSpec, last *state.Results) error {
 		spec.check = &checkFlag{off: flag("no_check")}
 	}
 	spec.sel.selects, spec.sel.excludes = stringList(args["select"]), stringList(args["exclude"])
+	// A --defer run's nodes read what it did not build from the state's
+	// run: so do they when retried.
+	if flag("defer") {
+		spec.deferState, spec.sel.state = true, text("state")
+	}
 	if a.target == "" {
 		a.target = text("target")
 	}

@@ -17,6 +17,7 @@ func (a *app) runCommand() *cobra.Command {
 	}
 	spec.sel.register(cmd)
 	spec.registerFailFast(cmd)
+	spec.registerDefer(cmd)
 	spec.check.register(cmd)
 	cmd.Flags().BoolVar(&spec.fullRefresh, "full-refresh", false, "rebuild incremental models from scratch")
 	return cmd

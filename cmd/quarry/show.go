@@ -26,6 +26,7 @@ var showFormats = []string{"table", "json", "csv"}
 
 func (a *app) showCommand() *cobra.Command {
 	var sel selection
+	var deferState bool
 	var inline, format string
 	var limit int
 	cmd := &cobra.Command{
@@ -45,13 +46,15 @@ failed (the error names the compiled SQL), 2 when the selection is not one
 node or the query does not compile.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return a.show(cmd.Context(), sel, inline, limit, format)
+			return a.show(cmd.Context(), sel, inline, limit, format, deferState)
 		},
 	}
 	cmd.Flags().StringArrayVarP(&sel.selects, "select", "s", nil, "the one model, seed or source to show")
 	cmd.Flags().StringVar(&inline, "inline", "", "a select to run instead, templated like a model (ref, source, var, macros)")
 	cmd.Flags().IntVar(&limit, "limit", 10, "how many rows to print; 0 prints them all")
 	cmd.Flags().StringVarP(&format, "output", "o", "table", "table, json or csv")
+	cmd.Flags().StringVar(&sel.state, "state", "", "the target/ folder of an earlier run (`DIR`), for --defer and the state: and result: selectors")
+	registerDeferFlag(cmd, &deferState)
 	return cmd
 }
 
@@ -61,9 +64,10 @@ type shown struct {
 	sql      string // the compiled select, unwrapped
 	reads    []*project.Node
 	selected *project.Node // nil for an inline query
+	node     *project.Node // the model or inline query whose select it is; nil for a seed or source
 }
 
-func (a *app) show(ctx context.Context, sel selection, inline string, limit int, format string) error {
+func (a *app) show(ctx context.Context, sel selection, inline string, limit int, format string, deferState bool) error {
 	switch {
 	case !slices.Contains(showFormats, format):
 		return &exitError{code: exitLoad, err: fmt.Errorf("show: -o %q: use one of %s", format, strings.Join(showFormats, ", "))}
@@ -73,6 +77,8 @@ func (a *app) show(ctx context.Context, sel selection, inline string, limit int,
 		return &exitError{code: exitLoad, err: fmt.Errorf("show: say what to show: --select MODEL, or --inline \"select ...\"")}
 	case inline != "" && len(sel.selects) > 0:
 		return &exitError{code: exitLoad, err: fmt.Errorf("show: --select and --inline cannot be used together: give one")}
+	case deferState && sel.state == "":
+		return errDeferNeedsState
 	}
 	p, err := a.load()
 	if err != nil {
@@ -92,6 +98,11 @@ func (a *app) show(ctx context.Context, sel selection, inline string, limit int,
 		return &exitError{code: exitFailed, err: fmt.Errorf("connect to target %s: %w", p.Target.Name, err)}
 	}
 	defer wh.Close()
+	if deferState {
+		if err := q.deferReads(ctx, p, sel, wh); err != nil {
+			return err
+		}
+	}
 
 	run := q.sql
 	if limit > 0 {
@@ -141,6 +152,26 @@ func (a *app) show(ctx context.Context, sel selection, inline string, limit int,
 	return nil
 }
 
+// deferReads is show's --defer: what the query reads and this target lacks
+// is read from the --state run's relations.
+func (q *shown) deferReads(ctx context.Context, p *project.Project, sel selection, wh warehouse.Warehouse) error {
+	if q.node == nil {
+		return nil // a seed's or source's own relation: nothing read through a ref
+	}
+	var ids []string
+	var extra []*project.Node
+	if q.selected != nil {
+		ids = []string{q.node.UniqueID}
+	} else {
+		extra = []*project.Node{q.node} // the inline query is no node of the project
+	}
+	if _, err := deferRefs(ctx, p, sel, ids, wh, extra...); err != nil {
+		return err
+	}
+	q.sql = p.CompileWith(q.node, q.node.Rendered, nil)
+	return p.RefuseSecretValue(q.sql, "the compiled SQL")
+}
+
 // selectedQuery is the select of the one node --select names.
 func (a *app) selectedQuery(p *project.Project, sel selection) (*shown, error) {
 	ids, err := a.choose(p, sel, project.Model, project.Seed, project.Source)
@@ -161,7 +192,7 @@ func (a *app) selectedQuery(p *project.Project, sel selection) (*shown, error) {
 	n := p.Nodes[ids[0]]
 	q := &shown{what: string(n.Type) + " " + n.Name, selected: n}
 	if n.Type == project.Model {
-		q.sql = n.Compiled
+		q.sql, q.node = n.Compiled, n
 		q.reads = parents(p, n)
 	} else {
 		q.sql = "select * from " + p.Dialect.RelationSQL(n.Relation)
@@ -181,7 +212,7 @@ func (a *app) inlineQuery(p *project.Project, sql string) (*shown, error) {
 	case err != nil:
 		return nil, &exitError{code: exitLoad, err: err}
 	}
-	return &shown{what: "the inline query", sql: n.Compiled, reads: parents(p, n)}, nil
+	return &shown{what: "the inline query", sql: n.Compiled, reads: parents(p, n), node: n}, nil
 }
 
 // parents are the relations a model's compiled select reads: its parents,

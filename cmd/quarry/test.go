@@ -22,6 +22,7 @@ loaded.`,
 	}
 	spec.sel.register(cmd)
 	spec.registerFailFast(cmd)
+	spec.registerDefer(cmd)
 	spec.check.register(cmd)
 	cmd.Flags().BoolVar(&spec.storeFailures, "store-failures", false, "keep each failing test's rows in a table of the tests schema (default audit)")
 	return cmd

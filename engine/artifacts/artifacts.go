@@ -46,15 +46,19 @@ type manifestNode struct {
 	Checksums    project.Checksums `json:"checksums"`
 	Config       config.Node       `json:"config"`
 	Relation     string            `json:"relation"`
+	Database     string            `json:"database,omitempty"`
 	Schema       string            `json:"schema"`
 	Identifier   string            `json:"identifier"`
-	DependsOn    []string          `json:"depends_on"`
-	Description  string            `json:"description,omitempty"`
-	Columns      []manifestColumn  `json:"columns,omitempty"`
-	CompiledPath string            `json:"compiled_path,omitempty"`
-	SourceName   string            `json:"source_name,omitempty"`
-	Test         *testMeta         `json:"test,omitempty"`
-	Analysis     *analysisMeta     `json:"analysis,omitempty"`
+	// DeferredTo is the relation a --defer run read instead of this
+	// node's own (the state's, e.g. production's).
+	DeferredTo   string           `json:"deferred_to,omitempty"`
+	DependsOn    []string         `json:"depends_on"`
+	Description  string           `json:"description,omitempty"`
+	Columns      []manifestColumn `json:"columns,omitempty"`
+	CompiledPath string           `json:"compiled_path,omitempty"`
+	SourceName   string           `json:"source_name,omitempty"`
+	Test         *testMeta        `json:"test,omitempty"`
+	Analysis     *analysisMeta    `json:"analysis,omitempty"`
 }
 
 // manifestColumn is one column of a node: every column it produces, in
@@ -144,6 +148,12 @@ func manifestEntry(p *project.Project, id string, n *project.Node) manifestNode 
 		DependsOn: nonNil(n.DependsOn), Description: n.Description, Columns: columns(n), SourceName: n.SourceName}
 	if a := n.Analysis; a != nil && (n.Type == project.Model || n.Type == project.Test) {
 		mn.Analysis = &analysisMeta{Checked: a.Checked, Reason: a.Reason}
+	}
+	if n.Relation.Schema != "" {
+		mn.Database = p.Target.Database
+	}
+	if rel, ok := p.DeferredTo(id); ok {
+		mn.DeferredTo = p.Dialect.RelationSQL(rel)
 	}
 	if mn.Config.Tags == nil {
 		mn.Config.Tags = []string{}

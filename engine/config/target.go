@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"maps"
 	"os"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -32,7 +33,11 @@ const (
 
 // engineTargetKeys are the target keys the engine reads itself, whatever
 // the warehouse; each Adapter lists its own in Settings.
-var engineTargetKeys = []string{"schema", "threads", "type"}
+var engineTargetKeys = []string{"schema", "schema_prefix", "threads", "type"}
+
+// schemaPrefixRE is what a schema_prefix may be: the start of an unquoted
+// identifier, so that every prefixed schema stays one.
+var schemaPrefixRE = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
 
 // errThreadsRange says which thread counts are accepted.
 var errThreadsRange = fmt.Errorf("must be a whole number from %d to %d", MinThreads, MaxThreads)
@@ -53,6 +58,15 @@ type Target struct {
 	Type    string // duckdb | snowflake
 	Threads int
 	Schema  string // default schema for models with none configured
+	// SchemaPrefix goes before every schema quarry writes in this target
+	// (schema_prefix: ci_ turns staging into ci_staging), so that a CI
+	// target never writes where production does.
+	SchemaPrefix string
+	// Database is the database the target's relations live in, as SQL
+	// names it (a DuckDB file's name without extension, a Snowflake
+	// database); "" when the adapter does not say. The manifest records it,
+	// so that a later run deferring to this one can name its relations.
+	Database string
 	// Settings holds every key of the target as written, "${VAR}" references
 	// unexpanded: values are resolved only when connecting, so secrets never
 	// travel through the engine or its artifacts.
@@ -81,6 +95,9 @@ type Adapter struct {
 	// project directory. It must not connect or read secrets.
 	Check func(dir string, t Target, env func(string) (string, bool)) []SettingProblem
 	Open  func(ctx context.Context, dir string, t Target, threads int, env func(string) (string, bool)) (warehouse.Warehouse, error)
+	// Database, when set, names the database a target's relations live in
+	// (Target.Database). It must not connect.
+	Database func(dir string, t Target, env func(string) (string, bool)) string
 }
 
 // SettingProblem is what an Adapter's Check finds wrong with one setting of
@@ -185,6 +202,9 @@ func resolveTarget(doc *yaml.Node, opts Options, adapters map[string]Adapter, di
 		return Target{}, Adapter{}, false // its problems are reported
 	}
 	a := adapters[t.Type]
+	if a.Database != nil {
+		t.Database = a.Database(opts.Dir, t, opts.LookupEnv)
+	}
 	if a.Check != nil {
 		problems := a.Check(opts.Dir, t, opts.LookupEnv)
 		for _, p := range problems {
@@ -257,6 +277,13 @@ func decodeTarget(name string, node *yaml.Node, opts Options, adapters map[strin
 	// all, because compiled SQL names it.
 	if s := t.Setting("schema", opts.LookupEnv); s != "" {
 		t.Schema = s
+	}
+	if _, v := mappingEntry(node, "schema_prefix"); v != nil && v.Kind == yaml.ScalarNode {
+		if !schemaPrefixRE.MatchString(v.Value) {
+			diags.Add(ProjectFile, v.Line, v.Column, "target %q: schema_prefix %q must start a plain schema name: letters, digits and _, not starting with a digit (e.g. ci_)", name, v.Value)
+			ok = false
+		}
+		t.SchemaPrefix = v.Value
 	}
 	if _, v := mappingEntry(node, "threads"); v != nil && v.Kind == yaml.ScalarNode {
 		n, err := ParseThreads(v.Value)

@@ -59,7 +59,13 @@ func (p *Project) bodySum(n *Node) string {
 	case n.Type == Extract && n.Extraction != nil:
 		return digest(map[string]any{"extractor": n.Extraction.Name(), "settings": n.Extraction.Settings()})
 	case n.Type == Source:
-		return digest([]string{n.SourceName, n.Name, n.Relation.Schema, n.Relation.Name, n.LoadedAtField})
+		// The schema as declared: a landing table's carries the target's
+		// schema_prefix, which a CI run's differs from production's in.
+		schema := n.Relation.Schema
+		if len(n.DependsOn) > 0 { // landed by an extractor
+			schema = strings.TrimPrefix(schema, p.Target.SchemaPrefix)
+		}
+		return digest([]string{n.SourceName, n.Name, schema, n.Relation.Name, n.LoadedAtField})
 	case n.Type == Test && n.Test != nil && n.Test.Kind != datatest.Singular:
 		t := n.Test
 		attached := ""

@@ -25,9 +25,9 @@ func (p *Project) link(diags *diag.List) {
 		}
 		switch n.Type {
 		case Model:
-			n.Relation = warehouse.Relation{Schema: cmpOr(n.Config.Schema, p.Target.Schema), Name: cmpOr(n.Config.Alias, n.Name)}
+			n.Relation = warehouse.Relation{Schema: p.Target.SchemaPrefix + cmpOr(n.Config.Schema, p.Target.Schema), Name: cmpOr(n.Config.Alias, n.Name)}
 		case Seed:
-			n.Relation = warehouse.Relation{Schema: cmpOr(n.Config.Schema, p.seedsSchema), Name: cmpOr(n.Config.Alias, n.Name)}
+			n.Relation = warehouse.Relation{Schema: p.Target.SchemaPrefix + cmpOr(n.Config.Schema, p.seedsSchema), Name: cmpOr(n.Config.Alias, n.Name)}
 		}
 	}
 	for _, n := range p.tests {
@@ -39,8 +39,9 @@ func (p *Project) link(diags *diag.List) {
 			continue
 		}
 		// Only --store-failures writes here: the failing rows of the test.
-		n.Relation = warehouse.Relation{Schema: p.testsSchema, Name: n.Name}
+		n.Relation = warehouse.Relation{Schema: p.Target.SchemaPrefix + p.testsSchema, Name: n.Name}
 	}
+	p.prefixLandings()
 	p.checkRelationClashes(diags)
 	for id := range p.Nodes {
 		p.Graph.AddNode(id)
@@ -81,6 +82,24 @@ func (p *Project) link(diags *diag.List) {
 		path, line, col := findCall(first, "ref", names[1])
 		diags.Add(path, line, col, "dependency cycle: %s (each refs the next); break it by removing one of these refs",
 			strings.Join(names, " -> "))
+	}
+}
+
+// prefixLandings puts the target's schema_prefix before the schemas the
+// extractors land in: quarry writes them, so a CI target must not write
+// production's. A source no extractor lands is read where it is declared.
+func (p *Project) prefixLandings() {
+	if p.Target.SchemaPrefix == "" {
+		return
+	}
+	done := map[*Node]bool{}
+	for _, e := range p.extracts {
+		for _, src := range e.Extraction.Tables {
+			if !done[src] {
+				done[src] = true
+				src.Relation.Schema = p.Target.SchemaPrefix + src.Relation.Schema
+			}
+		}
 	}
 }
 
@@ -301,14 +320,42 @@ func (p *Project) substitute(n *Node, s string, ephemerals *[]*Node, overrides m
 			} else if rel, ok := overrides[dep.UniqueID]; ok {
 				b.WriteString(p.Dialect.RelationSQL(rel))
 			} else {
-				b.WriteString(p.Dialect.RelationSQL(dep.Relation))
+				b.WriteString(p.Dialect.RelationSQL(p.relationRead(dep)))
 			}
 		case phSource:
-			b.WriteString(p.Dialect.RelationSQL(p.sources[arg].Relation))
+			b.WriteString(p.Dialect.RelationSQL(p.relationRead(p.sources[arg])))
 		case phThis:
 			b.WriteString(p.Dialect.RelationSQL(n.Relation))
 		}
 	}
+}
+
+// relationRead is the relation SQL reads for dep: the one a --defer run
+// points it at, else its own.
+func (p *Project) relationRead(dep *Node) warehouse.Relation {
+	if rel, ok := p.deferred[dep.UniqueID]; ok {
+		return rel
+	}
+	return dep.Relation
+}
+
+// Defer makes every ref and source to the nodes in rels (by unique id)
+// read the relation given instead of the node's own, and compiles every
+// model and test again: --defer points what a run does not build at
+// another run's relations (production's). Call it before running, once.
+func (p *Project) Defer(rels map[string]warehouse.Relation) error {
+	p.deferred = rels
+	p.compileAll()
+	var diags diag.List
+	p.refuseCompiledSecrets(&diags)
+	return diags.Err()
+}
+
+// DeferredTo returns the relation a --defer run reads instead of node id's
+// own, if it does.
+func (p *Project) DeferredTo(id string) (warehouse.Relation, bool) {
+	rel, ok := p.deferred[id]
+	return rel, ok
 }
 
 // Recompile renders a model again with is_incremental set as given, as the

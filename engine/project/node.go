@@ -137,8 +137,11 @@ type Project struct {
 	testsSchema    string                            // where --store-failures keeps failing rows
 	extracts       []*Node
 	seedEncoding   string // project.yaml seeds: encoding, canonical; "" for utf-8
-	sumsOnce       sync.Once
-	sums           *checksumIndex // built on first use, once every node is loaded
+	// deferred are the relations --defer reads instead of some nodes' own,
+	// by unique id (Defer).
+	deferred map[string]warehouse.Relation
+	sumsOnce sync.Once
+	sums     *checksumIndex // built on first use, once every node is loaded
 }
 
 // Lookup returns the model or seed that ref would resolve name to.

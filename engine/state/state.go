@@ -24,6 +24,7 @@ type Node struct {
 	Name         string             `json:"name"`
 	ResourceType string             `json:"resource_type"`
 	Relation     string             `json:"relation"`
+	Database     string             `json:"database"`
 	Schema       string             `json:"schema"`
 	Identifier   string             `json:"identifier"`
 	Checksums    *project.Checksums `json:"checksums"`

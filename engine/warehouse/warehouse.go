@@ -15,10 +15,13 @@ import (
 	"github.com/quarrydev/quarry/engine/sqlscan"
 )
 
-// Relation names a table or view inside the target database.
+// Relation names a table or view. Database is empty for the target's own
+// database; it is set only for a relation read from another one (a
+// production relation a CI run defers to, on DuckDB an attached file).
 type Relation struct {
-	Schema string
-	Name   string
+	Database string
+	Schema   string
+	Name     string
 }
 
 // Kind is what a relation currently is in the warehouse.

@@ -47,10 +47,14 @@ func (Dialect) Name() string { return "duckdb" }
 func (Dialect) QuoteIdent(name string) string { return warehouse.QuoteIdent(name, keywords) }
 
 // RelationSQL implements warehouse.Dialect: schema.name, or just name when
-// the schema is empty (DuckDB then resolves it through the search path).
+// the schema is empty (DuckDB then resolves it through the search path);
+// database.schema.name for a relation in an attached database file.
 func (d Dialect) RelationSQL(rel warehouse.Relation) string {
 	if rel.Schema == "" {
 		return d.QuoteIdent(rel.Name)
+	}
+	if rel.Database != "" {
+		return d.QuoteIdent(rel.Database) + "." + d.QuoteIdent(rel.Schema) + "." + d.QuoteIdent(rel.Name)
 	}
 	return d.QuoteIdent(rel.Schema) + "." + d.QuoteIdent(rel.Name)
 }

@@ -53,6 +53,7 @@ func TestRelationSQL(t *testing.T) {
 		{warehouse.Relation{Name: "orders"}, "orders"},
 		{warehouse.Relation{Schema: "analytics", Name: "orders"}, "analytics.orders"},
 		{warehouse.Relation{Schema: "Raw Data", Name: "from"}, `"Raw Data"."from"`},
+		{warehouse.Relation{Database: "prod", Schema: "staging", Name: "orders"}, "prod.staging.orders"},
 	}
 	for _, tt := range tests {
 		if got := d.RelationSQL(tt.rel); got != tt.want {

@@ -97,6 +97,32 @@ func CheckPath(path string) error {
 	return nil
 }
 
+// AttachReadOnly attaches another database file read-only, under DuckDB's
+// default name for it (the file's name without its extension: prod for
+// prod.duckdb), so that SQL can read its relations as prod.schema.name.
+// Attaching the same file again is a no-op. Reading production's file this
+// way lets a CI run defer to it without any chance of writing to it.
+func (w *Warehouse) AttachReadOnly(ctx context.Context, path string) error {
+	if _, err := os.Stat(path); err != nil {
+		return fmt.Errorf("attach %s: %w", path, err)
+	}
+	if _, err := w.db.ExecContext(ctx, "ATTACH IF NOT EXISTS '"+strings.ReplaceAll(path, "'", "''")+"' (READ_ONLY)"); err != nil {
+		return fmt.Errorf("attach %s read-only: %w", path, err)
+	}
+	return nil
+}
+
+// DatabaseName is the name DuckDB gives a database file, attached or
+// opened: its file name without the extension ("memory" in memory).
+func DatabaseName(path string) string {
+	file, _, _ := strings.Cut(path, "?")
+	if file == "" || file == ":memory:" {
+		return "memory"
+	}
+	base := filepath.Base(file)
+	return strings.TrimSuffix(base, filepath.Ext(base))
+}
+
 // Close closes the database; for a file database this also checkpoints the
 // WAL into the file.
 func (w *Warehouse) Close() error {

@@ -69,7 +69,7 @@ var knownKeys = []string{
 func Settings() []string { return slices.Clone(knownKeys) }
 
 // engineKeys are target keys the engine reads itself.
-var engineKeys = []string{"threads", "type"}
+var engineKeys = []string{"schema_prefix", "threads", "type"}
 
 // required are the settings a connection cannot do without, besides a
 // password or a private key. The warehouse is required although Snowflake

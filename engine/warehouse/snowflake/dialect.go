@@ -54,11 +54,15 @@ func folded(name string) string {
 }
 
 // RelationSQL implements warehouse.Dialect: schema.name, the database being
-// the connection's; just name when the schema is empty (then the session's
-// schema, the target's schema setting, applies).
+// the connection's; database.schema.name for a relation of another database
+// (a production relation a CI run defers to); just name when the schema is
+// empty (then the session's schema, the target's schema setting, applies).
 func (d Dialect) RelationSQL(rel warehouse.Relation) string {
 	if rel.Schema == "" {
 		return d.QuoteIdent(rel.Name)
+	}
+	if rel.Database != "" {
+		return d.QuoteIdent(rel.Database) + "." + d.QuoteIdent(rel.Schema) + "." + d.QuoteIdent(rel.Name)
 	}
 	return d.QuoteIdent(rel.Schema) + "." + d.QuoteIdent(rel.Name)
 }

@@ -72,6 +72,7 @@ func TestRelationSQLAndDates(t *testing.T) {
 		{warehouse.Relation{Schema: "analytics", Name: "orders"}, "analytics.orders"},
 		{warehouse.Relation{Schema: "PUBLIC", Name: "dim_x"}, `"PUBLIC".dim_x`},
 		{warehouse.Relation{Schema: "Raw Data", Name: "from"}, `"Raw Data"."from"`},
+		{warehouse.Relation{Database: "PROD", Schema: "marts", Name: "dim_x"}, `"PROD".marts.dim_x`},
 	} {
 		if got := d.RelationSQL(tt.rel); got != tt.want {
 			t.Errorf("RelationSQL(%+v) = %s, want %s", tt.rel, got, tt.want)
