@@ -275,7 +275,9 @@ func (x *execution) retain(ctx context.Context, n *project.Node, res *Result) er
 			rows, english.Plural(int(rows), "row", "rows")))
 	}
 	if len(said) > 0 {
-		res.Message += "; retention deleted " + strings.Join(said, ", ")
+		deleted := "retention deleted " + strings.Join(said, ", ")
+		res.Message += "; " + deleted
+		res.Notes = append(res.Notes, deleted) // the console line shows notes, not the message
 	}
 	return nil
 }
