@@ -5,8 +5,11 @@ import (
 	"cmp"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
+	"io/fs"
+	"os"
 	"slices"
 	"strings"
 	"text/tabwriter"
@@ -20,6 +23,7 @@ import (
 	"github.com/quarrydev/quarry/extractors"
 	"github.com/quarrydev/quarry/internal/english"
 	"github.com/quarrydev/quarry/internal/growth"
+	"github.com/quarrydev/quarry/internal/targets"
 )
 
 // rawSchemaVersion is the version of quarry raw -o json's document
@@ -174,6 +178,19 @@ func (a *app) raw(ctx context.Context, output string, window int, retention bool
 		return nil
 	}
 
+	if f := targets.WarehouseFile(p.Dir, p.Target, a.env); f != "" {
+		if _, err := os.Stat(f); errors.Is(err, fs.ErrNotExist) {
+			// Nothing was ever built: say so rather than open (and so
+			// create) the warehouse file from a command that changes nothing.
+			for i := range report.Tables {
+				report.Tables[i].Note = "not extracted yet"
+			}
+			if output == "json" {
+				return a.printRawJSON(report)
+			}
+			return a.printRawText(report)
+		}
+	}
 	wh, err := adapters()[p.Target.Type].Open(ctx, p.Dir, p.Target, p.Threads, a.env)
 	if err != nil {
 		return &exitError{code: exitFailed, err: fmt.Errorf("connect to target %s: %w", p.Target.Name, err)}
