@@ -101,7 +101,7 @@ func sampleAPI(t *testing.T, hour *atomic.Int64) *httptest.Server {
 // the snapshots fact are the same.
 func TestChangeOnlyHourlyGitHubLoads(t *testing.T) {
 	if testing.Short() {
-		t.Skip("144 loads")
+		t.Skip("144 whole loads of techpulse through the engine (about a minute); skipped with -short, run in CI")
 	}
 	var hour atomic.Int64
 	api := sampleAPI(t, &hour)

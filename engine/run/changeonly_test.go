@@ -126,7 +126,7 @@ func changeOnlyProject(t *testing.T, changeOnly bool, wh warehouse.Warehouse, cl
 // one per repository per load, and every as-of answer per day is the same.
 func TestChangeOnlyHistoryAnswersAsOf(t *testing.T) {
 	if testing.Short() {
-		t.Skip("720 loads")
+		t.Skip("720 hourly loads on and off (about a minute); skipped with -short, run in CI")
 	}
 	start := time.Date(2026, 10, 1, 0, 0, 0, 0, time.UTC)
 	answers := map[bool]string{}

@@ -465,23 +465,11 @@ func isConflict(err error) bool {
 // transaction, whose commit is one write-ahead-log record, so a process
 // killed before it leaves the database as it was.
 func (w *Warehouse) ExecTx(ctx context.Context, stmts []string, step func(i int) error) ([]int64, error) {
-	counts := make([]int64, len(stmts))
+	var counts []int64
 	err := w.inTx(ctx, w.db, func(tx *sql.Tx) error {
-		for i, stmt := range stmts {
-			res, err := tx.ExecContext(ctx, stmt)
-			if err != nil {
-				return fmt.Errorf("statement %d of %d: %w", i+1, len(stmts), err)
-			}
-			if counts[i], err = res.RowsAffected(); err != nil {
-				return err
-			}
-			if step != nil {
-				if err := step(i); err != nil {
-					return err
-				}
-			}
-		}
-		return nil
+		var err error
+		counts, err = warehouse.ExecEach(ctx, tx, stmts, step)
+		return err
 	})
 	if err != nil {
 		return nil, fmt.Errorf("exec in a transaction: %w", err)

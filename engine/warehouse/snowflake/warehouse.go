@@ -664,23 +664,11 @@ func tempName(purpose string) string {
 // process) leaves nothing of them.
 func (w *Warehouse) ExecTx(ctx context.Context, stmts []string, step func(i int) error) ([]int64, error) {
 	ctx = w.tag(ctx)
-	counts := make([]int64, len(stmts))
+	var counts []int64
 	err := w.inTx(ctx, func(conn *sql.Conn) error {
-		for i, stmt := range stmts {
-			res, err := conn.ExecContext(ctx, stmt)
-			if err != nil {
-				return fmt.Errorf("statement %d of %d: %w", i+1, len(stmts), err)
-			}
-			if counts[i], err = res.RowsAffected(); err != nil {
-				return err
-			}
-			if step != nil {
-				if err := step(i); err != nil {
-					return err
-				}
-			}
-		}
-		return nil
+		var err error
+		counts, err = warehouse.ExecEach(ctx, conn, stmts, step)
+		return err
 	})
 	if err != nil {
 		return nil, fmt.Errorf("exec in a transaction: %w", err)
