@@ -69,24 +69,35 @@ func TestWalkOrder(t *testing.T) {
 // waiting on the node starts.
 func TestWalkEndsInFinishingOrder(t *testing.T) {
 	g := build("slow after", "fast")
-	var l walkLog
-	fastDone := make(chan struct{})
+	var ended []string
+	// slow's visit waits for fast's completion callback, not for fast's
+	// visit: two visits that return at nearly the same time may hand their
+	// ends over in either order, so only this makes the order certain.
+	fastEnded := make(chan struct{})
 	var sawSlowEnd bool
-	v := l.visitor(nil, func(_ context.Context, id string) {
-		switch id {
-		case "slow":
-			<-fastDone
-		case "fast":
-			close(fastDone)
-		case "after":
-			// read without a lock: the race detector checks that slow's
-			// callback happened before this visit started
-			sawSlowEnd = slices.Contains(l.ended, "slow")
-		}
-	})
+	v := Visitor{
+		Visit: func(_ context.Context, id string) func() Outcome {
+			switch id {
+			case "slow":
+				<-fastEnded
+			case "after":
+				// read without a lock: the race detector checks that slow's
+				// callback happened before this visit started
+				sawSlowEnd = slices.Contains(ended, "slow")
+			}
+			return func() Outcome {
+				ended = append(ended, id)
+				if id == "fast" {
+					close(fastEnded)
+				}
+				return Failed("")
+			}
+		},
+		Skip: func(id, cause string) { t.Errorf("%s skipped: %s", id, cause) },
+	}
 	Walker{Threads: 2}.Walk(context.Background(), g, v)
-	if want := []string{"fast", "slow", "after"}; !slices.Equal(l.ended, want) {
-		t.Errorf("ended %v, want %v", l.ended, want)
+	if want := []string{"fast", "slow", "after"}; !slices.Equal(ended, want) {
+		t.Errorf("ended %v, want %v", ended, want)
 	}
 	if !sawSlowEnd {
 		t.Error("after started before slow's end was handed over")
