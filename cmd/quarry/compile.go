@@ -65,7 +65,7 @@ which relations to read from the --state run (docs/ci.md).`,
 					return &exitError{code: exitFailed, err: fmt.Errorf("print the compiled SQL: %w", err)}
 				}
 			}
-			if err := artifacts.WriteManifest(p, "compile", time.Now()); err != nil {
+			if err := artifacts.WriteManifest(p, a.invocation("compile", time.Now())); err != nil {
 				return &exitError{code: exitFailed, err: err}
 			}
 			msg := fmt.Sprintf("Compiled %s to target/compiled/", compiledCounts(nodes))

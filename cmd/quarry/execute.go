@@ -225,7 +225,7 @@ func (a *app) execute(ctx context.Context, spec execSpec) error {
 			return err
 		}
 	}
-	if err := artifacts.WriteManifest(p, spec.command, start); err != nil {
+	if err := artifacts.WriteManifest(p, a.invocation(spec.command, start)); err != nil {
 		return &exitError{code: exitFailed, err: err}
 	}
 	log := a.newRunLog(p, spec.command, start)
@@ -305,13 +305,13 @@ func (a *app) runSelected(ctx context.Context, spec execSpec, p *project.Project
 	if spec.check != nil {
 		args["no_check"] = spec.check.off
 	}
-	if err := artifacts.WriteRunResults(p, spec.command, args, res, time.Now()); err != nil {
+	if err := artifacts.WriteRunResults(p, a.invocation(spec.command, time.Now()), args, res); err != nil {
 		a.warnf("%v", err)
 	}
 	if spec.catalog && !res.Interrupted {
 		// Also after failures: the catalog describes what is there. It is
 		// a description, so failing to write it changes no exit status.
-		if err := writeCatalog(ctx, p, wh, spec.command); err != nil {
+		if err := writeCatalog(ctx, p, wh, a.invocation(spec.command, time.Now())); err != nil {
 			a.warnf("%v", err)
 		}
 	}
@@ -448,10 +448,10 @@ func nonNil(s []string) []string {
 }
 
 // writeCatalog writes target/catalog.json from what wh holds now.
-func writeCatalog(ctx context.Context, p *project.Project, wh warehouse.Warehouse, command string) error {
+func writeCatalog(ctx context.Context, p *project.Project, wh warehouse.Warehouse, inv artifacts.Invocation) error {
 	infos, err := wh.Catalog(ctx, artifacts.CatalogSchemas(p))
 	if err != nil {
 		return fmt.Errorf("not writing target/catalog.json: %w", err)
 	}
-	return artifacts.WriteCatalog(p, command, infos, time.Now())
+	return artifacts.WriteCatalog(p, inv, infos)
 }

@@ -7,7 +7,6 @@ import (
 	"log/slog"
 	"time"
 
-	"github.com/google/uuid"
 	"github.com/spf13/cobra"
 
 	"github.com/quarrydev/quarry/engine/analyze"
@@ -195,11 +194,10 @@ type runLog struct {
 	command string
 	start   time.Time
 	stamp   string // the text lines' clock prefix
-	id      string // the invocation id of the JSON events
 }
 
 func (a *app) newRunLog(p *project.Project, command string, start time.Time) *runLog {
-	return &runLog{a: a, p: p, command: command, start: start, stamp: start.Format("15:04:05") + "  ", id: uuid.NewString()}
+	return &runLog{a: a, p: p, command: command, start: start, stamp: start.Format("15:04:05") + "  "}
 }
 
 // started announces the run: what quarry, project, target and threads,
@@ -214,7 +212,7 @@ func (l *runLog) started(selected int) {
 		fmt.Fprintf(l.a.stdout, "%s%s\n%sFound %s\n", l.stamp, header, l.stamp, found)
 	default:
 		l.a.events.Log(jsonlog.Info, "run_started", header+"; found "+found,
-			slog.String("invocation_id", l.id), slog.String("command", l.command), slog.String("quarry_version", artifacts.Version),
+			slog.String("invocation_id", l.a.invocationID), slog.String("command", l.command), slog.String("quarry_version", artifacts.Version),
 			slog.String("project", p.Name), slog.String("target", p.Target.Name), slog.String("target_type", p.Target.Type),
 			slog.Int("threads", p.Threads), slog.Int("selected", selected), slog.String("found", found))
 	}
@@ -340,7 +338,7 @@ func (l *runLog) finished(res *run.Report, code int) {
 		level = jsonlog.Error
 	}
 	l.a.events.Log(level, "run_finished", res.Summary(),
-		slog.String("invocation_id", l.id), slog.String("command", l.command), slog.Group("counts", byStatus...),
+		slog.String("invocation_id", l.a.invocationID), slog.String("command", l.command), slog.Group("counts", byStatus...),
 		slog.Int("total", len(res.Results)), slog.Float64("elapsed_s", time.Since(l.start).Seconds()),
 		slog.Bool("interrupted", res.Interrupted), slog.Any("not_published", nonNil(kept)), slog.Int("exit_code", code))
 }

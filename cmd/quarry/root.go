@@ -14,7 +14,9 @@ import (
 	"sync"
 	"sync/atomic"
 	"syscall"
+	"time"
 
+	"github.com/google/uuid"
 	"github.com/spf13/cobra"
 	"gopkg.in/yaml.v3"
 
@@ -63,6 +65,10 @@ type app struct {
 	logFormat  string // --log-format; "" when not given
 	quiet      bool
 
+	// invocationID names this run in its artifacts' metadata and its JSON
+	// log, so an orchestrator can tie the two together.
+	invocationID string
+
 	// outMu guards stdout, stderr and events while setupLog may change
 	// them: the interrupt handler reads them from its own goroutine.
 	outMu    sync.Mutex
@@ -83,6 +89,11 @@ type app struct {
 	onInterrupt atomic.Pointer[string]
 }
 
+// invocation is what an artifact written now by command says of this run.
+func (a *app) invocation(command string, at time.Time) artifacts.Invocation {
+	return artifacts.Invocation{ID: a.invocationID, Command: command, At: at}
+}
+
 // cli executes the CLI with args and returns the process exit code.
 func cli(args []string, stdout, stderr io.Writer) int {
 	return runWith(args, stdout, stderr)
@@ -91,7 +102,7 @@ func cli(args []string, stdout, stderr io.Writer) int {
 // runWith is run with extra commands added to the root: tests use it to
 // reach paths no user command should, such as a panic.
 func runWith(args []string, stdout, stderr io.Writer, extra ...*cobra.Command) (code int) {
-	a := &app{stdout: stdout, stderr: stderr, env: os.LookupEnv, environ: os.Environ, drain: make(chan struct{})}
+	a := &app{stdout: stdout, stderr: stderr, env: os.LookupEnv, environ: os.Environ, drain: make(chan struct{}), invocationID: uuid.NewString()}
 	// The last resort: a panic on this goroutine is a bug, reported as one
 	// with where it happened, and exit 3 rather than a Go stack trace.
 	defer func() {

@@ -35,6 +35,20 @@ type artifactMeta struct {
 	TargetName    string    `json:"target_name"`
 	TargetType    string    `json:"target_type"`
 	Command       string    `json:"command,omitempty"`
+	InvocationID  string    `json:"invocation_id,omitempty"`
+}
+
+// Invocation is the run of quarry that writes an artifact: what its
+// metadata says of who wrote it and when.
+type Invocation struct {
+	// ID identifies the run across its artifacts and its JSON log
+	// (run_started's invocation_id); empty leaves it out.
+	ID string
+	// Command is the command that wrote the file (a retry gives the
+	// command it repeated).
+	Command string
+	// At is when the artifact was generated.
+	At time.Time
 }
 
 type manifestNode struct {
@@ -101,16 +115,16 @@ type testMeta struct {
 	Args     map[string]any `json:"args,omitempty"`
 }
 
-func meta(p *project.Project, command string, now time.Time) artifactMeta {
-	return artifactMeta{SchemaVersion: SchemaVersion, QuarryVersion: Version, GeneratedAt: now.UTC(),
-		ProjectName: p.Name, TargetName: p.Target.Name, TargetType: p.Target.Type, Command: command}
+func meta(p *project.Project, inv Invocation) artifactMeta {
+	return artifactMeta{SchemaVersion: SchemaVersion, QuarryVersion: Version, GeneratedAt: inv.At.UTC(),
+		ProjectName: p.Name, TargetName: p.Target.Name, TargetType: p.Target.Type, Command: inv.Command, InvocationID: inv.ID}
 }
 
 // WriteManifest writes target/manifest.json describing every node. At
 // 10,000 nodes the document is tens of megabytes, so it is streamed one node
 // at a time; the bytes are those json.MarshalIndent writes for an object
 // with the members metadata, nodes, sources, parent_map and child_map.
-func WriteManifest(p *project.Project, command string, now time.Time) error {
+func WriteManifest(p *project.Project, inv Invocation) error {
 	ids := slices.Sorted(maps.Keys(p.Nodes))
 	var nodes, sources []string
 	for _, id := range ids {
@@ -125,7 +139,7 @@ func WriteManifest(p *project.Project, command string, now time.Time) error {
 	}
 	return writeArtifact(p, "manifest.json", func(o *objectStream) {
 		o.begin("")
-		o.member("metadata", meta(p, command, now))
+		o.member("metadata", meta(p, inv))
 		o.begin("nodes")
 		o.members(len(nodes), entries(nodes))
 		o.end()
@@ -216,8 +230,8 @@ type runResults struct {
 }
 
 // WriteRunResults writes target/run_results.json for a finished run.
-func WriteRunResults(p *project.Project, command string, args map[string]any, report *run.Report, now time.Time) error {
-	rr := runResults{Metadata: meta(p, command, now), ElapsedTime: report.Elapsed.Seconds(), Interrupted: report.Interrupted, Args: args,
+func WriteRunResults(p *project.Project, inv Invocation, args map[string]any, report *run.Report) error {
+	rr := runResults{Metadata: meta(p, inv), ElapsedTime: report.Elapsed.Seconds(), Interrupted: report.Interrupted, Args: args,
 		Results: []runResultJSON{}}
 	results := slices.Clone(report.Results)
 	slices.SortStableFunc(results, func(a, b *run.Result) int { return a.StartedAt.Compare(b.StartedAt) })

@@ -25,7 +25,7 @@ func TestWriteManifestRefusesASecretValue(t *testing.T) {
 	if err != nil {
 		t.Fatalf("load: %v", err)
 	}
-	err = artifacts.WriteManifest(p, "compile", time.Now())
+	err = artifacts.WriteManifest(p, artifacts.Invocation{Command: "compile", At: time.Now()})
 	if err == nil || !strings.Contains(err.Error(), "API_TOKEN") {
 		t.Fatalf("WriteManifest returned %v, want a refusal naming API_TOKEN", err)
 	}

@@ -10,7 +10,6 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
-	"time"
 
 	"github.com/quarrydev/quarry/engine/project"
 	"github.com/quarrydev/quarry/engine/warehouse"
@@ -84,7 +83,7 @@ func CatalogSchemas(p *project.Project) []string {
 // node with a relation, as infos (Warehouse.Catalog of CatalogSchemas)
 // describe it. Nodes whose relation does not exist are listed under
 // "missing" only.
-func WriteCatalog(p *project.Project, command string, infos []warehouse.RelationInfo, now time.Time) error {
+func WriteCatalog(p *project.Project, inv Invocation, infos []warehouse.RelationInfo) error {
 	find := catalogIndex(p.Dialect, infos)
 	var nodes, sources, missing []string
 	found := map[string]*warehouse.RelationInfo{}
@@ -120,7 +119,7 @@ func WriteCatalog(p *project.Project, command string, infos []warehouse.Relation
 	}
 	return writeArtifact(p, "catalog.json", func(o *objectStream) {
 		o.begin("")
-		o.member("metadata", meta(p, command, now))
+		o.member("metadata", meta(p, inv))
 		o.begin("nodes")
 		o.members(len(nodes), entry(nodes))
 		o.end()

@@ -50,7 +50,7 @@ func TestWriteCatalog(t *testing.T) {
 			Columns: []warehouse.ColumnInfo{{Name: "ID", Type: "NUMBER(38,0)"}}},
 		{Relation: warehouse.Relation{Schema: "main", Name: "unrelated"}, Kind: warehouse.KindTable},
 	}
-	if err := artifacts.WriteCatalog(p, "build", infos, time.Now()); err != nil {
+	if err := artifacts.WriteCatalog(p, artifacts.Invocation{Command: "build", At: time.Now()}, infos); err != nil {
 		t.Fatal(err)
 	}
 	b, err := os.ReadFile(filepath.Join(p.Dir, "target", "catalog.json"))
@@ -103,7 +103,7 @@ func TestWriteCatalogRefusesASecretValue(t *testing.T) {
 	p := loadCatalogProject(t, "API_TOKEN=s3cr3t-v4lue")
 	infos := []warehouse.RelationInfo{{Relation: warehouse.Relation{Schema: "main", Name: "a"}, Kind: warehouse.KindTable,
 		Columns: []warehouse.ColumnInfo{{Name: "s3cr3t-v4lue", Type: "INTEGER"}}}}
-	err := artifacts.WriteCatalog(p, "build", infos, time.Now())
+	err := artifacts.WriteCatalog(p, artifacts.Invocation{Command: "build", At: time.Now()}, infos)
 	if err == nil || !strings.Contains(err.Error(), "API_TOKEN") {
 		t.Fatalf("WriteCatalog returned %v, want a refusal naming API_TOKEN", err)
 	}

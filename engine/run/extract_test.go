@@ -213,7 +213,7 @@ func TestExtractPartialItemsWarn(t *testing.T) {
 		t.Errorf("result's BigQuery usage = %+v, want the extractor's %+v", r.BigQuery, usage)
 	}
 
-	if err := artifacts.WriteRunResults(p, "build", nil, report, clock); err != nil {
+	if err := artifacts.WriteRunResults(p, artifacts.Invocation{Command: "build", At: clock}, nil, report); err != nil {
 		t.Fatal(err)
 	}
 	data, err := os.ReadFile(filepath.Join(dir, "target", "run_results.json"))

@@ -67,7 +67,7 @@ func Build(ctx context.Context, dir string, threads int) (BuildTiming, error) {
 	if err != nil {
 		return t, err
 	}
-	if err := artifacts.WriteManifest(p, "build", start); err != nil {
+	if err := artifacts.WriteManifest(p, artifacts.Invocation{Command: "build", At: start}); err != nil {
 		return t, err
 	}
 	wh, err := Adapters()[p.Target.Type].Open(ctx, p.Dir, p.Target, p.Threads, noEnv)
@@ -77,7 +77,7 @@ func Build(ctx context.Context, dir string, threads int) (BuildTiming, error) {
 	exec := time.Now()
 	res := run.Execute(ctx, p, wh, ids, run.Options{Threads: p.Threads, WriteCompiled: true})
 	t.Execute = time.Since(exec)
-	if err := artifacts.WriteRunResults(p, "build", map[string]any{"threads": p.Threads}, res, time.Now()); err != nil {
+	if err := artifacts.WriteRunResults(p, artifacts.Invocation{Command: "build", At: time.Now()}, map[string]any{"threads": p.Threads}, res); err != nil {
 		wh.Close()
 		return t, err
 	}
