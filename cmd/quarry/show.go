@@ -317,10 +317,13 @@ func writeCSVRows(w io.Writer, res *warehouse.Result) error {
 }
 
 // writeJSONRows prints res as a JSON array of objects, one a line, keys in
-// the columns' order (encoding/json would sort a map's).
+// the columns' order (encoding/json would sort a map's). A column whose name
+// repeats an earlier one's is keyed name_1, name_2, ... as DuckDB names the
+// columns of a table created from such a select: an object with a key twice
+// would lose one value in most JSON readers.
 func writeJSONRows(w io.Writer, res *warehouse.Result) error {
 	keys := make([][]byte, len(res.Columns))
-	for i, c := range res.Columns {
+	for i, c := range uniqueNames(res.Columns) {
 		keys[i], _ = json.Marshal(c) // a string always marshals
 	}
 	var b strings.Builder
@@ -346,6 +349,32 @@ func writeJSONRows(w io.Writer, res *warehouse.Result) error {
 	b.WriteString("]\n")
 	_, err := io.WriteString(w, b.String())
 	return err
+}
+
+// uniqueNames returns names with each repeat suffixed _1, _2, ... (the
+// first suffix that no column has), leaving every first occurrence as it
+// is. JSON keys compare exactly, so ID and id are two keys.
+func uniqueNames(names []string) []string {
+	taken := make(map[string]bool, len(names))
+	for _, n := range names {
+		taken[n] = true
+	}
+	out := make([]string, len(names))
+	seen := make(map[string]bool, len(names))
+	for i, n := range names {
+		out[i] = n
+		if !seen[n] {
+			seen[n] = true
+			continue
+		}
+		for k := 1; ; k++ {
+			if c := fmt.Sprintf("%s_%d", n, k); !taken[c] {
+				out[i], taken[c] = c, true
+				break
+			}
+		}
+	}
+	return out
 }
 
 // jsonValue renders one value: numbers, booleans and null as themselves,
