@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"cmp"
 	"context"
 	"fmt"
 	"log/slog"
@@ -14,6 +15,7 @@ import (
 	"github.com/quarrydev/quarry/engine/project"
 	"github.com/quarrydev/quarry/internal/english"
 	"github.com/quarrydev/quarry/internal/jsonlog"
+	"github.com/quarrydev/quarry/internal/panics"
 )
 
 func (a *app) compileCommand() *cobra.Command {
@@ -53,7 +55,21 @@ which relations to read from the --state run (docs/ci.md).`,
 			for i, id := range ids {
 				nodes[i] = p.Nodes[id]
 			}
-			if _, err := p.WriteCompiledAll(nodes); err != nil {
+			// The manifest describes the project, not the files written:
+			// it is encoded while they are compared and written, as both
+			// take a while at 10,000 models and leave cores idle.
+			manifest := make(chan error, 1)
+			var panicked *panics.Error // set before the send, read after it
+			go func() {
+				defer panics.Capture(func(e *panics.Error) { panicked = e; manifest <- nil })
+				manifest <- artifacts.WriteManifest(p, a.invocation("compile", time.Now()))
+			}()
+			_, compiledErr := p.WriteCompiledAll(nodes)
+			manifestErr := <-manifest
+			if panicked != nil {
+				panic(panicked) // on the command's goroutine, where quarry reports it
+			}
+			if err := cmp.Or(compiledErr, manifestErr); err != nil {
 				return &exitError{code: exitFailed, err: err}
 			}
 			if show {
@@ -64,9 +80,6 @@ which relations to read from the --state run (docs/ci.md).`,
 				if err := out.Flush(); err != nil {
 					return &exitError{code: exitFailed, err: fmt.Errorf("print the compiled SQL: %w", err)}
 				}
-			}
-			if err := artifacts.WriteManifest(p, a.invocation("compile", time.Now())); err != nil {
-				return &exitError{code: exitFailed, err: err}
 			}
 			msg := fmt.Sprintf("Compiled %s to target/compiled/", compiledCounts(nodes))
 			if a.events != nil {

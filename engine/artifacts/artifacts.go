@@ -9,6 +9,8 @@ import (
 	"slices"
 	"time"
 
+	"github.com/google/renameio/v2"
+
 	"github.com/quarrydev/quarry/engine/config"
 	"github.com/quarrydev/quarry/engine/lineage"
 	"github.com/quarrydev/quarry/engine/project"
@@ -121,9 +123,11 @@ func meta(p *project.Project, inv Invocation) artifactMeta {
 }
 
 // WriteManifest writes target/manifest.json describing every node. At
-// 10,000 nodes the document is tens of megabytes, so it is streamed one node
-// at a time; the bytes are those json.MarshalIndent writes for an object
-// with the members metadata, nodes, sources, parent_map and child_map.
+// 10,000 nodes the document is megabytes, so it is streamed one node at a
+// time; the bytes are those json.Marshal writes for an object with the
+// members metadata, nodes, sources, parent_map and child_map. Like dbt's,
+// it is not indented: it is read by tools, and it is the largest file a
+// compile writes.
 func WriteManifest(p *project.Project, inv Invocation) error {
 	ids := slices.Sorted(maps.Keys(p.Nodes))
 	var nodes, sources []string
@@ -137,7 +141,7 @@ func WriteManifest(p *project.Project, inv Invocation) error {
 	entries := func(ids []string) func(int) (string, any) {
 		return func(i int) (string, any) { return ids[i], manifestEntry(p, ids[i], p.Nodes[ids[i]]) }
 	}
-	return writeArtifact(p, "manifest.json", func(o *objectStream) {
+	return writeArtifact(p, "manifest.json", compact, func(o *objectStream) {
 		o.begin("")
 		o.member("metadata", meta(p, inv))
 		o.begin("nodes")
@@ -246,31 +250,36 @@ func WriteRunResults(p *project.Project, inv Invocation, args map[string]any, re
 			rr.Results[len(rr.Results)-1].AdapterResponse = &adapterResponse{BigQuery: r.BigQuery}
 		}
 	}
-	return writeArtifact(p, "run_results.json", func(o *objectStream) { o.value(rr) })
+	return writeArtifact(p, "run_results.json", indented, func(o *objectStream) { o.value(rr) })
 }
+
+// jsonStyle is how an artifact's JSON is laid out.
+type jsonStyle int
+
+const (
+	indented jsonStyle = iota // two spaces a level, for files people read
+	compact                   // no whitespace, for the large ones
+)
 
 // writeArtifact writes target/name, streamed by encode, atomically: a
 // reader never sees half a file, and a failure leaves the old file in place.
-func writeArtifact(p *project.Project, name string, encode func(*objectStream)) error {
+func writeArtifact(p *project.Project, name string, style jsonStyle, encode func(*objectStream)) error {
 	dir := filepath.Join(p.Dir, "target")
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return fmt.Errorf("write %s: %w", name, err)
 	}
-	tmp, err := os.CreateTemp(dir, name+".*")
+	// renameio writes beside the file and renames over it, with the
+	// permissions os.WriteFile would give (the umask applied to 0644).
+	tmp, err := renameio.NewPendingFile(filepath.Join(dir, name), renameio.WithPermissions(0o644))
 	if err != nil {
 		return fmt.Errorf("write %s: %w", name, err)
 	}
-	renamed := false
-	defer func() { // on every failure, a panic included
-		if !renamed {
-			tmp.Close()
-			os.Remove(tmp.Name())
-		}
-	}()
+	// On every failure, a panic included; a no-op once replaced.
+	defer tmp.Cleanup()
 	// Descriptions, configs, test arguments and error messages all end up
 	// here: none may carry a secret's value.
 	w := bufio.NewWriterSize(p.GuardSecrets(tmp, name), 1<<16)
-	o := &objectStream{w: w}
+	o := &objectStream{w: w, compact: style == compact}
 	encode(o)
 	if o.err == nil {
 		_ = w.WriteByte('\n') // an error stays in w, for Flush
@@ -279,13 +288,9 @@ func writeArtifact(p *project.Project, name string, encode func(*objectStream)) 
 	if o.err != nil {
 		return fmt.Errorf("not writing target/%s: %w", name, o.err)
 	}
-	if err := tmp.Close(); err != nil {
+	if err := tmp.CloseAtomicallyReplace(); err != nil {
 		return fmt.Errorf("write %s: %w", name, err)
 	}
-	if err := os.Rename(tmp.Name(), filepath.Join(dir, name)); err != nil {
-		return fmt.Errorf("write %s: %w", name, err)
-	}
-	renamed = true
 	return nil
 }
 

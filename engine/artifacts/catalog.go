@@ -117,7 +117,7 @@ func WriteCatalog(p *project.Project, inv Invocation, infos []warehouse.Relation
 			return id, cn
 		}
 	}
-	return writeArtifact(p, "catalog.json", func(o *objectStream) {
+	return writeArtifact(p, "catalog.json", compact, func(o *objectStream) {
 		o.begin("")
 		o.member("metadata", meta(p, inv))
 		o.begin("nodes")

@@ -12,13 +12,24 @@ import (
 // objectStream writes a JSON document of nested objects one member at a
 // time, each member as json.MarshalIndent (no prefix, two-space indent)
 // writes it in place, so the whole is byte for byte what MarshalIndent
-// writes for the equivalent value, without ever holding it in memory. Members
-// must come in the order MarshalIndent uses: struct fields in declaration
-// order, map keys sorted.
+// writes for the equivalent value, without ever holding it in memory; or,
+// compact, what json.Marshal writes. Members must come in the order
+// MarshalIndent uses: struct fields in declaration order, map keys sorted.
 type objectStream struct {
-	w    *bufio.Writer
-	open []int // members written so far in each open object, outermost first
-	err  error // the first encoding error; the writer keeps its own
+	w *bufio.Writer
+	// compact leaves out the indentation: at 10,000 nodes, indenting a
+	// manifest costs as much CPU as encoding it and adds a third to its size.
+	compact bool
+	open    []int // members written so far in each open object, outermost first
+	err     error // the first encoding error; the writer keeps its own
+}
+
+// marshal encodes v as the stream writes it at depth open.
+func (o *objectStream) marshal(v any, open int) ([]byte, error) {
+	if o.compact {
+		return json.Marshal(v)
+	}
+	return json.MarshalIndent(v, strings.Repeat("  ", open), "  ")
 }
 
 // begin opens an object, as member key of the open one if there is one
@@ -32,7 +43,7 @@ func (o *objectStream) begin(key string) {
 // end closes the innermost open object.
 func (o *objectStream) end() {
 	last := len(o.open) - 1
-	if o.open[last] > 0 {
+	if o.open[last] > 0 && !o.compact {
 		o.w.WriteString("\n" + strings.Repeat("  ", last))
 	}
 	o.w.WriteByte('}')
@@ -48,7 +59,7 @@ func (o *objectStream) member(key string, v any) {
 // value writes v at the current depth: as a member after key, or as the
 // whole document.
 func (o *objectStream) value(v any) {
-	b, err := json.MarshalIndent(v, strings.Repeat("  ", len(o.open)), "  ")
+	b, err := o.marshal(v, len(o.open))
 	if err != nil {
 		o.fail(err)
 		return
@@ -67,7 +78,7 @@ func (o *objectStream) members(n int, member func(i int) (string, any)) {
 		err      error
 		panicked *panics.Error
 	}
-	prefix := strings.Repeat("  ", len(o.open))
+	depth := len(o.open)
 	workers := runtime.GOMAXPROCS(0)
 	// Each member's result comes through its own channel, queued in
 	// order; the queue's capacity bounds how far encoding runs ahead.
@@ -83,7 +94,7 @@ func (o *objectStream) members(n int, member func(i int) (string, any)) {
 				defer func() { <-busy }()
 				defer panics.Capture(func(e *panics.Error) { done <- encoded{panicked: e} })
 				key, v := member(i)
-				b, err := json.MarshalIndent(v, prefix, "  ")
+				b, err := o.marshal(v, depth)
 				done <- encoded{val: b, key: key, err: err}
 			}()
 		}
@@ -117,14 +128,20 @@ func (o *objectStream) key(key string) {
 		o.w.WriteByte(',')
 	}
 	o.open[last]++
-	o.w.WriteString("\n" + strings.Repeat("  ", len(o.open)))
+	if !o.compact {
+		o.w.WriteString("\n" + strings.Repeat("  ", len(o.open)))
+	}
 	b, err := json.Marshal(key)
 	if err != nil {
 		o.fail(err)
 		return
 	}
 	o.w.Write(b)
-	o.w.WriteString(": ")
+	if o.compact {
+		o.w.WriteByte(':')
+	} else {
+		o.w.WriteString(": ")
+	}
 }
 
 func (o *objectStream) fail(err error) {

@@ -7,9 +7,16 @@ import (
 	"testing"
 )
 
-// The streamed document must be byte for byte what MarshalIndent writes:
-// golden files and tools compare manifests.
+// The streamed document must be byte for byte what MarshalIndent writes
+// (or, compact, json.Marshal): golden files and tools compare manifests.
 func TestObjectStreamMatchesMarshalIndent(t *testing.T) {
+	for _, compact := range []bool{false, true} {
+		streamMatches(t, compact)
+	}
+}
+
+func streamMatches(t *testing.T, compact bool) {
+	t.Helper()
 	type inner struct {
 		Name string   `json:"name"`
 		List []string `json:"list"`
@@ -17,7 +24,7 @@ func TestObjectStreamMatchesMarshalIndent(t *testing.T) {
 	}
 	var buf bytes.Buffer
 	w := bufio.NewWriter(&buf)
-	o := &objectStream{w: w}
+	o := &objectStream{w: w, compact: compact}
 	// In sorted order, as MarshalIndent writes a map's keys.
 	o.begin("")
 	o.begin("empty")
@@ -39,7 +46,7 @@ func TestObjectStreamMatchesMarshalIndent(t *testing.T) {
 		t.Fatal(err, o.err)
 	}
 
-	want, err := json.MarshalIndent(map[string]any{
+	doc := map[string]any{
 		"metadata": inner{Name: "a<b>&c", List: []string{}},
 		"empty":    map[string]any{},
 		"nodes": map[string]inner{
@@ -47,11 +54,15 @@ func TestObjectStreamMatchesMarshalIndent(t *testing.T) {
 			"model.t.y":   {Name: "y\n\"q\"", Opt: "o"},
 		},
 		"maps": map[string]any{"k": map[string][]string{"a": {}, "b": {"c"}}},
-	}, "", "  ")
+	}
+	want, err := json.MarshalIndent(doc, "", "  ")
+	if compact {
+		want, err = json.Marshal(doc)
+	}
 	if err != nil {
 		t.Fatal(err)
 	}
 	if !bytes.Equal(buf.Bytes(), want) {
-		t.Errorf("streamed:\n%s\nMarshalIndent:\n%s", buf.Bytes(), want)
+		t.Errorf("compact %v: streamed:\n%s\nwant:\n%s", compact, buf.Bytes(), want)
 	}
 }

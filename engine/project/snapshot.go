@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/gob"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"io"
 	"maps"
@@ -74,9 +75,16 @@ const (
 // read the project (ls, compile, lineage, docs), not ones that run nodes
 // (incremental models are rendered again at run time).
 func LoadCached(opts config.Options, adapters map[string]config.Adapter, path string) (*Project, LoadStatus, error) {
+	// Decoding the snapshot and stamping the files are the two halves of
+	// an unchanged load, and neither needs the other: done side by side,
+	// the load takes the longer of the two rather than their sum. A stale
+	// snapshot is decoded for nothing, while the files are stamped.
+	snap := make(chan *snapshotFile, 1)
+	go func() { snap <- decodeSnapshot(path) }()
 	in, err := stampInputs(opts)
-	if err == nil {
-		if p, st, ok := readSnapshot(opts, adapters, path, in); ok {
+	f := <-snap
+	if err == nil && f != nil {
+		if p, st, ok := readSnapshot(opts, adapters, path, in, f); ok {
 			return p, st, nil
 		}
 	}
@@ -141,14 +149,9 @@ func stampInputs(opts config.Options) (inputs, error) {
 	slices.Sort(all)
 	now := time.Now()
 	in.files = make([]fileStamp, len(all))
-	for i, rel := range all {
-		st, err := stampFile(opts.Dir, rel, now)
-		if err != nil {
-			return in, err
-		}
-		in.files[i] = st
-	}
-	return in, nil
+	errs := make([]error, len(all))
+	parallel(len(all), func(i int) { in.files[i], errs[i] = stampFile(opts.Dir, all[i], now) })
+	return in, errors.Join(errs...)
 }
 
 func stampFile(dir, rel string, now time.Time) (fileStamp, error) {
@@ -376,14 +379,8 @@ func (p *Project) freeze(n *Node) snapNode {
 // changed and rendering them again provably gives what a full load would
 // (see reloadModels); then it writes the snapshot again. Anything
 // unexpected is a miss.
-func readSnapshot(opts config.Options, adapters map[string]config.Adapter, path string, in inputs) (*Project, LoadStatus, bool) {
-	src, err := os.ReadFile(path)
-	if err != nil {
-		return nil, LoadedFull, false
-	}
-	var f snapshotFile
-	if gob.NewDecoder(bytes.NewReader(src)).Decode(&f) != nil || f.Format != snapshotFormat ||
-		f.Key != in.key || f.EnvDigest != envDigest(f.EnvNames, opts.LookupEnv) {
+func readSnapshot(opts config.Options, adapters map[string]config.Adapter, path string, in inputs, f *snapshotFile) (*Project, LoadStatus, bool) {
+	if f.Key != in.key || f.EnvDigest != envDigest(f.EnvNames, opts.LookupEnv) {
 		return nil, LoadedFull, false
 	}
 	changed, same := changedFiles(opts.Dir, f.Files, in.files)
@@ -392,11 +389,17 @@ func readSnapshot(opts config.Options, adapters map[string]config.Adapter, path 
 	}) {
 		return nil, LoadedFull, false
 	}
-	p, ok := thaw(f, opts, adapters)
+	p, ok := thaw(*f, opts, adapters)
 	if !ok {
 		return nil, LoadedFull, false
 	}
 	if len(changed) == 0 {
+		// A file stamped while too fresh to trust is hashed on every load
+		// until the snapshot is written again: once it has aged, write it.
+		if slices.ContainsFunc(f.Files, func(st fileStamp) bool { return st.Hash != nil }) &&
+			!slices.ContainsFunc(in.files, func(st fileStamp) bool { return st.Hash != nil }) {
+			_ = writeSnapshot(path, p, in, f.EnvNames, opts) // as in LoadCached
+		}
 		return p, LoadedSnapshot, true
 	}
 	rec := &envRecorder{lookup: opts.LookupEnv, read: map[string]bool{}}
@@ -409,6 +412,27 @@ func readSnapshot(opts config.Options, adapters map[string]config.Adapter, path 
 	names := slices.Compact(slices.Sorted(slices.Values(append(f.EnvNames, rec.names()...))))
 	_ = writeSnapshot(path, p, in, names, opts) // as in LoadCached
 	return p, LoadedPartial, true
+}
+
+// decodeSnapshot reads the snapshot at path; nil when there is none, or it
+// is not one this quarry wrote.
+func decodeSnapshot(path string) (f *snapshotFile) {
+	// A decoder fed a damaged file should return an error, not panic; if
+	// it ever does, that is a miss too, on this goroutine of its own.
+	defer func() {
+		if recover() != nil {
+			f = nil
+		}
+	}()
+	src, err := os.ReadFile(path)
+	if err != nil {
+		return nil
+	}
+	f = new(snapshotFile)
+	if gob.NewDecoder(bytes.NewReader(src)).Decode(f) != nil || f.Format != snapshotFormat {
+		return nil
+	}
+	return f
 }
 
 // thaw makes the project a snapshot holds, with this run's settings from

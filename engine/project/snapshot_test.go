@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/quarrydev/quarry/engine/config"
 	"github.com/quarrydev/quarry/engine/project"
@@ -323,4 +324,41 @@ func diffLines(want, got string) string {
 		}
 	}
 	return b.String()
+}
+
+// Files stamped within the racy window are hashed on every load; once they
+// have aged, the next load writes the snapshot again without the hashes,
+// and the one after leaves it alone.
+func TestSnapshotRewrittenOnceFreshFilesAge(t *testing.T) {
+	t.Parallel()
+	dir := writeSnapProject(t, snapFiles)
+	c := loadCase{env: map[string]string{"REGION": "eu"}}
+	if _, st := loadCached(t, c, dir); st != project.LoadedFull {
+		t.Fatalf("first load: status %v, want a full load", st)
+	}
+	first, err := os.ReadFile(snapPath(dir))
+	if err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(2100 * time.Millisecond) // the racy window, 2 s, must pass in earnest
+	if _, st := loadCached(t, c, dir); st != project.LoadedSnapshot {
+		t.Fatalf("second load: status %v, want the snapshot", st)
+	}
+	second, err := os.ReadFile(snapPath(dir))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if bytes.Equal(first, second) {
+		t.Fatal("the snapshot was not written again once its files had aged")
+	}
+	info, err := os.Stat(snapPath(dir))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, st := loadCached(t, c, dir); st != project.LoadedSnapshot {
+		t.Fatalf("third load: status %v, want the snapshot", st)
+	}
+	if again, err := os.Stat(snapPath(dir)); err != nil || !again.ModTime().Equal(info.ModTime()) {
+		t.Errorf("the snapshot was written again on a load with nothing to refresh (%v)", err)
+	}
 }

@@ -2,12 +2,15 @@ package project
 
 import (
 	"bytes"
+	"crypto/sha256"
+	"encoding/gob"
 	"fmt"
 	"io"
 	"maps"
 	"os"
 	"path/filepath"
 	"slices"
+	"time"
 )
 
 // WriteCompiledAll writes the compiled SQL of nodes under target/compiled,
@@ -16,6 +19,12 @@ import (
 // SQL, so compiling an unchanged project writes nothing. It returns how many
 // files it wrote. Files of nodes that no longer exist are left where they
 // are.
+//
+// Whether a file holds the SQL is known, most of the time, from a stat:
+// target/compiled/.stamps.gob records the size, modification time and
+// content hash of each file this wrote or found right. Any doubt (no
+// record, another time or size, a time too close to the record's writing
+// to be trusted) means reading the file.
 func (p *Project) WriteCompiledAll(nodes []*Node) (int, error) {
 	dsts := make([]string, len(nodes))
 	dirs := map[string]struct{}{}
@@ -30,10 +39,14 @@ func (p *Project) WriteCompiledAll(nodes []*Node) (int, error) {
 			return 0, fmt.Errorf("write compiled SQL: %w", err)
 		}
 	}
+	stampsPath := filepath.Join(p.Dir, "target", "compiled", stampsFile)
+	old := readStamps(stampsPath)
+	stamps := make([]compiledStamp, len(nodes))
 	wrote := make([]bool, len(nodes))
 	errs := make([]error, len(nodes))
 	parallel(len(nodes), func(i int) {
-		wrote[i], errs[i] = p.writeSQL(CompiledPath(nodes[i]), dsts[i], nodes[i].Compiled)
+		rel := CompiledPath(nodes[i])
+		stamps[i], wrote[i], errs[i] = p.writeStamped(rel, dsts[i], nodes[i].Compiled, old)
 	})
 	written := 0
 	for i := range nodes {
@@ -44,7 +57,90 @@ func (p *Project) WriteCompiledAll(nodes []*Node) (int, error) {
 			written++
 		}
 	}
+	changed := false
+	now := time.Now().UnixNano()
+	for i, n := range nodes {
+		rel := CompiledPath(n)
+		if prev, ok := old.Files[rel]; !ok || prev != stamps[i] {
+			old.Files[rel], changed = stamps[i], true
+		}
+		// A file too fresh to trust when the record was written is read on
+		// every compile until the record is written again, later.
+		if old.Written-stamps[i].MTime < int64(racyWindow) && now-stamps[i].MTime >= int64(racyWindow) {
+			changed = true
+		}
+	}
+	if changed {
+		// The record only saves reading files: failing to keep it costs
+		// the next compile its speed, nothing else.
+		_ = writeStamps(stampsPath, old)
+	}
 	return written, nil
+}
+
+// stampsFile, under target/compiled, records what WriteCompiledAll knows
+// is in the files there.
+const stampsFile = ".stamps.gob"
+
+// compiledStamps is the content of stampsFile.
+type compiledStamps struct {
+	// Written is when the record was written (Unix nanoseconds): a file
+	// modified less than racyWindow before it may have changed again
+	// since within the same tick of the file system's clock.
+	Written int64
+	Files   map[string]compiledStamp // by slash-separated path
+}
+
+type compiledStamp struct {
+	Size  int64
+	MTime int64 // Unix nanoseconds
+	Sum   [sha256.Size]byte
+}
+
+func readStamps(path string) compiledStamps {
+	var s compiledStamps
+	if data, err := os.ReadFile(path); err == nil {
+		_ = gob.NewDecoder(bytes.NewReader(data)).Decode(&s) // a bad record is no record
+	}
+	if s.Files == nil {
+		s = compiledStamps{Files: map[string]compiledStamp{}}
+	}
+	return s
+}
+
+func writeStamps(path string, s compiledStamps) error {
+	s.Written = time.Now().UnixNano()
+	var buf bytes.Buffer
+	if err := gob.NewEncoder(&buf).Encode(s); err != nil {
+		return err
+	}
+	return writeAtomic(path, buf.Bytes())
+}
+
+// writeStamped is writeSQL, trusting the record in old where it can: it
+// returns the file's stamp now and whether it wrote.
+func (p *Project) writeStamped(rel, dst, sql string, old compiledStamps) (compiledStamp, bool, error) {
+	content := []byte(sql + "\n")
+	sum := sha256.Sum256(content)
+	if rec, ok := old.Files[rel]; ok && rec.Sum == sum && old.Written-rec.MTime >= int64(racyWindow) {
+		if fi, err := os.Stat(dst); err == nil && fi.Mode().IsRegular() && fi.Size() == rec.Size && fi.ModTime().UnixNano() == rec.MTime {
+			// As writeSQL does for an unchanged file: what is on disk was
+			// written under another environment.
+			if err := p.RefuseSecretValue(sql, "the compiled SQL"); err != nil {
+				return compiledStamp{}, false, fmt.Errorf("not writing %s: %w", rel, err)
+			}
+			return rec, false, nil
+		}
+	}
+	wrote, err := p.writeSQL(rel, dst, sql)
+	if err != nil {
+		return compiledStamp{}, false, err
+	}
+	fi, err := os.Stat(dst)
+	if err != nil {
+		return compiledStamp{}, false, fmt.Errorf("write compiled SQL: %w", err)
+	}
+	return compiledStamp{Size: fi.Size(), MTime: fi.ModTime().UnixNano(), Sum: sum}, wrote, nil
 }
 
 // writeSQL writes sql and a final newline to dst, whose folder exists,

@@ -126,3 +126,49 @@ func TestGuardSecretsPassesOtherText(t *testing.T) {
 		t.Errorf("passed on %q, want %q", out.String(), want)
 	}
 }
+
+// Once the record of target/compiled has aged past the racy window, an
+// unchanged file is known from its stat; every change still gets through:
+// a model's new SQL, a compiled file edited or deleted by hand.
+func TestWriteCompiledAllTrustsOnlyAgedStamps(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	projecttest.WriteFile(t, filepath.Join(dir, "project.yaml"), "name: t\ntargets:\n  dev: {type: duckdb}\n")
+	projecttest.WriteFile(t, filepath.Join(dir, "models/a.sql"), "select 1 as x\n")
+	projecttest.WriteFile(t, filepath.Join(dir, "models/b.sql"), "select 2 as y\n")
+	projecttest.WriteFile(t, filepath.Join(dir, "models/c.sql"), "select 3 as z\n")
+	a := filepath.Join(dir, "target/compiled/models/a.sql")
+	b := filepath.Join(dir, "target/compiled/models/b.sql")
+	c := filepath.Join(dir, "target/compiled/models/c.sql")
+	stamps := filepath.Join(dir, "target/compiled/.stamps.gob")
+	compile := func(want int) {
+		t.Helper()
+		p := loadDir(t, dir)
+		if n, err := p.WriteCompiledAll(compiledNodes(p)); err != nil || n != want {
+			t.Fatalf("compile wrote %d files (%v), want %d", n, err, want)
+		}
+	}
+	compile(3)
+	time.Sleep(2100 * time.Millisecond) // the racy window, 2 s, must pass in earnest
+	compile(0)                          // reads the files, and records that they can now be trusted
+	before, err := os.Stat(stamps)
+	if err != nil {
+		t.Fatal(err)
+	}
+	compile(0)
+	if after, err := os.Stat(stamps); err != nil || !after.ModTime().Equal(before.ModTime()) {
+		t.Errorf("the record was written again though nothing changed (%v)", err)
+	}
+
+	projecttest.WriteFile(t, filepath.Join(dir, "models/a.sql"), "select 9 as x\n") // same length
+	projecttest.WriteFile(t, b, "select 7 as y\n")                                  // a hand edit
+	if err := os.Remove(c); err != nil {
+		t.Fatal(err)
+	}
+	compile(3)
+	for f, want := range map[string]string{a: "select 9 as x\n", b: "select 2 as y\n", c: "select 3 as z\n"} {
+		if got, err := os.ReadFile(f); err != nil || string(got) != want {
+			t.Errorf("%s holds %q (%v), want %q", f, got, err, want)
+		}
+	}
+}
