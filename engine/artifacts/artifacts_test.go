@@ -4,6 +4,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -32,5 +33,30 @@ func TestWriteManifestRefusesASecretValue(t *testing.T) {
 	entries, _ := os.ReadDir(filepath.Join(dir, "target"))
 	for _, e := range entries {
 		t.Errorf("target/%s was left behind", e.Name())
+	}
+}
+
+// Artifacts are for tools and people other than the one who ran quarry
+// (a CI job uploading them, a docs server): readable as any file written
+// with the usual umask, not private as a temporary file starts out.
+func TestArtifactsAreReadableByAll(t *testing.T) {
+	old := syscall.Umask(0o022)
+	defer syscall.Umask(old)
+	dir := t.TempDir()
+	projecttest.WriteFile(t, filepath.Join(dir, "project.yaml"), "name: t\ntargets:\n  dev: {type: duckdb}\n")
+	projecttest.WriteFile(t, filepath.Join(dir, "models/a.sql"), "select 1 as x\n")
+	p, err := project.Load(config.Options{Dir: dir, Env: projecttest.Env(nil)}, projecttest.Adapters())
+	if err != nil {
+		t.Fatalf("load: %v", err)
+	}
+	if err := artifacts.WriteManifest(p, artifacts.Invocation{Command: "compile", At: time.Now()}); err != nil {
+		t.Fatal(err)
+	}
+	info, err := os.Stat(filepath.Join(dir, "target", "manifest.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := info.Mode().Perm(); got != 0o644 {
+		t.Errorf("manifest.json has mode %v, want -rw-r--r--", got)
 	}
 }
