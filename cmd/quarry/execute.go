@@ -168,12 +168,15 @@ func deferRefs(ctx context.Context, p *project.Project, sel selection, ids []str
 type extractFlags struct {
 	record, replay string
 	strict         bool
+	// dryRun: print what retention would delete, and run nothing.
+	dryRun bool
 }
 
 func (f *extractFlags) register(cmd *cobra.Command) {
 	cmd.Flags().StringVar(&f.record, "record", "", "save every HTTP exchange of the extractors in `DIR` (credentials stripped)")
 	cmd.Flags().StringVar(&f.replay, "replay", "", "serve the extractors' HTTP exchanges from `DIR` (written by --record), with no network and the recorded clock")
 	cmd.Flags().BoolVar(&f.strict, "strict", false, "fail an extractor when any single item fails")
+	cmd.Flags().BoolVar(&f.dryRun, "dry-run", false, "run nothing: print what the selected extractors' retention: policies would delete now (as quarry raw --retention)")
 }
 
 // session opens the record or replay session the flags ask for.
@@ -200,6 +203,9 @@ func (a *app) execute(ctx context.Context, spec execSpec) error {
 		ids = retryIDs(p, spec)
 	} else if ids, err = a.choose(p, spec.sel, spec.types...); err != nil {
 		return err
+	}
+	if spec.extract.dryRun {
+		return a.retentionDryRun(ctx, p, ids)
 	}
 	if spec.deferState && spec.sel.state == "" {
 		return errDeferNeedsState

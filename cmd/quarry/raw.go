@@ -210,6 +210,64 @@ func (a *app) raw(ctx context.Context, output string, window int, retention bool
 	return a.printRawText(report)
 }
 
+// retentionDryRun is extract's and build's --dry-run: what the retention
+// policies of the selected extractors' landing tables would delete if
+// applied now, to the loads there are now. Nothing is extracted, built,
+// deleted or written.
+func (a *app) retentionDryRun(ctx context.Context, p *project.Project, ids []string) error {
+	selected := map[string]bool{}
+	for _, id := range ids {
+		if n := p.Nodes[id]; n.Type == project.Extract && n.Extraction != nil {
+			selected[n.Extraction.Name()] = true
+		}
+	}
+	var tables []rawTable
+	policies := 0
+	for _, t := range declaredLandings(p) {
+		if t.spec != nil && selected[t.Extractor] {
+			tables = append(tables, t)
+			if _, ok := t.spec.Retention(t.landing); ok {
+				policies++
+			}
+		}
+	}
+	const header = "Dry run: nothing was extracted, built or deleted."
+	switch {
+	case len(selected) == 0:
+		fmt.Fprintln(a.stdout, header+" No extractor is selected, so no load would run and retention would delete nothing.")
+		return nil
+	case policies == 0:
+		fmt.Fprintln(a.stdout, header+" No landing table of the selected extractors has a retention: policy, so every load is kept (README.md, Extractors: retention).")
+		return nil
+	}
+	if f := targets.WarehouseFile(p.Dir, p.Target, a.env); f != "" {
+		if _, err := os.Stat(f); errors.Is(err, fs.ErrNotExist) {
+			fmt.Fprintln(a.stdout, header+" Nothing was extracted yet, so retention has nothing to delete.")
+			return nil
+		}
+	}
+	wh, err := adapters()[p.Target.Type].Open(ctx, p.Dir, p.Target, p.Threads, a.env)
+	if err != nil {
+		return &exitError{code: exitFailed, err: fmt.Errorf("connect to target %s: %w", p.Target.Name, err)}
+	}
+	defer wh.Close()
+	if tables, err = measureLandings(ctx, wh, tables, 2); err != nil {
+		return &exitError{code: exitFailed, err: err}
+	}
+	report := rawReport{GeneratedAt: time.Now().UTC(), Tables: tables}
+	if err := planRetention(ctx, wh, report.Tables, report.GeneratedAt); err != nil {
+		return &exitError{code: exitFailed, err: err}
+	}
+	fmt.Fprint(a.stdout, header)
+	if !slices.ContainsFunc(report.Tables, func(t rawTable) bool { return t.Retention != nil }) {
+		fmt.Fprintln(a.stdout, " The landing tables with a retention: policy hold no load yet, so retention has nothing to delete.")
+		return nil
+	}
+	fmt.Fprintln(a.stdout)
+	writeRetentionText(a.stdout, report)
+	return nil
+}
+
 // planRetention fills in what each table's retention policy would delete
 // at now, deleting nothing.
 func planRetention(ctx context.Context, wh warehouse.Warehouse, tables []rawTable, now time.Time) error {
