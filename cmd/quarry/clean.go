@@ -3,7 +3,6 @@ package main
 import (
 	"errors"
 	"fmt"
-	"github.com/quarrydev/quarry/engine/project"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -14,6 +13,7 @@ import (
 
 	"github.com/quarrydev/quarry/engine/config"
 	"github.com/quarrydev/quarry/engine/diag"
+	"github.com/quarrydev/quarry/engine/project"
 	"github.com/quarrydev/quarry/internal/english"
 	"github.com/quarrydev/quarry/internal/targets"
 )
