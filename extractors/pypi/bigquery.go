@@ -535,7 +535,10 @@ func (b *bqRun) checkEstimates(all []*bqJob) (int64, error) {
 		if len(over) > 1 {
 			msg += fmt.Sprintf("; %d more queries are over it too", len(over)-1)
 		}
-		return 0, errors.New(msg + "; raise extractors.pypi.maximum_bytes_billed or lower lookback_days")
+		// The estimate on this clustered table is every row of the days
+		// read, whatever the packages: the bill is usually far lower, which
+		// is what the user weighs when raising the cap.
+		return 0, errors.New(msg + "; nothing was billed. The estimate is an upper bound (BigQuery does not count the blocks clustering skips; docs/pypi-bigquery.md says what a run costs): raise extractors.pypi.maximum_bytes_billed in project.yaml, or lower lookback_days")
 	}
 	b.env.Logf("pypi: bigquery: %d queries, dry-run estimate %s in total (cap %s per query)",
 		len(all)-failed, humanBytes(estimate), humanBytes(b.cfg.maxBytes))

@@ -348,7 +348,7 @@ func TestBigQueryDryRunOverCap(t *testing.T) {
 	if err == nil {
 		t.Fatalf("no error; result %+v", res)
 	}
-	for _, want := range []string{"6000000 bytes", "5000000 bytes", "maximum_bytes_billed"} {
+	for _, want := range []string{"6000000 bytes", "5000000 bytes", "nothing was billed", "raise extractors.pypi.maximum_bytes_billed in project.yaml"} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("error %q does not mention %q", err, want)
 		}
