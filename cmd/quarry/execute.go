@@ -205,7 +205,20 @@ func (a *app) execute(ctx context.Context, spec execSpec) error {
 		return err
 	}
 	if spec.extract.dryRun {
-		return a.retentionDryRun(ctx, p, ids)
+		// Judged when retention would run: now, or with --replay at the
+		// recording's clock, as a replayed load applies it.
+		now := start
+		if spec.extract.replay != "" {
+			sess, err := httprec.Replay(spec.extract.replay)
+			if err != nil {
+				return &exitError{code: exitLoad, err: err}
+			}
+			now = sess.Meta().RecordedAt
+			if err := sess.Close(); err != nil {
+				a.warnf("%v", err)
+			}
+		}
+		return a.retentionDryRun(ctx, p, ids, now)
 	}
 	if spec.deferState && spec.sel.state == "" {
 		return errDeferNeedsState

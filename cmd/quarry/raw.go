@@ -212,9 +212,9 @@ func (a *app) raw(ctx context.Context, output string, window int, retention bool
 
 // retentionDryRun is extract's and build's --dry-run: what the retention
 // policies of the selected extractors' landing tables would delete if
-// applied now, to the loads there are now. Nothing is extracted, built,
+// applied at now, to the loads there are now. Nothing is extracted, built,
 // deleted or written.
-func (a *app) retentionDryRun(ctx context.Context, p *project.Project, ids []string) error {
+func (a *app) retentionDryRun(ctx context.Context, p *project.Project, ids []string, now time.Time) error {
 	selected := map[string]bool{}
 	for _, id := range ids {
 		if n := p.Nodes[id]; n.Type == project.Extract && n.Extraction != nil {
@@ -254,7 +254,7 @@ func (a *app) retentionDryRun(ctx context.Context, p *project.Project, ids []str
 	if tables, err = measureLandings(ctx, wh, tables, 2); err != nil {
 		return &exitError{code: exitFailed, err: err}
 	}
-	report := rawReport{GeneratedAt: time.Now().UTC(), Tables: tables}
+	report := rawReport{GeneratedAt: now.UTC(), Tables: tables}
 	if err := planRetention(ctx, wh, report.Tables, report.GeneratedAt); err != nil {
 		return &exitError{code: exitFailed, err: err}
 	}
