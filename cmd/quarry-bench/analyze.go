@@ -3,11 +3,9 @@ package main
 import (
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/quarrydev/quarry/internal/gen"
@@ -63,18 +61,7 @@ func analyzeOnce(dir, quarry string, n int) error {
 		return err
 	}
 	compile := func(args ...string) (processRun, error) {
-		cmd := exec.Command(quarry, append([]string{"compile"}, args...)...)
-		cmd.Dir = q
-		start := time.Now()
-		out, err := cmd.CombinedOutput()
-		r := processRun{wall: time.Since(start)}
-		if err != nil {
-			return r, fmt.Errorf("quarry compile %s: %w\n%s", strings.Join(args, " "), err, lastLines(string(out), 5))
-		}
-		if u, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
-			r.peak = u.Maxrss * 1024
-		}
-		return r, nil
+		return runQuarry(quarry, q, append([]string{"compile"}, args...)...)
 	}
 	cache := filepath.Join(q, "target", "analysis.gob")
 	var cold, coldOff, warm, warmOff []processRun

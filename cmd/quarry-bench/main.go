@@ -60,7 +60,7 @@ var (
 	views   = flag.Int("views", 1000, "trivial view models in the overhead build")
 	fanout  = flag.Int("fanout", 16, "slow table models in the parallel build")
 	body    = flag.String("body", benchkit.SlowBody, "SQL expression that makes each fan-out model slow")
-	only    = flag.String("only", "", "run one measurement: load, overhead, parallel, scale, analyze or docs (scale, analyze and docs run only when named); with -vs dbt, parse: compile and ls vs dbt parse and dbt ls")
+	only    = flag.String("only", "", "run one measurement: load, overhead, parallel, scale, analyze, docs or warm (scale, analyze, docs and warm run only when named); with -vs dbt, parse: compile and ls vs dbt parse and dbt ls")
 	check   = flag.Bool("check", false, "exit 1 when a target is missed")
 	genDir  = flag.String("gen", "", "write a project (-models, -refs, -materialized, -body-sql, -path) into DIR and exit")
 	refs    = flag.Int("refs", 0, "with -gen: most refs per model (0: 3, -1: none)")
@@ -125,11 +125,11 @@ func run() error {
 	steps := []struct {
 		name string
 		fn   func(tmp string) error
-	}{{"load", measureLoad}, {"overhead", measureOverhead}, {"parallel", measureParallel}, {"scale", measureScale}, {"analyze", measureAnalyze}, {"docs", measureDocs}}
+	}{{"load", measureLoad}, {"overhead", measureOverhead}, {"parallel", measureParallel}, {"scale", measureScale}, {"analyze", measureAnalyze}, {"docs", measureDocs}, {"warm", measureWarm}}
 	for _, s := range steps {
 		// scale builds thousands of tables several times, and analyze
-		// compiles 10,000 models four times a run: only when asked.
-		if *only != s.name && (*only != "" || s.name == "scale" || s.name == "analyze" || s.name == "docs") {
+		// and warm compile 10,000 models many times: only when asked.
+		if *only != s.name && (*only != "" || s.name == "scale" || s.name == "analyze" || s.name == "docs" || s.name == "warm") {
 			continue
 		}
 		fmt.Println()
