@@ -6,14 +6,12 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strings"
 	"syscall"
 	"time"
 
 	"github.com/chromedp/chromedp"
 
 	"github.com/quarrydev/quarry/internal/browser"
-	"github.com/quarrydev/quarry/internal/gen"
 )
 
 // Targets of issue 12's documentation site at -models models.
@@ -23,8 +21,11 @@ const (
 )
 
 // docsQuery is what the benchmark types into the search box: a name
-// prefix, which matches a handful of the generated models.
-const docsQuery = "model_0789"
+// prefix which matches ten of the generated models (model_07890 to
+// model_07899 of 10,000), wherever -models puts them.
+func docsQuery() string {
+	return fmt.Sprintf("model_%04d", *models*789/10000)
+}
 
 // measureDocs times `quarry docs generate` on a generated project of
 // -models models as a whole process (cold: no analysis cache; warm: the
@@ -33,25 +34,12 @@ const docsQuery = "model_0789"
 // (navigation until the overview is on the page) and one search (the
 // query set in the box until its results are rendered).
 func measureDocs(dir string) error {
-	quarry, err := buildQuarry(dir)
+	quarry, q, err := quarryAndProject(dir)
 	if err != nil {
 		return err
 	}
-	q := filepath.Join(dir, "project")
-	if err := gen.Project(q, gen.Options{Models: *models, Seed: 1}); err != nil {
-		return err
-	}
 	generate := func(args ...string) (processRun, error) {
-		cmd := exec.Command(quarry, append([]string{"docs", "generate"}, args...)...)
-		cmd.Dir = q
-		start := time.Now()
-		out, err := cmd.CombinedOutput()
-		r := processRun{wall: time.Since(start)}
-		if err != nil {
-			return r, fmt.Errorf("quarry docs generate %s: %w\n%s", strings.Join(args, " "), err, lastLines(string(out), 5))
-		}
-		r.peak = peakRSS(cmd)
-		return r, nil
+		return runQuarry(quarry, q, append([]string{"docs", "generate"}, args...)...)
 	}
 	fmt.Printf("docs: quarry docs generate of %d generated models as a whole process, %d runs each\n", *models, *runs)
 	cache := filepath.Join(q, "target", "analysis.gob")
@@ -102,7 +90,7 @@ func measurePage(page string) error {
 	fmt.Printf("   headless Chromium, file:// page, %d runs (a fresh tab each)\n", *runs)
 	fmt.Printf("     %-30s %s\n", "page open (overview on page)", spreadOf(open))
 	fmt.Printf("     %-30s %s\n", "  of which in the page (DCL)", spreadOf(ready))
-	fmt.Printf("     %-30s %s   (query %q, 60 ms debounce included)\n", "one search answered", spreadOf(search), docsQuery)
+	fmt.Printf("     %-30s %s   (query %q, 60 ms debounce included)\n", "one search answered", spreadOf(search), docsQuery())
 	sp := spreadOf(total)
 	fmt.Printf("     %-30s %s   target < %s  %s\n", "page open + search", sp, ms(docsPageTarget), verdict(sp.median < docsPageTarget))
 	return nil
@@ -141,7 +129,7 @@ func pageOnce(b *browser.Browser, url string) (open, ready, search time.Duration
 	if err != nil {
 		return 0, 0, 0, fmt.Errorf("read the navigation timing: %w", err)
 	}
-	took, err := chromedp.Run(ctx, chromedp.Evaluate[float64](fmt.Sprintf(searchJS, docsQuery), chromedp.EvalAwaitPromise))
+	took, err := chromedp.Run(ctx, chromedp.Evaluate[float64](fmt.Sprintf(searchJS, docsQuery()), chromedp.EvalAwaitPromise))
 	if err != nil {
 		return 0, 0, 0, fmt.Errorf("search: %w", err)
 	}

@@ -31,12 +31,8 @@ const racyWait = 2100 * time.Millisecond
 // project's files are dated an hour back first, as an analyst's are, so
 // that none counts as just edited.
 func measureWarm(dir string) error {
-	quarry, err := buildQuarry(dir)
+	quarry, q, err := quarryAndProject(dir)
 	if err != nil {
-		return err
-	}
-	q := filepath.Join(dir, "project")
-	if err := gen.Project(q, gen.Options{Models: *models, Seed: 1}); err != nil {
 		return err
 	}
 	if err := ageFiles(q, time.Now().Add(-time.Hour)); err != nil {
@@ -117,6 +113,16 @@ func measureWarm(dir string) error {
 	}
 	printRuns(38, "compile (SQL check cached)", checked, 0)
 	return nil
+}
+
+// quarryAndProject builds this checkout's quarry into dir and generates a
+// project of -models models in dir/project.
+func quarryAndProject(dir string) (quarry, project string, err error) {
+	if quarry, err = buildQuarry(dir); err != nil {
+		return "", "", err
+	}
+	project = filepath.Join(dir, "project")
+	return quarry, project, gen.Project(project, gen.Options{Models: *models, Seed: 1})
 }
 
 // runQuarry runs quarry with args in the project dir as a whole process,
