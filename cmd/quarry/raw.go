@@ -178,22 +178,18 @@ func (a *app) raw(ctx context.Context, output string, window int, retention bool
 		return nil
 	}
 
-	if f := targets.WarehouseFile(p.Dir, p.Target, a.env); f != "" {
-		if _, err := os.Stat(f); errors.Is(err, fs.ErrNotExist) {
-			// Nothing was ever built: say so rather than open (and so
-			// create) the warehouse file from a command that changes nothing.
-			for i := range report.Tables {
-				report.Tables[i].Note = "not extracted yet"
-			}
-			if output == "json" {
-				return a.printRawJSON(report)
-			}
-			return a.printRawText(report)
+	if a.neverBuilt(p) {
+		for i := range report.Tables {
+			report.Tables[i].Note = "not extracted yet"
 		}
+		if output == "json" {
+			return a.printRawJSON(report)
+		}
+		return a.printRawText(report)
 	}
-	wh, err := adapters()[p.Target.Type].Open(ctx, p.Dir, p.Target, p.Threads, a.env)
+	wh, err := a.open(ctx, p)
 	if err != nil {
-		return &exitError{code: exitFailed, err: fmt.Errorf("connect to target %s: %w", p.Target.Name, err)}
+		return err
 	}
 	defer wh.Close()
 	if report.Tables, err = measureLandings(ctx, wh, report.Tables, window); err != nil {
@@ -240,20 +236,15 @@ func (a *app) retentionDryRun(ctx context.Context, p *project.Project, ids []str
 		fmt.Fprintln(a.stdout, header+" No landing table of the selected extractors has a retention: policy, so every load is kept (README.md, Extractors: retention).")
 		return nil
 	}
-	if f := targets.WarehouseFile(p.Dir, p.Target, a.env); f != "" {
-		if _, err := os.Stat(f); errors.Is(err, fs.ErrNotExist) {
-			fmt.Fprintln(a.stdout, header+" Nothing was extracted yet, so retention has nothing to delete.")
-			return nil
-		}
+	if a.neverBuilt(p) {
+		fmt.Fprintln(a.stdout, header+" Nothing was extracted yet, so retention has nothing to delete.")
+		return nil
 	}
-	wh, err := adapters()[p.Target.Type].Open(ctx, p.Dir, p.Target, p.Threads, a.env)
+	wh, err := a.open(ctx, p)
 	if err != nil {
-		return &exitError{code: exitFailed, err: fmt.Errorf("connect to target %s: %w", p.Target.Name, err)}
+		return err
 	}
 	defer wh.Close()
-	if tables, err = measureLandings(ctx, wh, tables, 2); err != nil {
-		return &exitError{code: exitFailed, err: err}
-	}
 	report := rawReport{GeneratedAt: now.UTC(), Tables: tables}
 	if err := planRetention(ctx, wh, report.Tables, report.GeneratedAt); err != nil {
 		return &exitError{code: exitFailed, err: err}
@@ -268,14 +259,27 @@ func (a *app) retentionDryRun(ctx context.Context, p *project.Project, ids []str
 	return nil
 }
 
+// neverBuilt reports whether the target's warehouse is a file that does not
+// exist yet: a command that changes nothing says so rather than open (and
+// so create) it.
+func (a *app) neverBuilt(p *project.Project) bool {
+	f := targets.WarehouseFile(p.Dir, p.Target, a.env)
+	if f == "" {
+		return false
+	}
+	_, err := os.Stat(f)
+	return errors.Is(err, fs.ErrNotExist)
+}
+
 // planRetention fills in what each table's retention policy would delete
 // at now, deleting nothing.
 func planRetention(ctx context.Context, wh warehouse.Warehouse, tables []rawTable, now time.Time) error {
 	for i := range tables {
 		t := &tables[i]
-		if t.spec == nil || !t.Exists {
+		if t.spec == nil {
 			continue
 		}
+		// nil for a table without a policy, or not created yet
 		plan, err := run.PlanRetention(ctx, wh, t.spec, t.landing, now)
 		if err != nil {
 			return err

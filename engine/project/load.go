@@ -94,6 +94,20 @@ func discover(dir string, diags *diag.List) projectFiles {
 	return f
 }
 
+// newProject is a project with project.yaml's settings and no nodes yet,
+// for Load to fill from the files or thaw from a snapshot.
+func newProject(opts config.Options, pc *config.Project) *Project {
+	return &Project{
+		Dir: opts.Dir, Name: pc.Name, Target: pc.Target, Threads: pc.Threads, Vars: pc.Vars,
+		Nodes: map[string]*Node{}, Graph: dag.New(),
+		byName: map[string]*Node{}, sources: map[string]*Node{},
+		seedsSchema: pc.SeedsSchema, seedEncoding: pc.SeedsEncoding, folders: pc.Models, Env: opts.LookupEnv,
+		secrets: secret.FromEnviron(opts.Environment()),
+		Dialect: pc.Adapter.Dialect, testsSchema: pc.TestsSchema,
+		tests: map[string]*Node{}, testPos: map[*Node]pos{},
+	}
+}
+
 // Load reads and compiles the project in opts.Dir. When anything is wrong
 // it returns a *diag.Error listing every problem found, and no project.
 func Load(opts config.Options, adapters map[string]config.Adapter) (*Project, error) {
@@ -106,15 +120,7 @@ func Load(opts config.Options, adapters map[string]config.Adapter) (*Project, er
 	// that one run lists every problem. When the target did not resolve
 	// (reported), the dialect is nil and nothing below writes SQL in it;
 	// the load then fails on that diagnostic.
-	p := &Project{
-		Dir: opts.Dir, Name: pc.Name, Target: pc.Target, Threads: pc.Threads, Vars: pc.Vars,
-		Nodes: map[string]*Node{}, Graph: dag.New(),
-		byName: map[string]*Node{}, sources: map[string]*Node{},
-		seedsSchema: pc.SeedsSchema, seedEncoding: pc.SeedsEncoding, folders: pc.Models, Env: opts.LookupEnv,
-		secrets: secret.FromEnviron(opts.Environment()),
-		Dialect: pc.Adapter.Dialect, testsSchema: pc.TestsSchema,
-		tests: map[string]*Node{}, testPos: map[*Node]pos{},
-	}
+	p := newProject(opts, pc)
 	files := discover(opts.Dir, diags)
 	p.funcs = render.BaseFuncs()
 	p.addDialectFuncs()

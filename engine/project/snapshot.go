@@ -443,16 +443,8 @@ func thaw(f snapshotFile, opts config.Options, adapters map[string]config.Adapte
 	if pc == nil || diags.Err() != nil || pc.Adapter.Dialect == nil {
 		return nil, false
 	}
-	p := &Project{
-		Dir: opts.Dir, Name: pc.Name, Target: pc.Target, Threads: pc.Threads, Vars: pc.Vars,
-		Nodes: map[string]*Node{}, Graph: dag.New(),
-		byName: map[string]*Node{}, sources: map[string]*Node{},
-		seedsSchema: pc.SeedsSchema, seedEncoding: pc.SeedsEncoding, folders: pc.Models, Env: opts.LookupEnv,
-		secrets: secret.FromEnviron(opts.Environment()),
-		Dialect: pc.Adapter.Dialect, testsSchema: pc.TestsSchema,
-		tests: map[string]*Node{}, testPos: map[*Node]pos{},
-		macroSrc: f.MacroSrc, funcs: render.BaseFuncs(),
-	}
+	p := newProject(opts, pc)
+	p.macroSrc, p.funcs = f.MacroSrc, render.BaseFuncs()
 	for _, s := range f.Nodes {
 		n := &Node{UniqueID: s.UniqueID, Name: s.Name, Type: s.Type, Path: s.Path, Checksum: s.Checksum,
 			Config: s.Config, Relation: s.Relation, DependsOn: s.DependsOn, Description: s.Description,

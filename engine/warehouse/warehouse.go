@@ -178,6 +178,16 @@ type Append struct {
 	Rows [][]any
 }
 
+// AppendFailed is err, the failure of an AppendRows, naming the tables the
+// rows were for: the whole append rolled back, so each of them.
+func AppendFailed(d Dialect, appends []Append, err error) error {
+	names := make([]string, len(appends))
+	for i, a := range appends {
+		names[i] = d.RelationSQL(a.Rel)
+	}
+	return fmt.Errorf("append rows to %s: %w", strings.Join(names, ", "), err)
+}
+
 // ErrNotFound is returned by operations that need an existing relation.
 var ErrNotFound = errors.New("relation does not exist")
 

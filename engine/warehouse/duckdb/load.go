@@ -257,13 +257,9 @@ func tempName(purpose string) string {
 // so a value that does not convert, in any of the tables, rolls back every
 // insert.
 func (w *Warehouse) AppendRows(ctx context.Context, appends []warehouse.Append) ([]int64, error) {
-	var names []string
-	for _, a := range appends {
-		names = append(names, w.RelationSQL(a.Rel))
-	}
 	n, err := w.appendRows(ctx, appends)
 	if err != nil {
-		return nil, fmt.Errorf("append rows to %s: %w", strings.Join(names, ", "), err)
+		return nil, warehouse.AppendFailed(w, appends, err)
 	}
 	return n, nil
 }

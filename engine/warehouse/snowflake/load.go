@@ -231,13 +231,9 @@ func valueText(v any, colType string) (any, error) {
 // the tables leaves all of them as they were.
 func (w *Warehouse) AppendRows(ctx context.Context, appends []warehouse.Append) ([]int64, error) {
 	ctx = w.tag(ctx)
-	var names []string
-	for _, a := range appends {
-		names = append(names, w.RelationSQL(a.Rel))
-	}
 	n, err := w.appendRows(ctx, appends)
 	if err != nil {
-		return nil, fmt.Errorf("append rows to %s: %w", strings.Join(names, ", "), err)
+		return nil, warehouse.AppendFailed(w, appends, err)
 	}
 	return n, nil
 }
